@@ -1,0 +1,1 @@
+"""The numerical core: NumPy only, no I/O."""

@@ -1,0 +1,69 @@
+"""Registries: one per family (optimizers, activations, losses, initializers,
+schedules, tasks, models), each mapping a name to a factory with a one-line
+description and its default hyperparameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nnbench.core.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered name: ``factory(**kwargs)`` builds the object."""
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """Name -> :class:`Entry`. ``get`` of an unknown name raises
+    :class:`~nnbench.core.errors.UnknownNameError` naming the closest valid one."""
+
+    def __init__(self, family: str):
+        self.family = family
+        self._entries: dict[str, Entry] = {}
+
+    def add(self, name: str, factory: Callable[..., Any], description: str,
+            defaults: Mapping[str, Any] | None = None) -> Entry:
+        if name in self._entries:
+            raise KeyError(f"{self.family} '{name}' is registered twice")
+        entry = Entry(name, factory, description, dict(defaults or {}))
+        self._entries[name] = entry
+        return entry
+
+    def register(self, name: str, description: str,
+                 defaults: Mapping[str, Any] | None = None) -> Callable:
+        """Decorator form of :meth:`add`."""
+
+        def deco(factory):
+            self.add(name, factory, description, defaults)
+            return factory
+
+        return deco
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError(self.family, name, self._entries) from None
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        return self.get(name).factory(**kwargs)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
