@@ -1,0 +1,277 @@
+"""The summary of an experiment: pure pandas on ``runs.csv`` (and ``metrics.csv``).
+
+Runs are grouped into *cells*: one cell per combination of the configuration
+columns that vary across the experiment (the *axes*), seeds excepted. For every
+cell the summary gives, over its seeds ``s = 1..n``,
+
+    mean  m = (1/n) sum_s x_s
+    std   s = sqrt( sum_s (x_s - m)^2 / (n - 1) )        (sample std, NaN when n = 1)
+
+of the final and best training loss, the final validation loss and the accuracy
+where the task has them, the number of steps to reach a target loss, and the wall
+time. Runs whose status is ``diverged`` are counted (``diverged``) and left out of
+the loss and accuracy statistics, whose NaN or inf would otherwise swamp them.
+
+When learning rates were swept, :func:`best_lr` names, for every optimizer (and
+every other varying axis), the learning rate with the lowest mean final
+validation loss, or final training loss where there is no validation set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Columns of runs.csv that are results or bookkeeping, never axes of a grid.
+RESULT_COLUMNS = frozenset({
+    "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
+    "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
+})
+RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
+
+# (summary name, runs.csv column), reported when the column is present.
+STAT_COLUMNS = (
+    ("final_loss", "final_train_loss"),
+    ("best_loss", "best_train_loss"),
+    ("final_val_loss", "final_val_loss"),
+    ("train_acc", "final_train_acc"),
+    ("val_acc", "final_val_acc"),
+)
+
+# Axes shown first, in this order, when they vary; others follow in file order.
+AXIS_ORDER = ("task", "model", "optimizer", "optim", "activation", "act", "depth", "width",
+              "init", "lr", "batch_size", "schedule", "loss")
+
+# Column that names the optimizer in runs.csv (the first one present).
+OPTIMIZER_COLUMNS = ("optimizer", "optim")
+
+
+def axis_columns(runs: pd.DataFrame) -> list[str]:
+    """The configuration columns of ``runs`` that take more than one value.
+
+    Seeds, run ids, statuses and result columns are never axes.
+    """
+    candidates = [c for c in runs.columns
+                  if c not in RESULT_COLUMNS and not c.startswith(RESULT_PREFIXES)]
+    varying = [c for c in candidates if runs[c].astype(str).nunique(dropna=False) > 1]
+    first = [c for c in AXIS_ORDER if c in varying]
+    return first + [c for c in varying if c not in first]
+
+
+def cell_columns(runs: pd.DataFrame) -> list[str]:
+    """The columns that define a cell: the varying axes, or the optimizer (else the
+    task) when nothing varies, so that the summary always has a readable label."""
+    axes = axis_columns(runs)
+    if axes:
+        return axes
+    for col in (*OPTIMIZER_COLUMNS, "task"):
+        if col in runs.columns:
+            return [col]
+    return []
+
+
+def steps_to_target(metrics: pd.DataFrame, target: float,
+                    column: str = "train_loss") -> pd.Series:
+    """First logged step at which ``column <= target``, per ``run_id`` (NaN if never)."""
+    runs = pd.Index(metrics["run_id"].unique(), name="run_id")
+    hit = metrics[metrics[column] <= target]
+    first = hit.groupby("run_id")["step"].min()
+    return first.reindex(runs).astype(float)
+
+
+def _sample_std(values: pd.Series) -> float:
+    v = values.to_numpy(dtype=float)
+    return float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+
+
+def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
+              target: float | None = None, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per cell: mean and std over seeds of every result, and counts.
+
+    Columns: the cell columns ``by`` (default :func:`cell_columns`), ``runs``,
+    ``diverged``, ``interrupted``, then ``<stat>_mean`` and ``<stat>_std`` for
+    each statistic present (``final_loss``, ``best_loss``, ``final_val_loss``,
+    ``train_acc``, ``val_acc``, ``wall_s``), and, when ``target`` is given,
+    ``steps_to_target_mean``/``_std`` over the runs that reached it and
+    ``reached`` (how many did).
+    """
+    runs = runs.copy()
+    by = list(cell_columns(runs) if by is None else by)
+    status = runs["status"].astype(str) if "status" in runs else pd.Series("done", runs.index)
+    runs["_diverged"] = status.eq("diverged")
+    runs["_interrupted"] = status.eq("interrupted")
+    if target is not None:
+        if metrics is None:
+            raise ValueError("steps to a target need metrics.csv")
+        reach = steps_to_target(metrics, target)
+        runs["_steps_to_target"] = runs["run_id"].map(reach).astype(float)
+
+    stats = [(name, col) for name, col in STAT_COLUMNS if col in runs.columns]
+    rows: list[dict[str, Any]] = []
+    groups = runs.groupby(by, sort=False, dropna=False) if by else [((), runs)]
+    for key, cell in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(by, key, strict=True))
+        row["runs"] = len(cell)
+        row["diverged"] = int(cell["_diverged"].sum())
+        row["interrupted"] = int(cell["_interrupted"].sum())
+        ok = cell[~cell["_diverged"]]
+        for name, col in stats:
+            vals = ok[col].astype(float).dropna()
+            row[f"{name}_mean"] = float(vals.mean()) if len(vals) else math.nan
+            row[f"{name}_std"] = _sample_std(vals)
+        if target is not None:
+            reached = cell["_steps_to_target"].dropna()
+            row["reached"] = len(reached)
+            row["steps_to_target_mean"] = float(reached.mean()) if len(reached) else math.nan
+            row["steps_to_target_std"] = _sample_std(reached)
+        if "wall_s" in cell.columns:
+            wall = cell["wall_s"].astype(float).dropna()
+            row["wall_s_mean"] = float(wall.mean()) if len(wall) else math.nan
+            row["wall_s_std"] = _sample_std(wall)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def selection_column(runs: pd.DataFrame) -> str:
+    """The loss that ranks learning rates: final validation loss when the runs
+    have one, final training loss otherwise."""
+    if "final_val_loss" in runs.columns and runs["final_val_loss"].notna().any():
+        return "final_val_loss"
+    return "final_train_loss"
+
+
+def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """The best learning rate per optimizer (and per other varying axis).
+
+    For every combination of the varying axes other than ``lr``, the learning rate
+    whose runs have the lowest mean (over seeds) of :func:`selection_column`; a
+    diverged run, or a NaN loss, counts as ``+inf``, so a learning rate that
+    diverged for any seed is never preferred to one that did not. Returns None
+    when the learning rate does not vary.
+    """
+    axes = axis_columns(runs)
+    if "lr" not in axes:
+        return None
+    col = selection_column(runs)
+    loss = runs[col].astype(float).replace(-np.inf, np.inf).fillna(np.inf)
+    if "status" in runs:
+        loss = loss.where(runs["status"].astype(str) != "diverged", np.inf)
+    df = runs.assign(_loss=loss)
+    others = [a for a in axes if a != "lr"]
+    if not others:
+        others = [c for c in OPTIMIZER_COLUMNS if c in runs.columns][:1]
+    means = df.groupby([*others, "lr"], sort=False, dropna=False)["_loss"].mean().reset_index()
+    rows = []
+    for key, part in (means.groupby(others, sort=False, dropna=False) if others
+                      else [((), means)]):
+        key = key if isinstance(key, tuple) else (key,)
+        best = part.loc[part["_loss"].idxmin()]
+        row = dict(zip(others, key, strict=True))
+        row["best_lr"] = float(best["lr"])
+        row["criterion"] = col
+        row["mean_loss"] = float(best["_loss"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_num(x: Any, digits: int = 4) -> str:
+    """A number in ``digits`` significant digits; ``-`` for NaN/None."""
+    if x is None:
+        return "-"
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return str(int(x))
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(f):
+        return "-"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    return f"{f:.{digits}g}"
+
+
+def fmt_pm(mean: Any, std: Any, digits: int = 4) -> str:
+    """``mean ± std``; just the mean when the std is NaN (one seed)."""
+    m = fmt_num(mean, digits)
+    s = fmt_num(std, 2)
+    return m if m == "-" or s == "-" else f"{m} ± {s}"
+
+
+def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Headers and string cells of the summary as a person reads it."""
+    headers = [*by, "runs"]
+    cols: list[tuple[str, str]] = []
+    for name, label in (("final_loss", "final loss"), ("best_loss", "best loss"),
+                        ("final_val_loss", "val loss"), ("train_acc", "train acc"),
+                        ("val_acc", "val acc"), ("steps_to_target", "steps to target"),
+                        ("wall_s", "time (s)")):
+        if f"{name}_mean" in summary.columns:
+            headers.append(label)
+            cols.append((name, label))
+    headers.append("diverged")
+    rows = []
+    for _, r in summary.iterrows():
+        cells = [fmt_num(r[c]) for c in by] + [str(int(r["runs"]))]
+        for name, _label in cols:
+            text = fmt_pm(r[f"{name}_mean"], r[f"{name}_std"],
+                          digits=3 if name == "wall_s" else 4)
+            if name == "steps_to_target":
+                text = f"{text} ({int(r['reached'])}/{int(r['runs'])})"
+            cells.append(text)
+        cells.append(str(int(r["diverged"])))
+        rows.append(cells)
+    return headers, rows
+
+
+def format_text(summary: pd.DataFrame, by: Sequence[str],
+                best: pd.DataFrame | None = None) -> str:
+    """The summary as an aligned plain-text table (for pipes and files)."""
+    headers, rows = display_rows(summary, by)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if best is not None and len(best):
+        lines.append("")
+        lines.extend(best_lr_lines(best))
+    return "\n".join(lines)
+
+
+def best_lr_lines(best: pd.DataFrame) -> list[str]:
+    """One line per optimizer (cell): ``best lr for adam: 0.005 (final_val_loss 0.0012)``."""
+    keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss")]
+    out = []
+    for _, r in best.iterrows():
+        label = ", ".join(str(r[k]) for k in keys) or "all"
+        out.append(f"best lr for {label}: {fmt_num(r['best_lr'])} "
+                   f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def to_records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN and inf become null)."""
+    if df is None:
+        return []
+    return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]

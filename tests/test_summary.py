@@ -1,0 +1,137 @@
+"""The summary against aggregates computed by hand (statistics module, plain loops)."""
+
+import json
+import math
+import statistics
+
+import pandas as pd
+import pytest
+
+from nnbench import summary as sm
+
+
+def _runs() -> pd.DataFrame:
+    # 2 optimizers x 2 lrs x 3 seeds; adam lr=0.1 seed 2 diverged.
+    rows = []
+    rid = 0
+    final = {
+        ("sgd", 0.01): [0.50, 0.40, 0.45],
+        ("sgd", 0.1): [0.20, 0.30, 0.25],
+        ("adam", 0.01): [0.05, 0.07, 0.06],
+        ("adam", 0.1): [0.01, 0.02, float("nan")],
+    }
+    for (opt, lr), losses in final.items():
+        for seed, loss in enumerate(losses):
+            diverged = math.isnan(loss)
+            rows.append({
+                "run_id": rid, "task": "sin", "optimizer": opt, "lr": lr, "activation": "sigmoid",
+                "depth": 1, "seed": seed, "status": "diverged" if diverged else "done",
+                "final_train_loss": loss, "best_train_loss": loss if diverged else loss * 0.9,
+                "steps_done": 7 if diverged else 20, "wall_s": 0.1 * (rid + 1),
+            })
+            rid += 1
+    return pd.DataFrame(rows)
+
+
+def test_axes_are_the_varying_config_columns():
+    runs = _runs()
+    assert sm.axis_columns(runs) == ["optimizer", "lr"]
+    single = runs[(runs.optimizer == "sgd") & (runs.lr == 0.1)]
+    assert sm.axis_columns(single) == []
+    assert sm.cell_columns(single) == ["optimizer"]
+
+
+def test_summary_means_and_stds_per_cell(tmp_path):
+    runs = _runs()
+    path = tmp_path / "runs.csv"
+    runs.to_csv(path, index=False)
+    summary = sm.summarize(pd.read_csv(path))
+    assert len(summary) == 4
+    row = summary[(summary.optimizer == "sgd") & (summary.lr == 0.01)].iloc[0]
+    assert row["runs"] == 3 and row["diverged"] == 0
+    assert row["final_loss_mean"] == pytest.approx(statistics.mean([0.50, 0.40, 0.45]))
+    assert row["final_loss_std"] == pytest.approx(statistics.stdev([0.50, 0.40, 0.45]))
+    assert row["best_loss_mean"] == pytest.approx(statistics.mean([0.45, 0.36, 0.405]))
+    assert row["wall_s_mean"] == pytest.approx(statistics.mean([0.1, 0.2, 0.3]))
+    # the diverged run is counted, and left out of the loss statistics
+    row = summary[(summary.optimizer == "adam") & (summary.lr == 0.1)].iloc[0]
+    assert row["diverged"] == 1 and row["runs"] == 3
+    assert row["final_loss_mean"] == pytest.approx(0.015)
+    assert row["final_loss_std"] == pytest.approx(statistics.stdev([0.01, 0.02]))
+    assert row["wall_s_mean"] == pytest.approx(statistics.mean([1.0, 1.1, 1.2]))
+
+
+def test_one_seed_has_no_std():
+    runs = _runs().query("seed == 0")
+    summary = sm.summarize(runs)
+    assert summary["final_loss_std"].isna().all()
+    assert sm.fmt_pm(0.5, math.nan) == "0.5"
+
+
+def test_steps_to_target_from_metrics():
+    runs = _runs().query("optimizer == 'sgd' and lr == 0.1")
+    ids = runs["run_id"].tolist()
+    # run 0 reaches 0.3 at step 10, run 1 at step 5 (and again later), run 2 never
+    losses = {ids[0]: [1.0, 0.5, 0.3, 0.2], ids[1]: [0.9, 0.25, 0.4, 0.1],
+              ids[2]: [1.0, 0.9, 0.8, 0.7]}
+    metrics = pd.DataFrame([{"run_id": r, "step": 5 * i, "train_loss": v}
+                            for r, vs in losses.items() for i, v in enumerate(vs)])
+    first = sm.steps_to_target(metrics, 0.3)
+    assert first[ids[0]] == 10 and first[ids[1]] == 5 and math.isnan(first[ids[2]])
+    summary = sm.summarize(runs, metrics, target=0.3)
+    row = summary.iloc[0]
+    assert row["reached"] == 2
+    assert row["steps_to_target_mean"] == pytest.approx(7.5)
+    assert row["steps_to_target_std"] == pytest.approx(statistics.stdev([10, 5]))
+    headers, cells = sm.display_rows(summary, ["optimizer"])
+    assert "steps to target" in headers
+    assert "(2/3)" in cells[0][headers.index("steps to target")]
+
+
+def test_best_lr_per_optimizer_by_training_loss():
+    best = sm.best_lr(_runs()).set_index("optimizer")
+    # sgd: mean(0.2,0.3,0.25)=0.25 < 0.45; adam: lr=0.1 has a diverged seed -> inf
+    assert best.loc["sgd", "best_lr"] == 0.1
+    assert best.loc["adam", "best_lr"] == 0.01
+    assert best.loc["adam", "mean_loss"] == pytest.approx(0.06)
+    assert (best["criterion"] == "final_train_loss").all()
+
+
+def test_best_lr_prefers_validation_loss():
+    runs = _runs()
+    # validation loss reverses sgd's order
+    runs["final_val_loss"] = [0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2]
+    runs.loc[runs.status == "diverged", "final_val_loss"] = float("nan")
+    best = sm.best_lr(runs).set_index("optimizer")
+    assert best.loc["sgd", "best_lr"] == 0.01
+    assert best.loc["adam", "best_lr"] == 0.01
+    assert (best["criterion"] == "final_val_loss").all()
+    assert "final_val_loss_mean" in sm.summarize(runs).columns
+
+
+def test_best_lr_none_without_a_sweep():
+    assert sm.best_lr(_runs().query("lr == 0.1")) is None
+
+
+def test_text_and_json_forms():
+    runs = _runs()
+    summary = sm.summarize(runs)
+    best = sm.best_lr(runs)
+    text = sm.format_text(summary, ["optimizer", "lr"], best)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["optimizer", "lr", "runs"]
+    assert len(lines) == 2 + 4 + 1 + 2
+    assert "best lr for sgd: 0.1" in text and "best lr for adam: 0.01" in text
+    assert "0.45 ± 0.05" in text  # sgd lr=0.01: mean 0.45, std 0.05
+    doc = json.dumps({"summary": sm.to_records(summary), "best_lr": sm.to_records(best)})
+    back = json.loads(doc)
+    assert back["summary"][0]["final_loss_mean"] == pytest.approx(0.45)
+    assert back["best_lr"][1]["best_lr"] == 0.01
+
+
+def test_number_formatting():
+    assert sm.fmt_num(float("nan")) == "-"
+    assert sm.fmt_num(float("inf")) == "inf"
+    assert sm.fmt_num(0.000123456) == "0.0001235"
+    assert sm.fmt_num(3) == "3"
+    assert sm.fmt_pm(1.0, 0.25) == "1 ± 0.25"
