@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,17 @@ def test_every_entry_documents_its_parameters():
         assert entry.description and "model" in entry.defaults or "optim" in entry.defaults
         for name, default in task_params(entry.name).items():
             assert f"{name}=" in entry.description, (entry.name, name, default)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("n", [10000, 1000, 7, 2])
+def test_sin_data_equal_torch_linspace_and_sin(n):
+    # fixture written by tests/fixtures/make_tasks_fixtures.py with PyTorch
+    with np.load(FIXTURES / "tasks_torch.npz", allow_pickle=False) as z:
+        X, Y = z[f"X_{n}"], z[f"Y_{n}"]
+    data = get_task("sin", n_points=n).load(seed=0)
+    np.testing.assert_array_equal(data.X_train, X)
+    # sin itself: NumPy's and PyTorch's float32 sin agree to an ulp or so
+    np.testing.assert_allclose(data.y_train, Y, rtol=0, atol=2e-7)
