@@ -1,0 +1,342 @@
+"""Activation functions and their derivatives, stable for any finite input.
+
+Each activation is an object with
+
+- ``act(z, slope=None) -> a``: the elementwise function ``a = f(z)``;
+- ``act.grad(z, a, slope=None) -> f'(z)``: its derivative, which may reuse the
+  output ``a`` (sigmoid's ``f' = a (1 - a)``) to save work on the training hot path;
+- ``act.stat``: the layer statistic it is watched with, ``"saturated_frac"`` for the
+  sigmoid/tanh kind (the units whose derivative has fallen below 5% of its
+  maximum) or ``"dead_frac"`` for the ReLU family (the units that are negative on
+  every sample of the batch).
+
+The leaky family (``leaky_relu``, ``prelu``, ``rrelu``) take the negative-side
+slope as an argument: a constant, PReLU's learnable ``(runs, 1, width)`` parameter,
+or RReLU's random ``(runs, n, width)`` draw.
+
+Every function is finite at ``|z| = 1e4`` in float32 and float64 without overflow
+(underflow to 0 of ``exp(-1e4)`` is the exact answer rounded, and is allowed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnbench.core.errors import NNBenchError, check_positive, check_range
+from nnbench.core.registry import Registry
+
+ACTIVATIONS = Registry("activation")
+
+_SQRT_PI = math.sqrt(math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+#: SELU constants (Klambauer et al. 2017), as in ``torch.nn.SELU``.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function ``erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt``, vectorized.
+
+    For ``|x| < 2.5`` the everywhere-positive series
+    ``erf(x) = 2/sqrt(pi) exp(-x^2) sum_k 2^k x^(2k+1) / (1*3*...*(2k+1))`` (36 terms);
+    beyond, ``erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))``,
+    the Laplace continued fraction (30 levels, evaluated bottom-up). Absolute error
+    below 2e-15 against ``math.erf`` in float64; the result has the dtype of ``x``.
+    """
+    x = np.asarray(x)
+    ax = np.abs(x)
+    cut = 2.5
+    t = np.minimum(ax, cut)
+    t2 = t * t
+    term = t.copy()
+    total = t.copy()
+    for k in range(36):
+        term *= (2.0 / (2 * k + 3)) * t2
+        total += term
+    series = (2.0 / _SQRT_PI) * np.exp(-t2) * total
+    u = np.maximum(ax, cut)
+    frac = u.copy()
+    for k in range(30, 0, -1):
+        frac = u + (0.5 * k) / frac
+    tail = 1.0 - np.exp(-u * u) / (_SQRT_PI * frac)
+    return np.copysign(np.where(ax < cut, series, tail), x).astype(x.dtype, copy=False)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """``sigma(z) = 1 / (1 + e^-z)``, computed from ``e^-|z|`` so nothing overflows:
+    ``sigma(z) = 1/(1+e)`` for ``z >= 0`` and ``e/(1+e)`` for ``z < 0``, ``e = e^-|z|``."""
+    e = np.exp(-np.abs(z))
+    r = 1.0 / (1.0 + e)
+    return np.where(z >= 0, r, e * r)
+
+
+class Activation:
+    """An elementwise activation ``a = f(z)`` with its derivative ``f'(z)``."""
+
+    name = "activation"
+    stat = "saturated_frac"
+    differentiable = True
+    learnable = False  # has a trained parameter (prelu's slopes)
+    random = False  # draws noise in training mode (rrelu)
+
+    def __call__(self, z: np.ndarray, slope=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def grad(self, z: np.ndarray, a: np.ndarray, slope=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def saturated(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Boolean mask of the entries whose derivative is below 5% of its maximum."""
+        return self.grad(z, a) < 0.05 * self.max_grad
+
+    max_grad = 1.0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(Activation):
+    """``f(z) = 1/(1+e^-z)``, ``f'(z) = f(z)(1 - f(z)) <= 1/4`` (the notes' vanishing factor)."""
+
+    name = "sigmoid"
+    max_grad = 0.25
+
+    def __call__(self, z, slope=None):
+        return sigmoid(z)
+
+    def grad(self, z, a, slope=None):
+        return a * (1.0 - a)
+
+
+class Tanh(Activation):
+    """``f(z) = tanh z``, ``f'(z) = 1 - f(z)^2``."""
+
+    name = "tanh"
+
+    def __call__(self, z, slope=None):
+        return np.tanh(z)
+
+    def grad(self, z, a, slope=None):
+        return 1.0 - a * a
+
+
+class ReLU(Activation):
+    """``f(z) = max(0, z)``, ``f'(z) = 1 if z > 0 else 0`` (the notes' convention at 0)."""
+
+    name = "relu"
+    stat = "dead_frac"
+
+    def __call__(self, z, slope=None):
+        return np.maximum(z, 0.0)
+
+    def grad(self, z, a, slope=None):
+        return (z > 0).astype(z.dtype)
+
+
+class LeakyReLU(Activation):
+    """``f(z) = z if z > 0 else s z``, ``f'(z) = 1 if z > 0 else s``.
+
+    ``s`` is ``negative_slope`` (0.01 as in torch) unless a ``slope`` array is given.
+    """
+
+    name = "leaky_relu"
+    stat = "dead_frac"
+
+    def __init__(self, negative_slope: float = 0.01):
+        check_range("negative_slope", negative_slope, 0.0, 1.0)
+        self.negative_slope = float(negative_slope)
+
+    def _slope(self, slope):
+        return self.negative_slope if slope is None else slope
+
+    def __call__(self, z, slope=None):
+        return np.where(z > 0, z, self._slope(slope) * z)
+
+    def grad(self, z, a, slope=None):
+        s = self._slope(slope)
+        return np.where(z > 0, np.ones_like(z), np.broadcast_to(s, np.shape(z))).astype(
+            z.dtype, copy=False
+        )
+
+    def slope_grad(self, z: np.ndarray) -> np.ndarray:
+        """``df/ds = min(z, 0)``: the derivative with respect to the slope itself."""
+        return np.minimum(z, 0.0)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(negative_slope={self.negative_slope:g})"
+
+
+class PReLU(LeakyReLU):
+    """Parametric ReLU (He et al. 2015): ``f(z) = z if z > 0 else s_j z`` with one learnable
+    slope ``s_j`` per unit, started at ``init`` (0.25, as ``torch.nn.PReLU``) and trained with
+    the weights; ``df/ds_j = min(z_j, 0)``. The MLP keeps the slopes as ``(runs, 1, width)``
+    arrays at the end of ``params``."""
+
+    name = "prelu"
+    learnable = True
+
+    def __init__(self, init: float = 0.25):
+        self.negative_slope = float(init)
+        self.init = float(init)
+
+    def __repr__(self) -> str:
+        return f"PReLU(init={self.init:g})"
+
+
+class RReLU(LeakyReLU):
+    """Randomized leaky ReLU (Xu et al. 2015), as ``torch.nn.RReLU``: in training each
+    negative entry gets its own slope ``s ~ U(lower, upper)`` (1/8 and 1/3), drawn from the
+    run's generator; at evaluation the fixed mean ``(lower + upper) / 2``."""
+
+    name = "rrelu"
+    random = True
+
+    def __init__(self, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0):
+        check_range("lower", lower, 0.0, 1.0)
+        check_range("upper", upper, float(lower), 1.0)
+        self.lower, self.upper = float(lower), float(upper)
+        self.negative_slope = (self.lower + self.upper) / 2.0
+
+    def sample(self, rngs, n: int, width: int, dtype) -> np.ndarray:
+        """Slopes ``(runs, n, width)``, run ``r``'s drawn from its own generator ``rngs[r]``."""
+        return np.stack(
+            [rng.uniform(self.lower, self.upper, size=(n, width)) for rng in rngs]
+        ).astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"RReLU(lower={self.lower:g}, upper={self.upper:g})"
+
+
+class Softplus(Activation):
+    """``f(z) = log(1 + e^z)`` (torch's beta=1, threshold=20: ``f(z) = z`` for ``z > 20``),
+    ``f'(z) = sigma(z)`` (1 above the threshold)."""
+
+    name = "softplus"
+    stat = "dead_frac"
+    threshold = 20.0
+
+    def __call__(self, z, slope=None):
+        soft = np.log1p(np.exp(np.minimum(z, self.threshold)))
+        return np.where(z > self.threshold, z, soft)
+
+    def grad(self, z, a, slope=None):
+        return np.where(z > self.threshold, 1.0, sigmoid(z)).astype(z.dtype, copy=False)
+
+
+class ELU(Activation):
+    """``f(z) = z if z > 0 else alpha (e^z - 1)``, ``f'(z) = 1 if z > 0 else f(z) + alpha``."""
+
+    name = "elu"
+    stat = "dead_frac"
+
+    def __init__(self, alpha: float = 1.0):
+        check_positive("alpha", alpha)
+        self.alpha = float(alpha)
+        self.scale = 1.0
+
+    def __call__(self, z, slope=None):
+        neg = self.alpha * np.expm1(np.minimum(z, 0.0))
+        return self.scale * np.where(z > 0, z, neg)
+
+    def grad(self, z, a, slope=None):
+        return np.where(z > 0, self.scale, a + self.scale * self.alpha).astype(
+            z.dtype, copy=False
+        )
+
+    def __repr__(self) -> str:
+        return f"ELU(alpha={self.alpha:g})"
+
+
+class SELU(ELU):
+    """``f(z) = scale * elu_alpha(z)`` with torch's constants alpha = 1.6732632423543772,
+    scale = 1.0507009873554805; ``f'(z) = scale if z > 0 else f(z) + scale * alpha``."""
+
+    name = "selu"
+
+    def __init__(self):
+        self.alpha = SELU_ALPHA
+        self.scale = SELU_SCALE
+
+    def __repr__(self) -> str:
+        return "SELU()"
+
+
+class GELU(Activation):
+    """Exact GELU, torch's default: ``f(z) = z Phi(z) = z/2 (1 + erf(z/sqrt 2))``,
+    ``f'(z) = Phi(z) + z phi(z)`` with ``phi(z) = e^(-z^2/2) / sqrt(2 pi)``."""
+
+    name = "gelu"
+    stat = "dead_frac"
+
+    def __call__(self, z, slope=None):
+        return 0.5 * z * (1.0 + erf(z * _INV_SQRT2))
+
+    def grad(self, z, a, slope=None):
+        cdf = 0.5 * (1.0 + erf(z * _INV_SQRT2))
+        return cdf + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
+
+
+class SiLU(Activation):
+    """SiLU / swish: ``f(z) = z sigma(z)``, ``f'(z) = sigma(z) (1 + z (1 - sigma(z)))``."""
+
+    name = "silu"
+    stat = "dead_frac"
+
+    def __call__(self, z, slope=None):
+        return z * sigmoid(z)
+
+    def grad(self, z, a, slope=None):
+        s = sigmoid(z)
+        return s * (1.0 + z * (1.0 - s))
+
+
+class Step(Activation):
+    """The perceptron's step ``f(z) = 1 if z >= 0 else 0``: no useful derivative, so gradient
+    training refuses it."""
+
+    name = "step"
+    differentiable = False
+
+    def __call__(self, z, slope=None):
+        return (z >= 0).astype(z.dtype)
+
+    def grad(self, z, a, slope=None):
+        raise NNBenchError(
+            "activation 'step' has no gradient; use a differentiable activation "
+            "(sigmoid, tanh, relu, ...) or the perceptron rule (--model perceptron)"
+        )
+
+    def saturated(self, z, a):
+        return np.zeros(np.shape(z), dtype=bool)
+
+
+ACTIVATIONS.add("sigmoid", Sigmoid, "logistic 1/(1+e^-z); derivative at most 1/4")
+ACTIVATIONS.add("tanh", Tanh, "hyperbolic tangent; derivative 1 - tanh^2")
+ACTIVATIONS.add("relu", ReLU, "max(0, z)")
+ACTIVATIONS.add("leaky_relu", LeakyReLU, "z if z > 0 else negative_slope * z",
+                {"negative_slope": 0.01})
+ACTIVATIONS.add("prelu", PReLU, "leaky ReLU with a learnable slope per unit", {"init": 0.25})
+ACTIVATIONS.add("rrelu", RReLU, "leaky ReLU with random slopes U(lower, upper) in training",
+                {"lower": 1.0 / 8.0, "upper": 1.0 / 3.0})
+ACTIVATIONS.add("softplus", Softplus, "log(1 + e^z), linear above 20 (torch's threshold)")
+ACTIVATIONS.add("elu", ELU, "z if z > 0 else alpha (e^z - 1)", {"alpha": 1.0})
+ACTIVATIONS.add("selu", SELU, "scaled ELU with torch's self-normalizing constants")
+ACTIVATIONS.add("gelu", GELU, "z Phi(z), exact erf form")
+ACTIVATIONS.add("silu", SiLU, "z sigma(z) (swish)")
+ACTIVATIONS.add("step", Step, "perceptron step 1[z >= 0]; not for gradient training")
+
+
+def activation(name: str, **kwargs) -> Activation:
+    """Build the registered activation ``name`` with its keyword arguments."""
+    entry = ACTIVATIONS.get(name)
+    unknown = set(kwargs) - set(entry.defaults)
+    if unknown:
+        valid = ", ".join(entry.defaults) or "none"
+        raise NNBenchError(
+            f"activation '{name}' has no parameter {sorted(unknown)[0]!r}; valid: {valid}"
+        )
+    return entry.factory(**kwargs)

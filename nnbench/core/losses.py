@@ -1,0 +1,209 @@
+"""Loss functions of the network output, each with its gradient.
+
+A loss is called as ``loss(out, Y) -> (C, dC/dout)``: ``out`` is the network's linear
+output ``(runs, n, k)``; ``Y`` the targets, ``(n, k)`` or ``(runs, n, k)`` floats for a
+regression loss, or integer class labels ``(n,)`` or ``(runs, n)`` for a classification
+loss (shared by all runs when they have no runs axis). ``C`` is ``(runs,)``, the mean over
+the ``n`` samples; ``dC/dout`` has the shape of ``out`` and already carries the ``1/n``.
+This gradient is ``grad_a C`` in the first backprop equation ``d^L = grad_a C * f'(z^L)``
+(the output layer is linear, so ``f' = 1``).
+
+Attributes the engine reads: ``takes_labels`` (integer labels or float targets), ``kind``
+(``"classification"`` or ``"regression"``) and, for classification, ``predict(out)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnbench.core.activations import sigmoid
+from nnbench.core.errors import NNBenchError
+from nnbench.core.registry import Registry
+
+LOSSES = Registry("loss")
+
+
+class Loss:
+    """Base class: ``loss(out, Y) -> (C (runs,), dC/dout (runs, n, k))``."""
+
+    name = "loss"
+    takes_labels = False
+    kind = "regression"
+
+    def __call__(self, out: np.ndarray, Y) -> tuple[np.ndarray, np.ndarray]:
+        out = np.asarray(out)
+        if out.ndim != 3:
+            raise NNBenchError(f"out must be (runs, n, outputs), got shape {out.shape}")
+        Y = self.targets(Y, out)
+        return self.value_and_grad(out, Y)
+
+    def value_and_grad(self, out: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def targets(self, Y, out: np.ndarray) -> np.ndarray:
+        """Check ``Y`` against ``out`` and return it as an array ready for the loss."""
+        R, n, k = out.shape
+        Y = np.asarray(Y)
+        if self.takes_labels:
+            if Y.shape not in ((n,), (R, n)):
+                raise NNBenchError(
+                    f"Y for loss '{self.name}' must be integer labels of shape ({n},) or "
+                    f"({R}, {n}), got shape {Y.shape}"
+                )
+            if Y.dtype.kind not in "iub":
+                if Y.dtype.kind != "f" or not np.all(Y == np.round(Y)):
+                    raise NNBenchError(
+                        f"Y for loss '{self.name}' must hold integer class labels, "
+                        f"got dtype {Y.dtype}"
+                    )
+            Y = Y.astype(np.intp)
+            high = self.n_classes(k)
+            if Y.size and (Y.min() < 0 or Y.max() >= high):
+                raise NNBenchError(
+                    f"Y labels for loss '{self.name}' must be in [0, {high - 1}] for "
+                    f"{k} output(s), got {Y.min()}..{Y.max()}"
+                )
+            return np.broadcast_to(Y, (R, n))
+        if Y.shape not in ((n, k), (R, n, k)):
+            raise NNBenchError(
+                f"Y for loss '{self.name}' must have shape ({n}, {k}) or ({R}, {n}, {k}), "
+                f"got {Y.shape}"
+            )
+        return Y.astype(out.dtype, copy=False)
+
+    def n_classes(self, k: int) -> int:
+        return k
+
+    def predict(self, out: np.ndarray) -> np.ndarray:
+        raise NNBenchError(f"loss '{self.name}' is a regression loss and predicts no labels")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    """Mean squared error as ``torch.nn.MSELoss``: ``C = 1/(n k) sum_i sum_j (out_ij - y_ij)^2``,
+    ``dC/dout = 2 (out - y) / (n k)``."""
+
+    name = "mse"
+
+    def value_and_grad(self, out, Y):
+        diff = out - Y
+        scale = 1.0 / (diff.shape[1] * diff.shape[2])
+        loss = np.einsum("rij,rij->r", diff, diff) * scale
+        return loss.astype(out.dtype, copy=False), diff * (2.0 * scale)
+
+
+class HalfSSE(Loss):
+    """The notes' squared error ``C_k = 1/2 sum_j (t_j - a_j)^2`` of one sample, averaged over
+    the ``n`` samples: ``C = 1/n sum_k C_k``, so ``dC/dout = (out - y) / n``.
+
+    The notes (003) sum ``C_T = sum_k C_k`` over the data set; the average differs from it by
+    the constant ``n`` only and keeps a learning rate meaningful across batch sizes, as the
+    ``1/m`` of the cross-entropy in 001 does."""
+
+    name = "half_sse"
+
+    def value_and_grad(self, out, Y):
+        diff = out - Y
+        n = diff.shape[1]
+        loss = np.einsum("rij,rij->r", diff, diff) * (0.5 / n)
+        return loss.astype(out.dtype, copy=False), diff * (1.0 / n)
+
+
+class BCEWithLogits(Loss):
+    """Binary cross-entropy of the logit ``x`` (one output) and a label ``y`` in {0, 1}, as
+    ``torch.nn.BCEWithLogitsLoss``: ``C = 1/n sum_i -[y log sigma(x) + (1-y) log(1-sigma(x))]``,
+    evaluated stably as ``max(x, 0) - x y + log(1 + e^-|x|)``; ``dC/dx = (sigma(x) - y) / n``.
+    ``predict`` gives ``x > 0``."""
+
+    name = "bce_with_logits"
+    takes_labels = True
+    kind = "classification"
+
+    def n_classes(self, k: int) -> int:
+        if k != 1:
+            raise NNBenchError(f"loss 'bce_with_logits' needs 1 output, the network has {k}")
+        return 2
+
+    def value_and_grad(self, out, Y):
+        x = out[..., 0]
+        y = Y.astype(out.dtype)
+        n = x.shape[1]
+        per = np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        loss = per.sum(axis=1) / n
+        grad = ((sigmoid(x) - y) / n)[..., None]
+        return loss.astype(out.dtype, copy=False), grad.astype(out.dtype, copy=False)
+
+    def predict(self, out):
+        return (np.asarray(out)[..., 0] > 0).astype(np.intp)
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax cross-entropy of integer labels, as ``torch.nn.CrossEntropyLoss``:
+    ``C = 1/n sum_i [LSE(x_i) - x_{i,y_i}]`` with the log-sum-exp of the notes' section on
+    exponent overflow, ``LSE(x) = c + log sum_j e^(x_j - c)``, ``c = max_j x_j``;
+    ``dC/dx = (softmax(x) - onehot(y)) / n``. ``predict`` gives ``argmax_j x_j``."""
+
+    name = "softmax_cross_entropy"
+    takes_labels = True
+    kind = "classification"
+
+    def value_and_grad(self, out, Y):
+        n = out.shape[1]
+        c = out.max(axis=2, keepdims=True)
+        e = np.exp(out - c)
+        s = e.sum(axis=2, keepdims=True)
+        lse = (c + np.log(s))[..., 0]
+        picked = np.take_along_axis(out, Y[..., None], axis=2)[..., 0]
+        loss = (lse - picked).sum(axis=1) / n
+        grad = e / s
+        np.put_along_axis(grad, Y[..., None], np.take_along_axis(grad, Y[..., None], 2) - 1.0, 2)
+        grad *= 1.0 / n
+        return loss.astype(out.dtype, copy=False), grad.astype(out.dtype, copy=False)
+
+    def predict(self, out):
+        return np.argmax(out, axis=-1)
+
+
+class MultiMarginHinge(Loss):
+    """Multi-class hinge as ``torch.nn.MultiMarginLoss`` (p=1, margin=1):
+    ``C = 1/n sum_i 1/k sum_{j != y_i} max(0, 1 - x_{i,y_i} + x_{i,j})``.
+    Each active margin adds ``1/(n k)`` to ``dC/dx_j`` and subtracts it from
+    ``dC/dx_{y_i}``. ``predict`` gives ``argmax_j x_j``."""
+
+    name = "hinge"
+    takes_labels = True
+    kind = "classification"
+
+    def n_classes(self, k: int) -> int:
+        if k < 2:
+            raise NNBenchError(f"loss 'hinge' needs at least 2 outputs, the network has {k}")
+        return k
+
+    def value_and_grad(self, out, Y):
+        _, n, k = out.shape
+        picked = np.take_along_axis(out, Y[..., None], axis=2)
+        margins = 1.0 - picked + out
+        np.put_along_axis(margins, Y[..., None], 0.0, 2)
+        active = margins > 0
+        loss = np.where(active, margins, 0.0).sum(axis=(1, 2)) / (n * k)
+        grad = active.astype(out.dtype) * (1.0 / (n * k))
+        np.put_along_axis(grad, Y[..., None], -grad.sum(axis=2, keepdims=True), 2)
+        return loss.astype(out.dtype, copy=False), grad
+
+    def predict(self, out):
+        return np.argmax(out, axis=-1)
+
+
+LOSSES.add("mse", MSE, "mean squared error over samples and outputs (torch MSELoss)")
+LOSSES.add("half_sse", HalfSSE, "1/2 sum of squares over outputs, mean over samples (the notes')")
+LOSSES.add("bce_with_logits", BCEWithLogits, "binary cross-entropy of one logit, labels 0/1")
+LOSSES.add("softmax_cross_entropy", SoftmaxCrossEntropy,
+           "softmax cross-entropy with log-sum-exp, integer labels")
+LOSSES.add("hinge", MultiMarginHinge, "multi-class margin loss (torch MultiMarginLoss, p=1)")
+
+
+def loss_fn(name: str) -> Loss:
+    """The registered loss ``name``."""
+    return LOSSES.create(name)

@@ -1,0 +1,262 @@
+"""The multilayer perceptron, with a leading runs axis, and its exact backprop.
+
+Notation of the notes (001, 003): layer ``l = 1..L`` has weights ``W^l`` of shape
+``(fan_in, fan_out)`` and bias ``b^l``; with ``a^0 = X``,
+
+    z^l = a^(l-1) W^l + b^l,     a^l = f(z^l)   (hidden layers),     out = z^L  (linear).
+
+Every array carries a leading runs axis ``R``: ``W^l`` is ``(R, fan_in, fan_out)``, ``b^l``
+``(R, 1, fan_out)``, ``a^l`` ``(R, n, width)``, so one ``np.matmul`` advances all runs and
+all samples at once. The loss decides what the linear output means (a regression value,
+logits, ...) and returns ``grad_out C``; backprop is then the notes' four equations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from nnbench.core.activations import Activation, activation
+from nnbench.core.errors import NNBenchError, check_int
+from nnbench.core.init import initializer
+from nnbench.core.losses import LOSSES, Loss
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _dtype(dtype) -> type:
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in _DTYPES:
+        raise NNBenchError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return _DTYPES[key]
+
+
+def _seeds(seed, runs: int) -> list[int]:
+    """An int seed ``s`` means seeds ``s, s+1, ..., s+runs-1``; a list gives one per run."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        s = check_int("seed", seed, 0)
+        return [s + r for r in range(runs)]
+    try:
+        seeds = list(seed)
+    except TypeError:
+        raise NNBenchError(
+            f"seed must be an integer >= 0 or a list of {runs} of them, got {seed!r}"
+        ) from None
+    if len(seeds) != runs:
+        raise NNBenchError(
+            f"seed must be an int or a list of runs={runs} ints, got a list of {len(seeds)}"
+        )
+    return [check_int("seed", s, 0) for s in seeds]
+
+
+class MLP:
+    """A fully connected network, ``runs`` independent copies trained side by side.
+
+    ``MLP(sizes, activation="sigmoid", init="torch", seed=0, runs=1, dtype="float32",
+    init_kwargs=None, **act_kwargs)``
+
+    - ``sizes``: layer widths, input first, e.g. ``[1, 100, 1]`` (one hidden layer of 100).
+    - ``activation``: a name in ``ACTIVATIONS`` for every hidden layer (its parameters,
+      e.g. ``negative_slope=0.1``, as keyword arguments); the output layer is linear.
+    - ``init``: a name in ``INITS`` (``init_kwargs`` e.g. ``{"std": 0.1}``).
+    - ``seed``: an int ``s`` (run ``r`` gets seed ``s + r``) or a list of ``runs`` ints.
+      Run ``r`` draws everything (initial weights, RReLU noise) from its own
+      ``np.random.default_rng(np.random.SeedSequence(seed_r))``, so a run does not depend
+      on the other runs of its group.
+    - ``dtype``: ``"float32"`` (default) or ``"float64"``; everything returned has it.
+
+    ``params`` is ``[W1, b1, ..., WL, bL]`` followed, for PReLU, by one slope array
+    ``(runs, 1, width)`` per hidden layer. It may be changed in place or given new arrays
+    of the same shapes; nothing derived from it is kept between calls.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation = "sigmoid",
+        init: str = "torch",
+        seed: int | Sequence[int] = 0,
+        runs: int = 1,
+        dtype: str = "float32",
+        *,
+        init_kwargs: Mapping | None = None,
+        **act_kwargs,
+    ):
+        try:
+            sizes = [int(s) if int(s) == s else s for s in sizes]
+        except (TypeError, ValueError):
+            raise NNBenchError(
+                f"sizes must be a list of positive integers, got {sizes!r}"
+            ) from None
+        if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+            raise NNBenchError(
+                f"sizes must list at least 2 positive integers (input, ..., output), got {sizes}"
+            )
+        self.sizes = sizes
+        self.runs = check_int("runs", runs, 1)
+        self.dtype = _dtype(dtype)
+        act = activation if isinstance(activation, Activation) else _activation(
+            activation, act_kwargs
+        )
+        if not act.differentiable:
+            act.grad(np.zeros(1), np.zeros(1))  # raises the explanatory NNBenchError
+        self.activation = act
+        self.seeds = _seeds(seed, self.runs)
+        self.rngs = [np.random.default_rng(np.random.SeedSequence(s)) for s in self.seeds]
+        self.n_layers = len(sizes) - 1
+        init_fn = initializer(init, **dict(init_kwargs or {}))
+        self.params: list[np.ndarray] = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            pairs = [init_fn(rng, fan_in, fan_out) for rng in self.rngs]
+            self.params.append(np.stack([W for W, _ in pairs]).astype(self.dtype))
+            self.params.append(np.stack([b[None, :] for _, b in pairs]).astype(self.dtype))
+        if act.learnable:
+            for width in sizes[1:-1]:
+                self.params.append(np.full((self.runs, 1, width), act.init, dtype=self.dtype))
+        self._losses: dict[str, Loss] = {}
+        self._zs: list[np.ndarray] = []
+        self._as: list[np.ndarray] = []
+        self.last_noise: list[np.ndarray] | None = None
+
+    # -- views of params ---------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The weight matrices ``W^1..W^L``, each ``(runs, fan_in, fan_out)``."""
+        return self.params[0 : 2 * self.n_layers : 2]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        """The biases ``b^1..b^L``, each ``(runs, 1, fan_out)``."""
+        return self.params[1 : 2 * self.n_layers : 2]
+
+    def _slopes(self, train: bool, noise) -> list:
+        """The negative-side slope of each hidden layer: None, PReLU's parameters, or
+        RReLU's draws (training) / mean (evaluation)."""
+        hidden = self.n_layers - 1
+        act = self.activation
+        if act.learnable:
+            return self.params[2 * self.n_layers :]
+        if act.random and train:
+            return list(noise)
+        return [None] * hidden
+
+    # -- forward -----------------------------------------------------------------------
+    def _input(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=self.dtype)
+        d = self.sizes[0]
+        if not (
+            (X.ndim == 2 and X.shape[1] == d)
+            or (X.ndim == 3 and X.shape[0] == self.runs and X.shape[2] == d)
+        ) or X.shape[-2] < 1:
+            raise NNBenchError(
+                f"X must have shape (n, {d}) or (runs={self.runs}, n, {d}) with n >= 1, "
+                f"got {X.shape}"
+            )
+        return X
+
+    def _draw_noise(self, n: int) -> list[np.ndarray]:
+        return [
+            self.activation.sample(self.rngs, n, width, self.dtype)
+            for width in self.sizes[1:-1]
+        ]
+
+    def _forward(self, X: np.ndarray, train: bool, noise=None) -> np.ndarray:
+        """``z^l = a^(l-1) W^l + b^l``, ``a^l = f(z^l)``; keeps ``z^l`` and ``a^l`` (l < L)."""
+        act = self.activation
+        if act.random and train and noise is None:
+            noise = self._draw_noise(X.shape[-2])
+        self.last_noise = noise if act.random and train else None
+        slopes = self._slopes(train, noise)
+        zs, as_ = [], []
+        a = X
+        L = self.n_layers
+        for l in range(L - 1):
+            z = np.matmul(a, self.params[2 * l])
+            z += self.params[2 * l + 1]
+            a = act(z, slopes[l])
+            zs.append(z)
+            as_.append(a)
+        out = np.matmul(a, self.params[2 * L - 2])
+        out += self.params[2 * L - 1]
+        self._zs, self._as = zs, as_
+        return out
+
+    def forward(self, X, train: bool = False) -> np.ndarray:
+        """The network output ``(runs, n, out)`` for ``X`` ``(n, in)`` or ``(runs, n, in)``.
+
+        ``train=True`` only matters for RReLU (random slopes instead of their mean)."""
+        return self._forward(self._input(X), train)
+
+    __call__ = forward
+
+    # -- loss and backprop -------------------------------------------------------------
+    def _loss(self, loss) -> Loss:
+        if isinstance(loss, Loss):
+            return loss
+        if loss not in self._losses:
+            self._losses[loss] = LOSSES.create(loss)
+        return self._losses[loss]
+
+    def loss_and_grads(self, X, Y, loss: str | Loss = "mse", train: bool = True,
+                       noise=None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The loss ``(runs,)`` (mean over samples) and its gradient with respect to every
+        array of ``params``, in the same order and shapes.
+
+        ``noise`` (RReLU only, training mode) fixes the random slopes, one ``(runs, n, width)``
+        array per hidden layer, instead of drawing them; the ones used are in ``last_noise``.
+        """
+        loss_fn = self._loss(loss)
+        X = self._input(X)
+        out = self._forward(X, train, noise)
+        C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
+        act, L = self.activation, self.n_layers
+        slopes = self._slopes(train, self.last_noise)
+        grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
+        for l in range(L - 1, -1, -1):  # layer l + 1 of the notes
+            a_prev = X if l == 0 else self._as[l - 1]
+            # (BP4) dC/dW^l = (a^(l-1))^T d^l, summed over the samples by the matmul
+            grads[2 * l] = np.matmul(np.swapaxes(a_prev, -1, -2), delta)
+            # (BP3) dC/db^l = d^l, summed over the samples
+            grads[2 * l + 1] = delta.sum(axis=1, keepdims=True)
+            if l == 0:
+                break
+            # dC/da^(l-1) = d^l (W^l)^T
+            g = np.matmul(delta, np.swapaxes(self.params[2 * l], -1, -2))
+            z, a = self._zs[l - 1], self._as[l - 1]
+            if act.learnable:  # PReLU: dC/ds = sum_n dC/da * min(z, 0)
+                grads[2 * L + l - 1] = (g * act.slope_grad(z)).sum(axis=1, keepdims=True)
+            # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1))
+            g *= act.grad(z, a, slopes[l - 1])
+            delta = g
+        return C, grads
+
+    # -- diagnostics -------------------------------------------------------------------
+    def layer_stats(self) -> list[dict[str, np.ndarray]]:
+        """One dict per hidden layer from the most recent forward pass, each value ``(runs,)``:
+        ``saturated_frac`` (sigmoid/tanh kind: the fraction of unit activations whose
+        derivative is below 5% of its maximum) or ``dead_frac`` (ReLU family: the fraction
+        of units with ``z <= 0`` on every sample of the pass)."""
+        stats = []
+        act = self.activation
+        for z, a in zip(self._zs, self._as, strict=True):
+            if act.stat == "dead_frac":
+                value = (z <= 0).all(axis=1).mean(axis=1)
+            else:
+                value = act.saturated(z, a).mean(axis=(1, 2))
+            stats.append({act.stat: value.astype(np.float64)})
+        return stats
+
+    def n_params(self) -> int:
+        """Number of trained numbers per run."""
+        return int(sum(p[0].size for p in self.params))
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP(sizes={self.sizes}, activation={self.activation!r}, runs={self.runs}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+
+def _activation(name: str, kwargs: Mapping) -> Activation:
+    return activation(name, **kwargs)
