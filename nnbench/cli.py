@@ -1,10 +1,26 @@
-"""The command line: parses, validates, delegates. Heavy imports stay inside commands."""
+"""The command line: parses, validates, delegates. Heavy imports stay inside commands.
+
+``nnbench run`` trains one configuration, ``nnbench compare`` a grid of them
+(comma-separated axes, every cell over several seeds); both write a results
+directory, draw its figures and print the summary over seeds. ``plot``, ``show``
+and ``report`` work on a results directory afterwards; ``list`` shows the names
+of every family.
+
+Bad input of any kind becomes one line ``nnbench: error: ...`` on stderr and exit
+code 2 (``--debug`` shows the traceback instead); Ctrl-C during training keeps
+what was computed, says how to resume, and exits with 130.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +31,11 @@ app = typer.Typer(
     help="Optimizer and activation experiments on small neural networks.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
 )
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 # family -> (module, registry attribute)
 FAMILIES = {
@@ -33,6 +53,13 @@ def registry(family: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def _version(value: bool):
     if value:
         typer.echo(f"nnbench {__version__}")
@@ -44,7 +71,535 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ):
-    """Optimizer and activation experiments on small neural networks."""
+    """Optimizer and activation experiments on small neural networks.
+
+    Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
+    """
+
+
+# --------------------------------------------------------------------------- #
+# Errors at the command boundary
+# --------------------------------------------------------------------------- #
+
+
+def _fail(message: str, code: int = EXIT_USAGE):
+    typer.echo(f"nnbench: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+@contextmanager
+def _boundary(debug: bool) -> Iterator[None]:
+    """Turn a user mistake (NNBenchError) or an unusable file (OSError) into one line
+    on stderr and exit code 2; with ``debug`` let the traceback through."""
+    from nnbench.core.errors import NNBenchError
+
+    try:
+        yield
+    except NNBenchError as err:
+        if debug:
+            raise
+        _fail(_one_line(str(err)))
+    except OSError as err:
+        if debug:
+            raise
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        _fail(_one_line(f"{err.strerror or err}{where}"))
+
+
+# --------------------------------------------------------------------------- #
+# Parsing of option values (no NumPy here)
+# --------------------------------------------------------------------------- #
+
+
+def _error(message: str):
+    from nnbench.core.errors import NNBenchError
+
+    return NNBenchError(message)
+
+
+def _check_choice(option: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise _error(f"{option} must be one of {', '.join(valid)}, got '{value}'")
+
+
+def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | None:
+    """A comma-separated axis of the grid, each item converted by ``kind``."""
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise _error(f"{option} is an empty or malformed list '{text}': give comma-separated "
+                     "values, like sgd,adam")
+    out = []
+    for t in items:
+        try:
+            out.append(kind(t))
+        except ValueError:
+            name = {int: "integers", float: "numbers"}.get(kind, "values")
+            raise _error(f"{option} expects comma-separated {name}, got '{t}'") from None
+    return out
+
+
+def parse_hp(items: list[str] | None) -> dict[str, Any]:
+    """``--hp momentum=0.9 --hp betas=0.9,0.999`` as a dict (:func:`nnbench.config.parse_hp`)."""
+    if not items:
+        return {}
+    from nnbench.config import parse_hp as config_parse_hp
+
+    return config_parse_hp(items)
+
+
+def parse_batch(option: str, text: str) -> int | str:
+    """A batch size: a positive integer or ``full`` (the whole training set)."""
+    if text.strip().lower() == "full":
+        return "full"
+    try:
+        return int(text)
+    except ValueError:
+        raise _error(f"{option} must be an integer or 'full', got '{text}'") from None
+
+
+# --------------------------------------------------------------------------- #
+# Options shared by run and compare
+# --------------------------------------------------------------------------- #
+
+TASK, MODEL, OPTIM, TRAIN, GRID, OUTPUT = "Task", "Model", "Optimizer", "Training", "Grid", \
+    "Output"
+
+TaskOpt = Annotated[str | None, typer.Option(
+    "--task", help="Task: a data set or a 2-D landscape ([bold]nnbench list tasks[/bold]).",
+    rich_help_panel=TASK)]
+LossOpt = Annotated[str | None, typer.Option(
+    "--loss", help="Loss (the task's default otherwise).", rich_help_panel=TASK)]
+ValFracOpt = Annotated[float | None, typer.Option(
+    "--val-frac", help="Fraction of the training data held out for validation.",
+    rich_help_panel=TASK)]
+StartOpt = Annotated[str | None, typer.Option(
+    "--start", metavar="X,Y", help="Starting point on a landscape task.", rich_help_panel=TASK)]
+DataDirOpt = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Where data sets are cached.", rich_help_panel=TASK)]
+
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="Model (mlp by default).", rich_help_panel=MODEL)]
+ActOpt = Annotated[str | None, typer.Option(
+    "--act", help="Hidden activation, e.g. sigmoid, tanh, relu.", rich_help_panel=MODEL)]
+DepthOpt = Annotated[int | None, typer.Option(
+    "--depth", help="Number of hidden layers.", rich_help_panel=MODEL)]
+WidthOpt = Annotated[int | None, typer.Option(
+    "--width", help="Units per hidden layer.", rich_help_panel=MODEL)]
+InitOpt = Annotated[str | None, typer.Option(
+    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]).",
+    rich_help_panel=MODEL)]
+
+OptimOpt = Annotated[str | None, typer.Option(
+    "--optim", help="Optimizer ([bold]nnbench list optimizers[/bold]).", rich_help_panel=OPTIM)]
+LrOpt = Annotated[float | None, typer.Option(
+    "--lr", help="Learning rate for every optimizer (each one's own default otherwise).",
+    rich_help_panel=OPTIM)]
+HpOpt = Annotated[list[str] | None, typer.Option(
+    "--hp", metavar="NAME=VALUE",
+    help="Optimizer hyperparameter by its torch name, repeatable: --hp momentum=0.9 "
+         "--hp betas=0.9,0.99.", rich_help_panel=OPTIM)]
+ScheduleOpt = Annotated[str | None, typer.Option(
+    "--schedule", help="Learning-rate schedule ([bold]nnbench list schedules[/bold]).",
+    rich_help_panel=OPTIM)]
+ClipOpt = Annotated[float | None, typer.Option(
+    "--clip", help="Clip the gradient norm of each run to this value.", rich_help_panel=OPTIM)]
+
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", help="Number of updates.", rich_help_panel=TRAIN)]
+EpochsOpt = Annotated[int | None, typer.Option(
+    "--epochs", help="Number of passes over the training data (instead of --steps).",
+    rich_help_panel=TRAIN)]
+BatchOpt = Annotated[str | None, typer.Option(
+    "--batch-size", metavar="N|full", help="Minibatch size (full batch by default).",
+    rich_help_panel=TRAIN)]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="Seed of the run (first seed of a compare).", rich_help_panel=TRAIN)]
+DtypeOpt = Annotated[str | None, typer.Option(
+    "--dtype", help="float32 (default) or float64.", rich_help_panel=TRAIN)]
+LogEveryOpt = Annotated[int | None, typer.Option(
+    "--log-every", help="Log metrics every N steps.", rich_help_panel=TRAIN)]
+EvalEveryOpt = Annotated[int | None, typer.Option(
+    "--eval-every", help="Evaluate on the validation set every N steps.",
+    rich_help_panel=TRAIN)]
+PatienceOpt = Annotated[int | None, typer.Option(
+    "--patience", help="Stop early after N evaluations without improvement.",
+    rich_help_panel=TRAIN)]
+TargetOpt = Annotated[float | None, typer.Option(
+    "--target", help="Target training loss: the summary reports the steps to reach it.",
+    rich_help_panel=TRAIN)]
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="TOML file of the experiment; flags given here override it.",
+    rich_help_panel=OUTPUT)]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Results directory (results/<name>/<UTC time> by default).",
+    rich_help_panel=OUTPUT)]
+NameOpt = Annotated[str | None, typer.Option(
+    "--name", help="Name of the experiment.", rich_help_panel=OUTPUT)]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace an existing results directory.", rich_help_panel=OUTPUT)]
+NoPlotOpt = Annotated[bool, typer.Option(
+    "--no-plot", help="Do not draw the figures.", rich_help_panel=OUTPUT)]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print only the results directory.", rich_help_panel=OUTPUT)]
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print the summary as JSON (and nothing else on stdout).",
+    rich_help_panel=OUTPUT)]
+DebugOpt = Annotated[bool, typer.Option(
+    "--debug", help="Show the traceback of an error.", rich_help_panel=OUTPUT)]
+
+
+@dataclass
+class Output:
+    """What the user asked about output (never part of the experiment's config)."""
+
+    out: Path | None = None
+    overwrite: bool = False
+    no_plot: bool = False
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+
+    @property
+    def mode(self) -> str:
+        """``quiet`` (nothing while training), ``live`` (rich table) or ``plain``."""
+        if self.quiet or self.json:
+            return "quiet"
+        return "live" if sys.stdout.isatty() else "plain"
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The run-config fields actually given on the command line (None means not given)."""
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != {}}
+
+
+# --------------------------------------------------------------------------- #
+# run and compare
+# --------------------------------------------------------------------------- #
+
+
+@app.command()
+def run(
+    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
+    start: StartOpt = None, data_dir: DataDirOpt = None,
+    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
+    init: InitOpt = None,
+    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
+    clip: ClipOpt = None,
+    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
+    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
+    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
+    json: JsonOpt = False, debug: DebugOpt = False,
+):
+    """Train one configuration and print its summary.
+
+    Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
+    """
+    output = Output(out, overwrite, no_plot, quiet, json, debug)
+    with _boundary(debug):
+        given = _run_fields(
+            task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
+            model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
+            hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
+            batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
+            eval_every=eval_every, patience=patience, target=target, name=name)
+        given["seeds"] = 1
+        _execute("run", given, config, None, output)
+
+
+@app.command()
+def compare(
+    optims: Annotated[str | None, typer.Option(
+        "--optims", help="Optimizers to compare, e.g. sgd,momentum,adam.",
+        rich_help_panel=GRID)] = None,
+    acts: Annotated[str | None, typer.Option(
+        "--acts", help="Activations, e.g. sigmoid,relu.", rich_help_panel=GRID)] = None,
+    depths: Annotated[str | None, typer.Option(
+        "--depths", help="Numbers of hidden layers, e.g. 1,2,4,8.", rich_help_panel=GRID)] = None,
+    widths: Annotated[str | None, typer.Option(
+        "--widths", help="Widths, e.g. 10,100.", rich_help_panel=GRID)] = None,
+    lrs: Annotated[str | None, typer.Option(
+        "--lrs", help="Learning rates (the summary names the best per optimizer).",
+        rich_help_panel=GRID)] = None,
+    inits: Annotated[str | None, typer.Option(
+        "--inits", help="Initializations.", rich_help_panel=GRID)] = None,
+    batch_sizes: Annotated[str | None, typer.Option(
+        "--batch-sizes", help="Minibatch sizes (integers or full).",
+        rich_help_panel=GRID)] = None,
+    schedules: Annotated[str | None, typer.Option(
+        "--schedules", help="Learning-rate schedules.", rich_help_panel=GRID)] = None,
+    seeds: Annotated[int | None, typer.Option(
+        "--seeds", help="Seeds per cell: seeds 0..N-1 (3 by default; from --seed on).",
+        rich_help_panel=GRID)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", metavar="DIR",
+        help="Finish an interrupted experiment in its results directory.",
+        rich_help_panel=GRID)] = None,
+    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
+    start: StartOpt = None, data_dir: DataDirOpt = None,
+    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
+    init: InitOpt = None,
+    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
+    clip: ClipOpt = None,
+    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
+    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
+    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
+    json: JsonOpt = False, debug: DebugOpt = False,
+):
+    """Compare a grid of configurations, every cell over several seeds.
+
+    Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
+    --batch-sizes, --schedules) make the grid; the summary gives mean ± std over
+    seeds per cell, and the best learning rate per optimizer when --lrs is swept.
+
+    Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
+    """
+    output = Output(out, overwrite, no_plot, quiet, json, debug)
+    with _boundary(debug):
+        given = _run_fields(
+            task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
+            model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
+            hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
+            batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
+            eval_every=eval_every, patience=patience, target=target, name=name)
+        grid = _given(
+            optims=parse_list("--optims", optims), acts=parse_list("--acts", acts),
+            depths=parse_list("--depths", depths, int),
+            widths=parse_list("--widths", widths, int), lrs=parse_list("--lrs", lrs, float),
+            inits=parse_list("--inits", inits),
+            batch_sizes=[parse_batch("--batch-sizes", b)
+                         for b in parse_list("--batch-sizes", batch_sizes) or []],
+            schedules=parse_list("--schedules", schedules), seeds=seeds)
+        for axis, field in GRID_AXES.items():
+            if axis in grid and field in given:
+                raise _error(f"--{field.replace('_', '-')} and --{axis.replace('_', '-')} "
+                             "both given: give one value or a list, not both")
+        if resume is not None:
+            if given or grid or config is not None or out is not None:
+                raise _error("--resume takes the experiment from its results directory; "
+                             "give no experiment options with it")
+            _execute("compare", {}, None, resume, output)
+        else:
+            _execute("compare", {**given, **grid}, config, None, output)
+
+
+# grid axis -> the run field it sweeps
+GRID_AXES = {"optims": "optim", "lrs": "lr", "acts": "act", "depths": "depth",
+             "widths": "width", "inits": "init", "batch_sizes": "batch_size",
+             "schedules": "schedule"}
+
+
+def _run_fields(*, start, data_dir, hp, batch_size, **rest) -> dict[str, Any]:
+    """The run-config fields given on the command line, converted for the config layer."""
+    return _given(
+        start=None if start is None else str(start),
+        data_dir=None if data_dir is None else str(data_dir),
+        hp=parse_hp(hp),
+        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size),
+        **rest)
+
+
+def _experiment(command: str, overrides: dict[str, Any], config_file: Path | None):
+    """The experiment to train: defaults < the config file < the flags given.
+
+    Validates every run (unknown names, impossible values) before anything trains.
+    """
+    from nnbench import config as cfg
+
+    base = cfg.load_toml(config_file) if config_file is not None else cfg.ExperimentConfig()
+    exp = cfg.merge(base, overrides)
+    runs = cfg.expand(exp)
+    if command == "run" and len(runs) > 1:
+        raise _error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
+                     "use nnbench compare for a grid")
+    cfg.resolve_experiment(exp)  # raises on the first impossible run
+    return exp
+
+
+def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
+             resume: Path | None, output: Output) -> None:
+    """Resolve the experiment, train it with a reporter, draw, and print the summary.
+
+    Runs inside :func:`_boundary`: NNBenchError/OSError become one-line errors.
+    """
+    if resume is not None:
+        from nnbench import config as cfg
+
+        check_results_dir(resume)
+        exp = cfg.load_toml(resume / "config.toml")
+        out_dir = resume
+    else:
+        exp = _experiment(command, overrides, config_file)
+        out_dir = _out_dir(exp, output)
+    from nnbench.console import make_reporter
+    from nnbench.experiment import run_experiment
+
+    reporter = make_reporter(output.mode)
+    result = run_experiment(exp, out_dir, reporter, resume=resume is not None)
+    out_dir = Path(getattr(result, "out_dir", out_dir))
+    if getattr(result, "interrupted", False):
+        typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
+        typer.echo(f"nnbench: to finish them: nnbench compare --resume {out_dir}", err=True)
+        if output.json:
+            typer.echo(json_dumps({"results_dir": str(out_dir), "interrupted": True}))
+        else:
+            typer.echo(str(out_dir))
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not output.no_plot:
+        _draw(out_dir)
+    _report_summary(out_dir, output, target=exp.base.target)
+
+
+def _out_dir(exp, output: Output) -> Path:
+    """``--out``, or ``results/<name>/<UTC timestamp>``; an existing non-empty directory
+    needs ``--overwrite``."""
+    import shutil
+    from datetime import datetime, timezone
+
+    if output.out is not None:
+        out = output.out
+    elif exp.out:
+        out = Path(exp.out)
+    else:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        out = Path("results") / exp.label / stamp
+    if out.exists() and not out.is_dir():
+        raise _error(f"output {out} is a file; give a directory to --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not output.overwrite:
+            raise _error(f"output directory {out} is not empty; give --overwrite to replace "
+                         "it or --out for another one")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".nnbench-write-test"
+    probe.write_text("")
+    probe.unlink()
+    return out
+
+
+def json_dumps(doc: Any) -> str:
+    import json as json_mod
+
+    return json_mod.dumps(doc, indent=2, allow_nan=False)
+
+
+def check_results_dir(path: Path) -> None:
+    """Raise NNBenchError unless ``path`` is a results directory (has runs.csv and
+    config.toml)."""
+    if not path.is_dir():
+        raise _error(f"{path} is not a results directory (it does not exist or is not a "
+                     "directory); give a directory written by nnbench run or compare")
+    missing = [f for f in ("runs.csv", "config.toml") if not (path / f).is_file()]
+    if missing:
+        raise _error(f"{path} is not a results directory (no {' or '.join(missing)}); give a "
+                     "directory written by nnbench run or compare")
+
+
+def _draw(out_dir: Path) -> list[Path]:
+    """Figures of a results directory, if the plotting module is installed."""
+    if not _module_exists("nnbench.plots"):
+        return []
+    from nnbench.plots import draw_all
+
+    return list(draw_all(out_dir))
+
+
+def _report_summary(out_dir: Path, output: Output, target: float | None = None) -> None:
+    """Print the summary of a results directory as the output options ask."""
+    from nnbench import summary as sm
+    from nnbench.store import load_results
+
+    results = load_results(out_dir)
+    runs, metrics = results.runs, results.metrics
+    by = sm.cell_columns(runs)
+    table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by)
+    best = sm.best_lr(runs)
+    if output.json:
+        doc = {"results_dir": str(out_dir), "cells": by, "target": target,
+               "summary": sm.to_records(table), "best_lr": sm.to_records(best)}
+        typer.echo(json_dumps(doc))
+        return
+    if not output.quiet:
+        from nnbench.console import print_summary
+
+        print_summary(table, by, best, rich=sys.stdout.isatty())
+        typer.echo(f"results: {out_dir}")
+        return
+    typer.echo(str(out_dir))
+
+
+# --------------------------------------------------------------------------- #
+# plot, show, report, list
+# --------------------------------------------------------------------------- #
+
+ResultsDir = Annotated[Path, typer.Argument(help="A results directory.", show_default=False)]
+
+
+@app.command()
+def plot(
+    results_dir: ResultsDir,
+    x: Annotated[str, typer.Option("--x", help="Horizontal axis: step or wall.")] = "step",
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="Metric to draw (train_loss, val_loss, ...; all by default).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+    debug: DebugOpt = False,
+):
+    """Draw the figures of a results directory again.
+
+    Example: [bold]nnbench plot results/demo --x wall[/bold]
+    """
+    with _boundary(debug):
+        _check_choice("--x", x, ("step", "wall"))
+        _check_choice("--format", fmt, ("png", "svg", "pdf"))
+        check_results_dir(results_dir)
+        if not _module_exists("nnbench.plots"):
+            raise _error("plotting is not available in this installation")
+        from nnbench.plots import draw_all
+
+        for path in draw_all(results_dir, x=x, metric=metric, fmt=fmt):
+            typer.echo(str(path))
+
+
+@app.command()
+def show(
+    results_dir: ResultsDir,
+    target: TargetOpt = None,
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+):
+    """Print the summary table of a finished experiment again.
+
+    Example: [bold]nnbench show results/demo[/bold]
+    """
+    with _boundary(debug):
+        check_results_dir(results_dir)
+        _report_summary(results_dir, Output(json=json), target=target)
+
+
+@app.command()
+def report(results_dir: ResultsDir, debug: DebugOpt = False):
+    """Write a report (figures and tables) of a results directory.
+
+    Example: [bold]nnbench report results/demo[/bold]
+    """
+    with _boundary(debug):
+        check_results_dir(results_dir)
+        if not _module_exists("nnbench.report"):
+            raise _error("reports are not available in this installation")
+        from nnbench.report import write_report
+
+        path = write_report(results_dir)
+        typer.echo(str(path if path is not None else results_dir))
 
 
 def _fmt(value) -> str:
@@ -80,9 +635,10 @@ def list_(
     Console().print(table)
 
 
-def _fail(message: str, code: int = 2):
-    typer.echo(f"nnbench: error: {message}", err=True)
-    raise typer.Exit(code)
+if _module_exists("nnbench.datacli"):
+    from nnbench.datacli import data_app
+
+    app.add_typer(data_app, name="data")
 
 
 def main():
