@@ -10,7 +10,7 @@ Data tasks (``kind`` ``"regression"``/``"classification"``) give a
 points and a ``model(runs, dtype)`` the engine trains like a network.
 """
 
-from nnbench.tasks import classification, regression  # noqa: F401  (register the tasks)
+from nnbench.tasks import classification, landscapes, regression  # noqa: F401  (register)
 from nnbench.tasks.base import TASKS, Dataset, DataTask, Task, get_task, task_params
 
 __all__ = ["TASKS", "Task", "DataTask", "Dataset", "get_task", "task_params"]

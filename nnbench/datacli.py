@@ -1,0 +1,104 @@
+"""``nnbench data ...``: download and prepare data sets in the cache.
+
+A Typer sub-app, registered by the main command line as ``nnbench data``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+data_app = typer.Typer(
+    name="data",
+    help="Download and prepare data sets (MNIST, Fashion-MNIST, MNIST-1D) in the cache.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+FETCHABLE = ("mnist", "fashion-mnist", "mnist1d")
+
+
+def _fail(message: str, code: int = 2):
+    typer.echo(f"nnbench: error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(code)
+
+
+@data_app.command("fetch")
+def fetch(
+    name: Annotated[str, typer.Argument(help="One of: " + ", ".join(FETCHABLE))],
+    dest: Annotated[Path | None, typer.Option(
+        "--dest", help="Directory for the files (default: the cache).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
+):
+    """Download MNIST or Fashion-MNIST (SHA-256 checked), or generate MNIST-1D offline.
+
+    Example: [bold]nnbench data fetch mnist[/bold]
+    """
+    from nnbench.core.errors import NNBenchError, UnknownNameError
+
+    try:
+        if name not in FETCHABLE:
+            raise UnknownNameError("data set", name, FETCHABLE)
+        if name == "mnist1d":
+            from nnbench.tasks.cache import cache_dir
+            from nnbench.tasks.classification import MNIST1D_FILE, mnist1d_arrays
+
+            where = dest if dest is not None else cache_dir()
+            mnist1d_arrays(where)
+            typer.echo(str(Path(where) / MNIST1D_FILE))
+            return
+        from nnbench.tasks.idx import fetch as fetch_idx
+
+        for path in fetch_idx(name, dest):
+            typer.echo(str(path))
+    except NNBenchError as err:
+        if debug:
+            raise
+        _fail(str(err))
+
+
+@data_app.command("dir")
+def dir_():
+    """Print the cache directory ($NNBENCH_CACHE, else $XDG_CACHE_HOME/nnbench, else
+    ~/.cache/nnbench).
+
+    Example: [bold]nnbench data dir[/bold]
+    """
+    from nnbench.tasks.cache import cache_dir
+
+    typer.echo(str(cache_dir()))
+
+
+@data_app.command("info")
+def info(
+    task: Annotated[str, typer.Argument(help="A data task ([bold]nnbench list tasks[/bold]).")],
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Directory with the IDX files (mnist, fashion-mnist).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Data seed (splits, noise).")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
+):
+    """Load a data task and print its splits' shapes and its number of classes.
+
+    Example: [bold]nnbench data info digits[/bold]
+    """
+    from nnbench.core.errors import NNBenchError
+    from nnbench.tasks import get_task
+
+    try:
+        kw = {} if data_dir is None else {"data_dir": str(data_dir)}
+        t = get_task(task, **kw)
+        if t.kind == "landscape":
+            raise NNBenchError(f"task '{task}' is a landscape and has no data")
+        d = t.load(seed=seed)
+    except NNBenchError as err:
+        if debug:
+            raise
+        _fail(str(err))
+    for part in ("train", "val", "test"):
+        X = getattr(d, f"X_{part}")
+        y = getattr(d, f"y_{part}")
+        if X is not None:
+            typer.echo(f"{part}: X {X.shape} {X.dtype}, y {y.shape} {y.dtype}")
+    typer.echo(f"n_features={d.n_features} n_outputs={d.n_outputs} n_classes={d.n_classes}")
