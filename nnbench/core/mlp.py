@@ -182,11 +182,12 @@ class MLP:
         self._zs, self._as = zs, as_
         return out
 
-    def forward(self, X, train: bool = False) -> np.ndarray:
+    def forward(self, X, train: bool = False, noise=None) -> np.ndarray:
         """The network output ``(runs, n, out)`` for ``X`` ``(n, in)`` or ``(runs, n, in)``.
 
-        ``train=True`` only matters for RReLU (random slopes instead of their mean)."""
-        return self._forward(self._input(X), train)
+        ``train=True`` only matters for RReLU: random slopes instead of their mean, drawn
+        unless ``noise`` (one ``(runs, n, width)`` array per hidden layer) fixes them."""
+        return self._forward(self._input(X), train, noise)
 
     __call__ = forward
 
