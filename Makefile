@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/nnbench list optimizers
+	$(BIN)/nnbench compare --optims sgd,adam --task sin --out results/demo --overwrite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
