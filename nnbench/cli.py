@@ -548,25 +548,32 @@ ResultsDir = Annotated[Path, typer.Argument(help="A results directory.", show_de
 @app.command()
 def plot(
     results_dir: ResultsDir,
-    x: Annotated[str, typer.Option("--x", help="Horizontal axis: step or wall.")] = "step",
+    x: Annotated[str | None, typer.Option(
+        "--x", metavar="step|wall", help="Horizontal axis of the curves (both by default).")
+    ] = None,
     metric: Annotated[str | None, typer.Option(
-        "--metric", help="Metric to draw (train_loss, val_loss, ...; all by default).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+        "--metric", help="metrics.csv column of the curves (train_loss by default).")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="png|svg|pdf",
+                                     help="Figure format.")] = "png",
     debug: DebugOpt = False,
 ):
-    """Draw the figures of a results directory again.
+    """Draw the figures of a results directory again, into DIR/figures.
 
-    Example: [bold]nnbench plot results/demo --x wall[/bold]
+    Example: [bold]nnbench plot results/demo --x wall --format svg[/bold]
     """
     with _boundary(debug):
-        _check_choice("--x", x, ("step", "wall"))
+        if x is not None:
+            _check_choice("--x", x, ("step", "wall"))
         _check_choice("--format", fmt, ("png", "svg", "pdf"))
         check_results_dir(results_dir)
         if not _module_exists("nnbench.plots"):
             raise _error("plotting is not available in this installation")
         from nnbench.plots import draw_all
 
-        for path in draw_all(results_dir, x=x, metric=metric, fmt=fmt):
+        kw: dict[str, Any] = {"x": x, "fmt": fmt}
+        if metric is not None:
+            kw["metric"] = metric
+        for path in draw_all(results_dir, **kw):
             typer.echo(str(path))
 
 
@@ -588,7 +595,7 @@ def show(
 
 @app.command()
 def report(results_dir: ResultsDir, debug: DebugOpt = False):
-    """Write a report (figures and tables) of a results directory.
+    """Write report.md and report.html (configuration, summary, figures) into DIR.
 
     Example: [bold]nnbench report results/demo[/bold]
     """
@@ -598,8 +605,8 @@ def report(results_dir: ResultsDir, debug: DebugOpt = False):
             raise _error("reports are not available in this installation")
         from nnbench.report import write_report
 
-        path = write_report(results_dir)
-        typer.echo(str(path if path is not None else results_dir))
+        for path in write_report(results_dir):
+            typer.echo(str(path))
 
 
 def _fmt(value) -> str:
