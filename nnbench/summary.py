@@ -30,6 +30,7 @@ import pandas as pd
 RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
+    "stopped_early",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 
@@ -94,9 +95,9 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
 
     Columns: the cell columns ``by`` (default :func:`cell_columns`), ``runs``,
     ``diverged``, ``interrupted``, then ``<stat>_mean`` and ``<stat>_std`` for
-    each statistic present (``final_loss``, ``best_loss``, ``final_val_loss``,
-    ``train_acc``, ``val_acc``, ``wall_s``), and, when ``target`` is given,
-    ``steps_to_target_mean``/``_std`` over the runs that reached it and
+    each statistic present, with a value in at least one run (``final_loss``,
+    ``best_loss``, ``final_val_loss``, ``train_acc``, ``val_acc``, ``wall_s``), and,
+    when ``target`` is given, ``steps_to_target_mean``/``_std`` over the runs that reached it and
     ``reached`` (how many did).
     """
     runs = runs.copy()
@@ -110,7 +111,8 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
         reach = steps_to_target(metrics, target)
         runs["_steps_to_target"] = runs["run_id"].map(reach).astype(float)
 
-    stats = [(name, col) for name, col in STAT_COLUMNS if col in runs.columns]
+    stats = [(name, col) for name, col in STAT_COLUMNS
+             if col in runs.columns and runs[col].astype(float).notna().any()]
     rows: list[dict[str, Any]] = []
     groups = runs.groupby(by, sort=False, dropna=False) if by else [((), runs)]
     for key, cell in groups:

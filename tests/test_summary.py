@@ -61,6 +61,16 @@ def test_summary_means_and_stds_per_cell(tmp_path):
     assert row["wall_s_mean"] == pytest.approx(statistics.mean([1.0, 1.1, 1.2]))
 
 
+def test_columns_without_values_are_left_out():
+    runs = _runs().assign(final_val_loss=float("nan"), final_train_acc=float("nan"),
+                          stopped_early=[True, False] * 6)
+    summary = sm.summarize(runs)
+    assert "final_val_loss_mean" not in summary.columns
+    assert "train_acc_mean" not in summary.columns
+    assert sm.axis_columns(runs) == ["optimizer", "lr"]
+    assert sm.best_lr(runs)["criterion"].eq("final_train_loss").all()
+
+
 def test_one_seed_has_no_std():
     runs = _runs().query("seed == 0")
     summary = sm.summarize(runs)
