@@ -742,17 +742,30 @@ def fig_gradients(res: Results) -> Figure | None:
     return fig
 
 
+def task_kw(res: Results, row: pd.Series | None = None) -> dict[str, Any]:
+    """The task's own parameters: a run's ``task_kw`` column (JSON) or config.toml's."""
+    if row is not None and "task_kw" in row.index and isinstance(row["task_kw"], str) \
+            and row["task_kw"].strip():
+        try:
+            kw = json.loads(row["task_kw"])
+            if isinstance(kw, dict):
+                return kw
+        except json.JSONDecodeError:
+            pass
+    kw = res.config.get("task_kw") if isinstance(res.config, dict) else None
+    return dict(kw) if isinstance(kw, dict) else {}
+
+
 def _landscape(res: Results, task_name: str) -> Any | None:
     try:
         from nnbench.tasks import get_task
     except ImportError:
         return None
-    params = {}
-    tp = res.config.get("task_params") if isinstance(res.config, dict) else None
-    if isinstance(tp, dict):
-        params = dict(tp)
+    tcol = res.col("task")
+    rows = res.runs[res.runs[tcol].astype(str) == task_name] if tcol else res.runs
+    row = rows.iloc[0] if len(rows) else None
     try:
-        task = get_task(task_name, **params)
+        task = get_task(task_name, **task_kw(res, row))
     except (NNBenchError, TypeError):
         return None
     return task if getattr(task, "kind", None) == "landscape" else None
@@ -871,6 +884,8 @@ def load_model(res: Results, run_id: str) -> Any | None:
 
 
 def _dataset(res: Results, row: pd.Series) -> Any | None:
+    """The run's data set as the engine loaded it: its task with ``task_kw``, the data
+    seed (``data_seed``, else the run's seed) and ``val_frac``, in float64."""
     try:
         from nnbench.tasks import get_task
     except ImportError:
@@ -878,14 +893,27 @@ def _dataset(res: Results, row: pd.Series) -> Any | None:
     tcol = res.col("task")
     if tcol is None:
         return None
+    seed = 0
+    for c in ("data_seed", "seed"):
+        if c in row.index and pd_notna(row[c]):
+            seed = int(row[c])
+            break
+    val_frac = float(row["val_frac"]) if "val_frac" in row.index and pd_notna(
+        row["val_frac"]) else None
     try:
-        task = get_task(str(row[tcol]))
+        task = get_task(str(row[tcol]), **task_kw(res, row))
         if getattr(task, "kind", None) == "landscape":
             return None
-        seed = int(row[res.col("seed")]) if res.col("seed") else 0
-        return task.load(seed=seed, dtype="float64")
-    except (NNBenchError, TypeError):
+        return task.load(seed=seed, val_frac=val_frac, dtype="float64")
+    except (NNBenchError, TypeError, ImportError, OSError):
         return None
+
+
+def pd_notna(v: Any) -> bool:
+    try:
+        return v is not None and not (isinstance(v, float) and math.isnan(v)) and v == v
+    except (TypeError, ValueError):
+        return True
 
 
 def _model_panels(res: Results) -> list[tuple[Series, str, Any, Any]]:
@@ -905,8 +933,29 @@ def _model_panels(res: Results) -> list[tuple[Series, str, Any, Any]]:
     return out
 
 
+def describe(res: Results, run_id: str) -> str:
+    """A run's configuration in a few words: ``adam lr 0.005, sigmoid 1-100-1``."""
+    row = res.runs[res.runs["run_id"] == str(run_id)].iloc[0]
+
+    def get(name: str) -> Any:
+        c = res.col(name)
+        return row[c] if c and pd_notna(row[c]) else None
+
+    opt, lr, act, depth, width = (get(k) for k in ("optimizer", "lr", "activation", "depth",
+                                                    "width"))
+    parts = []
+    if opt is not None:
+        parts.append(f"{opt}" + (f" lr {_fmt(lr)}" if lr is not None else ""))
+    if act is not None:
+        arch = f" {int(depth)}x{int(width)}" if depth is not None and width is not None else ""
+        parts.append(f"{act}{arch}")
+    return ", ".join(parts) or str(run_id)
+
+
 def _panel_title(res: Results, s: Series) -> str:
     ax_ = split_axes(res)
+    if ax_.hue is None and ax_.facet is None:
+        return describe(res, s.run_ids[0])
     t = _facet_title(res, ax_.facet, s.facet) if ax_.facet else ""
     return ", ".join(filter(None, [s.label, t]))
 

@@ -273,3 +273,80 @@ def test_landscape_trajectories(tmp_path):
     # start and end markers per optimizer
     assert sum(ln.get_marker() == "o" for ln in ax.get_lines()) == 2
     assert sum(ln.get_marker() == "s" for ln in ax.get_lines()) == 2
+
+
+def _manual_forward(arrays: list[np.ndarray], X: np.ndarray, act) -> np.ndarray:
+    """The network's output written out: a = act(a W + b), the last layer linear."""
+    a = X
+    n = len(arrays) // 2
+    for k in range(n):
+        z = a @ arrays[2 * k].reshape(arrays[2 * k].shape[-2:]) + arrays[2 * k + 1].reshape(1, -1)
+        a = act(z) if k < n - 1 else z
+    return a
+
+
+def _with_weights(root: Path, task: str, sizes: list[int], acts=("tanh", "relu")) -> dict:
+    """A results directory of one run per activation with random weights saved."""
+    d, truth = write_results(root, optims=("adam",), lrs=(0.01,), seeds=(0,), acts=acts,
+                             depths=(len(sizes) - 2,), task=task)
+    runs = pd.read_csv(d / "runs.csv")
+    runs["width"] = sizes[1]
+    runs.to_csv(d / "runs.csv", index=False)
+    (d / "weights").mkdir()
+    rng = np.random.default_rng(7)
+    weights = {}
+    for rid in runs["run_id"]:
+        arrays = []
+        for fi, fo in zip(sizes[:-1], sizes[1:], strict=True):
+            arrays += [rng.normal(0, 1.5, (1, fi, fo)), rng.normal(0, 0.5, (1, 1, fo))]
+        np.savez_compressed(d / "weights" / f"{rid}.npz",
+                            **{f"p{i}": a for i, a in enumerate(arrays)})
+        weights[rid] = arrays
+    return {"dir": d, "runs": runs, "weights": weights}
+
+
+ACTS = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+
+
+def test_decision_regions(tmp_path):
+    tasks = pytest.importorskip("nnbench.tasks")
+    pytest.importorskip("nnbench.core.mlp")
+    w = _with_weights(tmp_path / "moons", "moons", [2, 6, 2])
+    res = plots.load(w["dir"])
+    for rid, act in zip(w["runs"]["run_id"], w["runs"]["activation"], strict=True):
+        net = plots.load_model(res, rid)
+        X = np.random.default_rng(1).normal(size=(50, 2))
+        np.testing.assert_allclose(net.forward(X)[0],
+                                   _manual_forward(w["weights"][rid], X, ACTS[act]),
+                                   rtol=1e-10)
+    fig = plots.fig_decision(res)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2
+    ds = tasks.get_task("moons").load(seed=0, dtype="float64")
+    for ax, rid, act in zip(axes, w["runs"]["run_id"], w["runs"]["activation"], strict=True):
+        out = _manual_forward(w["weights"][rid], ds.X_train, ACTS[act])
+        acc = np.mean(out.argmax(1) == ds.y_train)
+        assert ax.get_title().startswith(act)
+        assert f"training accuracy {acc:.0%}" in ax.get_title()
+        # the scatter shows the training points themselves
+        np.testing.assert_allclose(ax.collections[-1].get_offsets(), ds.X_train)
+    assert "decision_regions.png" in {p.name for p in plots.draw_all(w["dir"])}
+
+
+def test_fitted_curve(tmp_path):
+    tasks = pytest.importorskip("nnbench.tasks")
+    pytest.importorskip("nnbench.core.mlp")
+    w = _with_weights(tmp_path / "sin", "sin-small", [1, 5, 1], acts=("tanh",))
+    fig = plots.fig_fit(plots.load(w["dir"]))
+    ax = fig.axes[0]
+    ds = tasks.get_task("sin-small").load(seed=0, dtype="float64")
+    fit = next(ln for label, ln in lines(ax).items() if label != "data")
+    assert "tanh 1x5" in fit.get_label()
+    xs = np.asarray(fit.get_xdata())
+    assert xs.min() == ds.X_train.min() and xs.max() == ds.X_train.max()
+    rid = w["runs"]["run_id"][0]
+    np.testing.assert_allclose(fit.get_ydata(),
+                               _manual_forward(w["weights"][rid], xs[:, None], np.tanh)[:, 0],
+                               rtol=1e-10)
+    data = lines(ax)["data"]
+    np.testing.assert_allclose(np.sort(data.get_xdata()), np.sort(ds.X_train[:, 0]))
