@@ -71,6 +71,16 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="))
 
 
+def decode_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+    """The array in IDX bytes ``raw``, gunzipped first if they start with ``1f 8b``."""
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise NNBenchError(f"{name}: truncated or corrupt gzip data ({e})") from None
+    return parse_idx(raw, name)
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file, gzipped or not (see :func:`parse_idx`)."""
     path = Path(path)
@@ -78,12 +88,7 @@ def read_idx(path: Path) -> np.ndarray:
         raw = path.read_bytes()
     except OSError as e:
         raise NNBenchError(f"{path}: cannot read ({e.strerror or e})") from None
-    if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise NNBenchError(f"{path}: truncated or corrupt gzip data ({e})") from None
-    return parse_idx(raw, str(path))
+    return decode_idx(raw, str(path))
 
 
 # -- MNIST and Fashion-MNIST ---------------------------------------------------
