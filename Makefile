@@ -10,6 +10,9 @@ help:
 	@echo "make demo    compare SGD and Adam on sin(x): live table, CSVs and a figure under results/demo"
 	@echo "make test    lint (ruff) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
+	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
+	@echo "             xor landscapes, each also a target) into results/<name>/; QUICK=1: a"
+	@echo "             few minutes, into results/quick/<name>/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +35,57 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# --- Reproductions: experiments/<name>.toml -> results/<name>/ (CSVs and figures/).
+# QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
+# (what CI keeps as artifacts), so the committed full-size figures stay as they are.
+.PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
+RESULTS = $(if $(QUICK),results/quick,results)
+# $(call experiment,NAME,OVERRIDES WITH QUICK=1)
+experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
+	--overwrite --quiet $(if $(QUICK),$(2))
+QUICK_LRS = --lrs 0.01,0.1
+QUICK_LAND_LRS = --lrs 0.001,0.01,0.1
+
+# figures each experiment must produce (checked by `make check-figures`)
+EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor \
+	landscape-rosenbrock landscape-beale landscape-saddle
+FIGS_sin = loss fit
+FIGS_optimizers-sin = loss lr_sensitivity fit
+FIGS_optimizers-moons = loss accuracy lr_sensitivity decision_regions
+FIGS_activations = loss accuracy activations_depths activations_heatmap gradients
+FIGS_vanishing = loss gradients
+FIGS_xor = loss accuracy decision_regions
+FIGS_landscape-rosenbrock = loss lr_sensitivity landscape
+FIGS_landscape-beale = loss lr_sensitivity landscape
+FIGS_landscape-saddle = loss lr_sensitivity landscape
+
+sin: $(STAMP)
+	$(call experiment,sin,--steps 1000 --seeds 1)
+
+optimizers: $(STAMP)
+	$(call experiment,optimizers-sin,--steps 300 --seeds 2 $(QUICK_LRS))
+	$(call experiment,optimizers-moons,--steps 200 --seeds 2 $(QUICK_LRS))
+
+activations: $(STAMP)
+	$(call experiment,activations,--steps 200 --seeds 1)
+
+vanishing: $(STAMP)
+	$(call experiment,vanishing,--steps 100 --seeds 1)
+
+xor: $(STAMP)
+	$(call experiment,xor,--steps 300 --seeds 2)
+
+landscapes: $(STAMP)
+	$(call experiment,landscape-rosenbrock,--steps 300 $(QUICK_LAND_LRS))
+	$(call experiment,landscape-beale,--steps 300 $(QUICK_LAND_LRS))
+	$(call experiment,landscape-saddle,--steps 100 $(QUICK_LAND_LRS))
+
+figures: sin optimizers activations vanishing xor landscapes
+	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
+
+check-figures:
+	@status=0; for f in $(foreach e,$(EXPERIMENTS),\
+	$(addprefix $(RESULTS)/$(e)/figures/,$(addsuffix .png,$(FIGS_$(e))))); do \
+	test -s $$f || { echo "missing or empty figure: $$f"; status=1; }; done; \
+	test $$status = 0 && echo "all figures present under $(RESULTS)/"
