@@ -141,7 +141,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
         """The inverse of :meth:`to_dict`; unknown keys raise NNBenchError."""
-        _check_keys(d, RUN_KEYS, "run configuration")
+        _check_keys(d, (*RUN_KEYS, "run_id"), "run configuration")
         return cls(**{k: _coerce(k, v) for k, v in d.items()})
 
 

@@ -1,0 +1,277 @@
+"""An experiment: a grid of runs -> groups -> an executor -> the results directory.
+
+:func:`run_experiment` expands and resolves the grid (:mod:`nnbench.config`),
+groups the runs that differ only in seed and learning rate (they train
+together on the runs axis, :func:`nnbench.engine.train_group`), trains group
+after group through an *executor*, and writes everything through
+:mod:`nnbench.store`:
+
+- metrics reach ``metrics.csv``/``layers.csv`` as training goes;
+- after every group, ``runs.csv`` is rewritten (atomically) with every run
+  finished so far, and the weights of the finished runs are saved;
+- Ctrl-C (SIGINT) stops at the next training step: the finished runs stay
+  complete on disk, the runs in flight are marked ``interrupted`` with the
+  metrics they logged, and :class:`ExperimentInterrupted` (a
+  ``KeyboardInterrupt``) is raised; a second Ctrl-C interrupts at once;
+- ``resume=True`` finishes such a directory: runs that are ``done`` or
+  ``diverged`` are kept, the others lose their partial rows and train again
+  from scratch. Because a run does not depend on the other runs of its group,
+  the final files equal those of an uninterrupted experiment, except the
+  wall-clock columns (``wall_s``) and the times in ``meta.json``.
+
+The executor receives a group as plain data (a list of run-config dicts) and
+returns a :class:`~nnbench.engine.GroupResult`, so that a process-pool executor
+can later run groups elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nnbench.config import (
+    CSV_NAMES,
+    ExperimentConfig,
+    RunConfig,
+    dump_toml,
+    group_key,
+    resolve_experiment,
+)
+from nnbench.core.errors import NNBenchError
+from nnbench.engine import (
+    LAYER_COLUMNS,
+    GroupResult,
+    MetricsSink,
+    NullReporter,
+    Reporter,
+    RunInfo,
+    RunProgress,
+    StopFlag,
+    group_label,
+    metric_columns,
+    train_group,
+)
+
+COMPLETE = ("done", "diverged")  # statuses a resume keeps
+
+# A group runner: (run-config dicts, reporter, sink, stop flag) -> results.
+Executor = Callable[[list[dict], Reporter, MetricsSink, StopFlag], GroupResult]
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); the partial results are in ``out_dir``.
+    A ``KeyboardInterrupt``, so that an uncaught one still ends the program as Ctrl-C does."""
+
+    def __init__(self, out_dir: Path):
+        super().__init__(f"interrupted; partial results in {out_dir}")
+        self.out_dir = Path(out_dir)
+
+
+def serial_executor(configs: list[dict], reporter: Reporter, sink: MetricsSink,
+                    stop: StopFlag) -> GroupResult:
+    """Train the group here, in this process."""
+    return train_group(configs, reporter=reporter, sink=sink, stop=stop)
+
+
+def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path:
+    """``results/<name>/<UTC timestamp>`` (the name defaults to the task's)."""
+    from nnbench.store import timestamp
+
+    return Path(root) / exp.label / timestamp()
+
+
+def make_groups(runs: Sequence[RunConfig]) -> list[list[RunConfig]]:
+    """The runs grouped by :func:`nnbench.config.group_key`, groups in the order of their
+    first run, runs in grid order within a group."""
+    groups: dict[tuple, list[RunConfig]] = {}
+    for r in runs:
+        groups.setdefault(group_key(r), []).append(r)
+    return list(groups.values())
+
+
+# --------------------------------------------------------------------------- #
+# runs.csv
+# --------------------------------------------------------------------------- #
+
+_JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
+
+
+def run_columns(kind: str) -> list[str]:
+    """The columns of runs.csv for a task of ``kind``."""
+    cfg = [f for f in RunConfig().to_dict() if f != "run_id"]
+    cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in cfg), "status",
+            "final_train_loss", "best_train_loss"]
+    if kind != "landscape":
+        cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
+    if kind == "classification":
+        cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
+    cols += ["steps_done", "diverged_step"]
+    if kind != "landscape":
+        cols += ["stopped_early", "best_step"]
+    return cols + ["wall_s"]
+
+
+def run_row(cfg: RunConfig, group: str, result: dict[str, Any]) -> dict[str, Any]:
+    """One row of runs.csv: the run's config (``optim`` as ``optimizer``, ``act`` as
+    ``activation``, dict fields as JSON) and its results."""
+    row: dict[str, Any] = {"run_id": cfg.run_id, "group": group}
+    for k, v in cfg.to_dict().items():
+        if k == "run_id":
+            continue
+        if k in _JSON_FIELDS:
+            v = json.dumps(v, sort_keys=True, default=list)
+        row[CSV_NAMES.get(k, k)] = v
+    row.update({k: v for k, v in result.items() if k != "run_id"})
+    return row
+
+
+# --------------------------------------------------------------------------- #
+# SIGINT
+# --------------------------------------------------------------------------- #
+
+
+class _SigintToFlag:
+    """While active, the first SIGINT sets ``stop.requested`` (training stops cleanly at
+    the next step); the handler then steps aside so that a second one interrupts at once."""
+
+    def __init__(self, stop: StopFlag):
+        self.stop = stop
+        self.previous: Any = None
+        self.installed = False
+
+    def _handler(self, signum, frame) -> None:
+        self.stop.requested = True
+        signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+
+    def __enter__(self) -> _SigintToFlag:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handler)
+            self.installed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+
+
+# --------------------------------------------------------------------------- #
+# the experiment
+# --------------------------------------------------------------------------- #
+
+
+def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
+                   reporter: Reporter | None = None, resume: bool = False, *,
+                   overwrite: bool = False, executor: Executor | None = None,
+                   stop: StopFlag | None = None, save_weights: bool = True) -> Path:
+    """Train every run of ``exp`` and write the results directory; return its path.
+
+    ``out_dir`` defaults to :func:`default_out_dir`; an existing non-empty directory
+    is refused unless ``overwrite`` (or ``resume``, which finishes it). Raises
+    :class:`ExperimentInterrupted` after writing what was done when Ctrl-C (or
+    ``stop.requested``) interrupts training.
+    """
+    from nnbench.store import ResultsWriter, make_meta, read_csv, utc_now
+
+    reporter = reporter or NullReporter()
+    executor = executor or serial_executor
+    stop = stop or StopFlag()
+    resolved_exp, runs = resolve_experiment(exp)
+    kind = _kind(runs[0])
+    out = Path(out_dir) if out_dir is not None else default_out_dir(exp)
+    store = ResultsWriter(out, metric_columns(kind), LAYER_COLUMNS)
+    columns = run_columns(kind)
+    order = [r.run_id for r in runs]
+    groups = make_groups(runs)
+    labels = {r.run_id: group_label(r) for g in groups for r in g}
+    rows: dict[str, dict[str, Any]] = {}
+
+    if resume:
+        if not (out / "config.toml").is_file():
+            raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
+        meta = store.read_meta()
+        meta.setdefault("resumed", []).append(utc_now())
+        if (out / "runs.csv").is_file():
+            old = read_csv(out / "runs.csv")
+            for rec in old.to_dict("records") if not old.empty else []:
+                if rec.get("status") in COMPLETE and rec["run_id"] in labels:
+                    rows[rec["run_id"]] = rec
+        store.drop_runs(rows)
+    else:
+        store.create(overwrite=overwrite)
+        store.write_config(dump_toml(resolved_exp))
+        meta = make_meta()
+    meta["status"], meta["end_time"] = "running", None
+    store.write_meta(meta)
+    _write_runs(store, rows, order, columns)
+
+    reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
+    interrupted = False
+    try:
+        kept = [r for r in runs if r.run_id in rows]
+        if kept:
+            reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
+        with _SigintToFlag(stop):
+            for group in groups:
+                todo = [r for r in group if r.run_id not in rows]
+                if not todo:
+                    continue
+                if stop.requested:
+                    interrupted = True
+                    break
+                try:
+                    result = executor([r.to_dict() for r in todo], reporter, store, stop)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    break
+                by_id = {r.run_id: r for r in todo}
+                for res in result.runs:
+                    cfg = by_id[res.run_id]
+                    rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                    if save_weights and res.status in COMPLETE:
+                        store.save_weights(res.run_id, res.weights)
+                _write_runs(store, rows, order, columns)
+                if result.interrupted:
+                    interrupted = True
+                    break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        reporter.finish()
+    _write_runs(store, rows, order, columns)
+    meta["end_time"] = utc_now()
+    if interrupted:
+        meta["status"] = "interrupted"
+        store.write_meta(meta)
+        raise ExperimentInterrupted(out)
+    store.finalize(order)
+    meta["status"] = "complete"
+    store.write_meta(meta)
+    return out
+
+
+def _kind(cfg: RunConfig) -> str:
+    from nnbench.config import make_task
+
+    return getattr(make_task(cfg), "kind", "regression")
+
+
+def _write_runs(store: Any, rows: dict[str, dict], order: Sequence[str],
+                columns: Sequence[str]) -> None:
+    store.write_runs([rows[r] for r in order if r in rows], columns)
+
+
+def _kept_progress(cfg: RunConfig, row: dict[str, Any]) -> RunProgress:
+    def num(key: str) -> float:
+        try:
+            return float(row.get(key))
+        except (TypeError, ValueError):
+            return float("nan")
+
+    return RunProgress(cfg.run_id, int(num("steps_done")), int(cfg.steps),
+                       num("final_train_loss"), num("best_train_loss"), 0.0,
+                       str(row.get("status")))
