@@ -10,7 +10,16 @@ Data tasks (``kind`` ``"regression"``/``"classification"``) give a
 points and a ``model(runs, dtype)`` the engine trains like a network.
 """
 
-from nnbench.tasks import classification, landscapes, regression  # noqa: F401  (register)
+# registration order is the order of `nnbench list tasks`
+from nnbench.tasks import regression  # noqa: F401
+
+# isort: split
+from nnbench.tasks import classification  # noqa: F401
+
+# isort: split
+from nnbench.tasks import landscapes  # noqa: F401
+
+# isort: split
 from nnbench.tasks.base import TASKS, Dataset, DataTask, Task, get_task, task_params
 
 __all__ = ["TASKS", "Task", "DataTask", "Dataset", "get_task", "task_params"]

@@ -31,7 +31,6 @@ BASE_DEFAULTS: dict[str, Any] = {
     "init": "torch",
     "batch_size": None,
     "val_frac": 0.0,
-    "log_every": 10,
 }
 
 
@@ -193,7 +192,7 @@ def register(name: str, cls: type[Task], description: str, defaults: Mapping[str
     """Add task ``name`` to :data:`TASKS`: ``cls(name, description, defaults, params, **fixed)``.
 
     The registry entry's ``defaults`` are the run-configuration defaults; the
-    task's parameters and their defaults are appended to its description and kept
+    task's parameters and their defaults end its description (``; params: ...``) and are kept
     as ``factory.params``.
     """
     params = dict(params)
@@ -205,7 +204,7 @@ def register(name: str, cls: type[Task], description: str, defaults: Mapping[str
     factory.params = params  # type: ignore[attr-defined]
     factory.__doc__ = f"Build task '{name}': {description}"
     ptext = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
-    full = f"{description} [params: {ptext}]" if params else description
+    full = f"{description}; params: {ptext}" if params else description
     TASKS.add(name, factory, full, dict(defaults))
 
 

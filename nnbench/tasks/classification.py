@@ -246,7 +246,7 @@ class DigitsTask(ClassificationTask):
 
 register(
     "digits", DigitsTask,
-    "scikit-learn's 8x8 handwritten digits, 10 classes (needs nnbench[datasets])",
+    "scikit-learn's 8x8 handwritten digits, 10 classes (needs the datasets extra)",
     {**CLS_DEFAULTS, "width": 32, "act": "relu", "lr": 0.005, "steps": 1000,
      "batch_size": 64, "val_frac": 0.1},
     {**SPLIT_PARAMS},
@@ -302,7 +302,7 @@ class Mnist1dTask(ClassificationTask):
 
 register(
     "mnist1d", Mnist1dTask,
-    "MNIST-1D, 40 features, 10 classes, 4000/1000 (needs nnbench[datasets])",
+    "MNIST-1D, 40 features, 10 classes, 4000/1000 (needs the datasets extra)",
     {**CLS_DEFAULTS, "width": 100, "act": "relu", "lr": 0.01, "steps": 2000,
      "batch_size": 100, "val_frac": 0.1},
     {"standardize": True},
