@@ -77,7 +77,8 @@ _HUE_ORDER = ("optimizer", "activation", "init", "model", "loss", "schedule", "i
               "width", "batch_size")
 _FACET_ORDER = ("depth", "task")
 _NOT_CONFIG = {"run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id",
-               "diverged_step", "error"}
+               "diverged_step", "error", "stopped_early", "name", "message", "start_time",
+               "end_time", "stopped_step"}
 
 
 # --------------------------------------------------------------------------- loading
@@ -115,11 +116,16 @@ def load(path: str | Path) -> Results:
         raise NNBenchError(f"{path} is not a results directory: no runs.csv in it "
                            "(give the directory an `nnbench run`/`compare` wrote)")
 
+    try:  # the store's reader drops a line left unfinished by a crash
+        from nnbench.store import read_csv
+    except ImportError:  # pragma: no cover
+        read_csv = pd.read_csv
+
     def read(name: str) -> pd.DataFrame:
         f = path / name
         if not f.is_file() or f.stat().st_size == 0:
             return pd.DataFrame()
-        return pd.read_csv(f)
+        return read_csv(f)
 
     config: dict[str, Any] = {}
     if (path / "config.toml").is_file():
@@ -280,6 +286,18 @@ def final_loss_name(res: Results) -> str:
     if "val_loss" in m.columns and m["val_loss"].notna().any():
         return "final validation loss"
     return "final training loss"
+
+
+def lr_swept(res: Results) -> bool:
+    """Whether some configuration ran at more than one learning rate (a sweep), as
+    opposed to optimizers that each ran at their own default."""
+    lr = res.col("lr")
+    if lr is None or res.runs[lr].nunique() < 2:
+        return False
+    keys = [c for c in _config_columns(res) if c != lr]
+    if not keys:
+        return True
+    return bool((res.runs.groupby(keys, dropna=False)[lr].nunique() > 1).any())
 
 
 def tuned_runs(res: Results) -> pd.DataFrame:
@@ -501,7 +519,7 @@ def fig_curves(res: Results, metric: str = "train_loss",
     if _positive(ys_all) and "acc" not in metric:
         for ax in axes.ravel():
             ax.set_yscale("log")
-    tuned = "each at its tuned learning rate; " if _varying(res, "lr") else ""
+    tuned = "each at its tuned learning rate; " if lr_swept(res) else ""
     _suptitle(fig, f"{res.title}: {_y_label(metric)}{_task_phrase(res)} "
                  f"({tuned}{_seeds_phrase(res)})")
     _legend(fig, axes)
@@ -543,7 +561,7 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
     seeds with min-max error bars; a cross at the top marks a learning rate at which
     some seed diverged, a star the tuned learning rate."""
     lr = res.col("lr")
-    if lr is None or res.runs[lr].nunique() < 2:
+    if not lr_swept(res):
         return None
     runs = res.runs.copy()
     runs["_final"] = final_loss(res).reindex(runs["run_id"]).to_numpy()
@@ -699,6 +717,8 @@ def fig_gradients(res: Results) -> Figure | None:
     L = res.layers
     if L.empty or "grad_norm" not in L.columns or not L["grad_norm"].notna().any():
         return None
+    if L["layer"].nunique() < 3:  # one hidden layer: nothing to compare across depth
+        return None
     ax_ = split_axes(res)
     ss = series(res, ax_=ax_)
     facets = _facets(ss)
@@ -733,6 +753,7 @@ def fig_gradients(res: Results) -> Figure | None:
                 fontsize="medium")
             ax.set_ylabel("fraction of units")
         for ax in axes[i]:
+            ax.set_xlim(lo_layer - 0.3, int(L["layer"].max()) + 0.3)
             ax.set_xlabel(f"layer ({lo_layer} = nearest the input)")
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3, which="both")
@@ -846,9 +867,9 @@ def _contour(ax: Axes, task: Any, pts: np.ndarray, n: int = 160) -> None:
     levels = np.unique(np.quantile(Zf, np.linspace(0, 1, 22) ** 1.5))
     if levels.size < 3:
         return
-    ax.contourf(gx, gy, Z, levels=levels, cmap="Greys_r", alpha=0.55, zorder=0,
+    ax.contourf(gx, gy, Z, levels=levels, cmap="Greys", alpha=0.5, zorder=0,
                 extend="both")
-    ax.contour(gx, gy, Z, levels=levels, colors="0.35", linewidths=0.5, zorder=1)
+    ax.contour(gx, gy, Z, levels=levels, colors="0.45", linewidths=0.4, zorder=1)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
 
