@@ -244,12 +244,12 @@ SCHEDULE_CASES = [
 ]
 
 SCHED_MLP_CASES = [
-    ("adam", "Adam", {"lr": 5e-3}, {"name": "cosine", "T_max": 150, "eta_min": 0.1,
+    ("adam", "Adam", {"lr": 5e-3}, {"name": "cosine", "T_max": 180, "eta_min": 0.1,
                                      "warmup_steps": 20}, 0.5),
     ("momentum", "SGD", {"lr": 0.05, "momentum": 0.9}, {"name": "step", "step_size": 50,
                                                           "gamma": 0.5}, 0.2),
     ("adagrad", "Adagrad", {"lr": 0.05, "lr_decay": 0.01},
-     {"name": "exponential", "gamma": 0.99}, 1.0),
+     {"name": "exponential", "gamma": 0.99}, 0.3),
 ]
 
 
