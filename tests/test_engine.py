@@ -1,0 +1,307 @@
+"""The training engine: groups on the runs axis, logging, divergence, early stopping."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nnbench.config import RunConfig, resolve
+from nnbench.core.errors import NNBenchError
+from nnbench.engine import (
+    LAYER_COLUMNS,
+    ListSink,
+    NullReporter,
+    Reporter,
+    RunProgress,
+    StopFlag,
+    batch_rng,
+    metric_columns,
+    train_group,
+)
+
+
+def tiny(seed: int = 0, lr: float = 0.05, **kw) -> RunConfig:
+    """A small float64 sin run (64 points, 1-8-1 sigmoid)."""
+    base = dict(task="sin-small", task_kw={"n_points": 64}, width=8, steps=20, optim="sgd",
+                dtype="float64", log_every=1)
+    base.update(kw)
+    return resolve(RunConfig(seed=seed, lr=lr, run_id=f"r{seed}-{lr!r}", **base))
+
+
+def by_run(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["run_id"], []).append(r)
+    return out
+
+
+def numeric(rows: list[dict], drop=("run_id", "wall_s")) -> np.ndarray:
+    return np.array([[r[k] for k in r if k not in drop] for r in rows], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- oracle
+
+
+def test_full_batch_sgd_equals_the_textbook_loop():
+    """Full-batch SGD through the engine equals W <- W - lr * dC/dW written out by hand."""
+    from nnbench.core.mlp import MLP
+    from nnbench.tasks import get_task
+
+    cfg = tiny(seed=3, lr=0.1, steps=15)
+    res = train_group([cfg], sink=(sink := ListSink()))
+    data = get_task("sin-small", n_points=64).load(seed=0, dtype="float64")
+    net = MLP([1, 8, 1], activation="sigmoid", init="torch", seed=[3], dtype="float64")
+    losses = []
+    for _ in range(15):
+        out = net.forward(data.X_train)
+        losses.append(np.mean((out[0] - data.y_train) ** 2))
+        _, grads = net.loss_and_grads(data.X_train, data.y_train, loss="mse")
+        for p, g in zip(net.params, grads, strict=True):
+            p -= 0.1 * g
+    losses.append(np.mean((net.forward(data.X_train)[0] - data.y_train) ** 2))
+    logged = [r["train_loss"] for r in sink.metrics]
+    np.testing.assert_allclose(logged, losses, rtol=1e-12)
+    for w, p in zip(res.runs[0].weights, net.params, strict=True):
+        np.testing.assert_allclose(w, p, rtol=1e-12)
+    assert res.runs[0].status == "done" and res.runs[0].steps_done == 15
+
+
+def test_update_ratio_of_sgd_is_lr_times_grad_over_weight_norm():
+    """For plain SGD, ||dW|| / ||W|| = lr ||g|| / ||W||: a closed form of the logged row."""
+    sink = ListSink()
+    train_group([tiny(lr=0.2, steps=5)], sink=sink)
+    rows = [r for r in sink.layers if r["step"] < 5]
+    assert rows
+    for r in rows:
+        assert r["update_ratio"] == pytest.approx(0.2 * r["grad_norm"] / r["weight_norm"],
+                                                  rel=1e-9)
+    last = [r for r in sink.layers if r["step"] == 5]
+    assert last and all(np.isnan(r["update_ratio"]) for r in last)
+
+
+class Bowl:
+    """A stand-in landscape: f(P) = (a x^2 + b y^2) / 2, minimum at the origin."""
+
+    kind = "landscape"
+    name = "bowl"
+    defaults = {"optim": "sgd", "lr": 0.1, "steps": 10}
+    start = np.array([1.0, -2.0])
+    a, b = 1.0, 4.0
+
+    def value(self, P):
+        return 0.5 * (self.a * P[:, 0] ** 2 + self.b * P[:, 1] ** 2)
+
+    def grad(self, P):
+        return np.stack([self.a * P[:, 0], self.b * P[:, 1]], axis=1)
+
+    def distance_to_min(self, P):
+        return np.hypot(P[:, 0], P[:, 1])
+
+
+def test_landscape_gradient_descent_follows_the_closed_form():
+    """On the bowl, x_t = (1 - lr a)^t x_0 and y_t = (1 - lr b)^t y_0."""
+    task = Bowl()
+    cfgs = [resolve(RunConfig(task="bowl", lr=lr, steps=10, seed=s, dtype="float64",
+                              log_every=1, run_id=f"b{s}"), task)
+            for s, lr in ((0, 0.1), (1, 0.2))]
+    sink = ListSink()
+    train_group(cfgs, sink=sink, task=task)
+    assert list(sink.metrics[0]) == metric_columns("landscape")
+    for cfg in cfgs:
+        rows = by_run(sink.metrics)[cfg.run_id]
+        t = np.array([r["step"] for r in rows])
+        x = (1 - cfg.lr * task.a) ** t * 1.0
+        y = (1 - cfg.lr * task.b) ** t * -2.0
+        np.testing.assert_allclose([r["x0"] for r in rows], x, rtol=1e-12)
+        np.testing.assert_allclose([r["x1"] for r in rows], y, rtol=1e-12)
+        np.testing.assert_allclose([r["dist_to_min"] for r in rows], np.hypot(x, y), rtol=1e-12)
+        np.testing.assert_allclose([r["train_loss"] for r in rows],
+                                   0.5 * (x**2 + 4 * y**2), rtol=1e-12)
+    assert sink.layers == []
+
+
+# --------------------------------------------------------------------------- the runs axis
+
+
+@pytest.mark.parametrize("batch_size", ["full", 16])
+def test_a_run_does_not_depend_on_its_group(batch_size):
+    """A run trained in a group of 4 (other seeds and learning rates) equals it alone."""
+    cfgs = [tiny(seed=s, lr=lr, batch_size=batch_size, optim="adam", steps=25)
+            for s, lr in ((0, 0.01), (1, 0.03), (2, 0.01), (5, 0.1))]
+    sink = ListSink()
+    group = train_group(cfgs, sink=sink)
+    grouped = by_run(sink.metrics)
+    grouped_layers = by_run(sink.layers)
+    for i, cfg in enumerate(cfgs):
+        alone_sink = ListSink()
+        alone = train_group([cfg], sink=alone_sink)
+        np.testing.assert_allclose(numeric(alone_sink.metrics), numeric(grouped[cfg.run_id]),
+                                   rtol=1e-10, atol=1e-300)
+        np.testing.assert_allclose(numeric(alone_sink.layers),
+                                   numeric(grouped_layers[cfg.run_id]), rtol=1e-10)
+        for a, b in zip(alone.runs[0].weights, group.runs[i].weights, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_minibatch_sgd_equals_the_textbook_loop_with_the_runs_own_permutations():
+    """Each epoch a fresh permutation from the run's batch generator, cut into batches
+    of 16 (the last epoch step takes the rest); train_loss logs the batch's loss between
+    evaluations."""
+    from nnbench.core.mlp import MLP
+    from nnbench.tasks import get_task
+
+    cfg = tiny(seed=4, lr=0.1, steps=10, batch_size=24, eval_every=1000)
+    sink = ListSink()
+    res = train_group([cfg], sink=sink)
+    data = get_task("sin-small", n_points=64).load(seed=0, dtype="float64")
+    net = MLP([1, 8, 1], seed=[4], dtype="float64")
+    rng = batch_rng(4)
+    batch_losses = []
+    for t in range(10):
+        j = t % 3  # 64 samples in batches of 24: 24, 24, 16
+        if j == 0:
+            perm = rng.permutation(64)
+        idx = perm[j * 24:(j + 1) * 24]
+        X, Y = data.X_train[idx], data.y_train[idx]
+        batch_losses.append(np.mean((net.forward(X)[0] - Y) ** 2))
+        _, grads = net.loss_and_grads(X, Y, loss="mse")
+        for p, g in zip(net.params, grads, strict=True):
+            p -= 0.1 * g
+    logged = [r["train_loss"] for r in sink.metrics]
+    np.testing.assert_allclose(logged[1:10], batch_losses[1:10], rtol=1e-12)
+    full = np.mean((net.forward(data.X_train)[0] - data.y_train) ** 2)
+    assert logged[10] == pytest.approx(full, rel=1e-12)  # the last step is an evaluation
+    for w, p in zip(res.runs[0].weights, net.params, strict=True):
+        np.testing.assert_allclose(w, p, rtol=1e-12)
+    assert not np.array_equal(batch_rng(7).permutation(64), batch_rng(8).permutation(64))
+
+
+def test_runs_of_a_group_must_share_the_architecture():
+    with pytest.raises(NNBenchError, match="differ only in seed and lr"):
+        train_group([tiny(), tiny(seed=1, width=4)])
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def test_logging_at_zero_every_k_and_the_last_step():
+    sink = ListSink()
+    train_group([tiny(steps=25, log_every=10)], sink=sink)
+    assert [r["step"] for r in sink.metrics] == [0, 10, 20, 25]
+    assert list(sink.metrics[0]) == metric_columns("regression")
+    assert sorted({r["step"] for r in sink.layers}) == [0, 10, 20, 25]
+    assert list(sink.layers[0]) == LAYER_COLUMNS
+    assert {r["layer"] for r in sink.layers} == {1, 2}
+    hidden = [r for r in sink.layers if r["layer"] == 1]
+    assert all(0 <= r["saturated_frac"] <= 1 and np.isnan(r["dead_frac"]) for r in hidden)
+
+
+def test_relu_layers_report_dead_fraction_and_accuracy_for_classification():
+    cfg = resolve(RunConfig(task="blobs", act="relu", depth=1, width=8, steps=6,
+                            dtype="float64", val_frac=0.2, seed=0, run_id="c"))
+    sink = ListSink()
+    res = train_group([cfg], sink=sink)
+    assert list(sink.metrics[0]) == metric_columns("classification")
+    assert all(0 <= r["train_acc"] <= 1 and 0 <= r["val_acc"] <= 1 for r in sink.metrics)
+    hidden = [r for r in sink.layers if r["layer"] == 1]
+    assert all(0 <= r["dead_frac"] <= 1 and np.isnan(r["saturated_frac"]) for r in hidden)
+    assert res.runs[0].final_train_acc == sink.metrics[-1]["train_acc"]
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+def test_divergence_stops_only_the_diverging_run_without_warnings():
+    cfgs = [tiny(seed=0, lr=0.05), tiny(seed=1, lr=1e6), tiny(seed=2, lr=0.05)]
+    sink = ListSink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = train_group(cfgs, sink=sink)
+    status = [r.status for r in res.runs]
+    assert status == ["done", "diverged", "done"]
+    bad = res.runs[1]
+    rows = by_run(sink.metrics)
+    assert bad.diverged_step == rows[cfgs[1].run_id][-1]["step"] == bad.steps_done
+    assert bad.diverged_step < 20
+    last = rows[cfgs[1].run_id][-1]["train_loss"]
+    first = rows[cfgs[1].run_id][0]["train_loss"]
+    assert not np.isfinite(last) or abs(last) > 1e6 * first
+    assert all(np.all(np.isfinite(w)) for w in bad.weights)  # the frozen weights
+    for i in (0, 2):  # the others train on, as if alone
+        alone = ListSink()
+        train_group([cfgs[i]], sink=alone)
+        np.testing.assert_allclose(numeric(alone.metrics), numeric(rows[cfgs[i].run_id]),
+                                   rtol=1e-10)
+        assert res.runs[i].steps_done == 20 and res.runs[i].diverged_step is None
+
+
+# --------------------------------------------------------------------------- early stopping
+
+
+def test_early_stopping_restores_the_best_weights():
+    from nnbench.core.mlp import MLP
+    from nnbench.tasks import get_task
+
+    kw = dict(task_kw={"n_points": 200, "noise": 0.3}, width=16, optim="adam", steps=300,
+              val_frac=0.25, patience=3, eval_every=5, log_every=5)
+    cfgs = [tiny(seed=s, lr=0.02, **kw) for s in range(2)]
+    sink = ListSink()
+    res = train_group(cfgs, sink=sink)
+    data = get_task("sin-small", n_points=200, noise=0.3).load(seed=0, val_frac=0.25,
+                                                               dtype="float64")
+    for cfg, run in zip(cfgs, res.runs, strict=True):
+        rows = by_run(sink.metrics)[cfg.run_id]
+        vals = np.array([r["val_loss"] for r in rows])
+        assert run.status == "done" and run.stopped_early
+        assert run.steps_done < 300 and run.steps_done == rows[-1]["step"]
+        assert run.best_step == rows[int(np.argmin(vals))]["step"]
+        # the last 3 evaluations did not improve on the best
+        assert np.all(vals[-3:] >= vals.min()) and vals[-1] > vals.min()
+        # the returned weights are the best ones: their val loss, computed by hand
+        net = MLP([1, 16, 1], seed=0, dtype="float64")
+        net.params[:] = run.weights
+        val = np.mean((net.forward(data.X_val)[0] - data.y_val) ** 2)
+        assert val == pytest.approx(vals.min(), rel=1e-12)
+        assert run.best_val_loss == pytest.approx(vals.min(), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- progress and stop
+
+
+class Recorder:
+    def __init__(self, stop_after: int | None = None, stop: StopFlag | None = None):
+        self.updates: list[list[RunProgress]] = []
+        self.stop_after, self.stop = stop_after, stop
+
+    def start(self, runs):
+        pass
+
+    def update(self, progress):
+        self.updates.append(list(progress))
+        if self.stop_after is not None and len(self.updates) >= self.stop_after:
+            self.stop.requested = True
+
+    def finish(self):
+        pass
+
+
+def test_reporter_protocol_and_final_progress():
+    rec = Recorder()
+    assert isinstance(rec, Reporter) and isinstance(NullReporter(), Reporter)
+    train_group([tiny(seed=0), tiny(seed=1, lr=1e6)], reporter=rec)
+    final = {p.run_id: p for p in rec.updates[-1]}
+    assert [p.status for p in final.values()] == ["done", "diverged"]
+    p = final[tiny(seed=0).run_id]
+    assert p.step == p.total == 20 and p.best_loss <= p.loss + 1e-15
+
+
+def test_stop_flag_interrupts_the_runs_in_flight():
+    stop = StopFlag()
+    stop.requested = True
+    sink = ListSink()
+    res = train_group([tiny(seed=0), tiny(seed=1)], sink=sink, stop=stop)
+    assert res.interrupted
+    assert [r.status for r in res.runs] == ["interrupted", "interrupted"]
+    assert sink.metrics == []
