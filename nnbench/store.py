@@ -102,7 +102,9 @@ def read_csv(path: Path):
         return pd.DataFrame()
     from io import StringIO
 
-    df = pd.read_csv(StringIO(text), float_precision="round_trip")
+    # pandas >= 3 reads floats back exactly by default (and deprecates the option)
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    df = pd.read_csv(StringIO(text), **exact)
     if "run_id" in df.columns:
         df["run_id"] = df["run_id"].astype(str)
     return df
