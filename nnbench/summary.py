@@ -154,7 +154,7 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
     whose runs have the lowest mean (over seeds) of :func:`selection_column`; a
     diverged run, or a NaN loss, counts as ``+inf``, so a learning rate that
     diverged for any seed is never preferred to one that did not. Returns None
-    when the learning rate does not vary.
+    when no optimizer ran at more than one learning rate.
     """
     axes = axis_columns(runs)
     if "lr" not in axes:
@@ -168,6 +168,8 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
     if not others:
         others = [c for c in OPTIMIZER_COLUMNS if c in runs.columns][:1]
     means = df.groupby([*others, "lr"], sort=False, dropna=False)["_loss"].mean().reset_index()
+    if others and not means.groupby(others, sort=False, dropna=False)["lr"].nunique().gt(1).any():
+        return None  # each optimizer ran at one lr (its own default): nothing was swept
     rows = []
     for key, part in (means.groupby(others, sort=False, dropna=False) if others
                       else [((), means)]):

@@ -121,6 +121,11 @@ def test_best_lr_prefers_validation_loss():
 
 def test_best_lr_none_without_a_sweep():
     assert sm.best_lr(_runs().query("lr == 0.1")) is None
+    # each optimizer at its own default lr: lr varies, but nothing was swept
+    own = _runs().query("(optimizer == 'sgd' and lr == 0.1) or "
+                        "(optimizer == 'adam' and lr == 0.01)")
+    assert sm.axis_columns(own) == ["optimizer", "lr"]
+    assert sm.best_lr(own) is None
 
 
 def test_text_and_json_forms():
