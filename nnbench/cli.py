@@ -445,46 +445,40 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     from nnbench.experiment import run_experiment
 
     reporter = make_reporter(output.mode)
-    result = run_experiment(exp, out_dir, reporter, resume=resume is not None)
-    out_dir = Path(getattr(result, "out_dir", out_dir))
-    if getattr(result, "interrupted", False):
+    try:
+        out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
+                                      overwrite=output.overwrite))
+    except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
+        out_dir = Path(getattr(stop, "out_dir", out_dir))
         typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
         typer.echo(f"nnbench: to finish them: nnbench compare --resume {out_dir}", err=True)
         if output.json:
             typer.echo(json_dumps({"results_dir": str(out_dir), "interrupted": True}))
         else:
             typer.echo(str(out_dir))
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if not output.no_plot:
-        _draw(out_dir)
+        from nnbench.core.errors import NNBenchError
+
+        try:
+            _draw(out_dir)
+        except NNBenchError as err:  # the results are safe; say why there is no figure
+            if output.debug:
+                raise
+            typer.echo(f"nnbench: warning: no figures: {_one_line(str(err))}", err=True)
     _report_summary(out_dir, output, target=exp.base.target)
 
 
 def _out_dir(exp, output: Output) -> Path:
-    """``--out``, or ``results/<name>/<UTC timestamp>``; an existing non-empty directory
-    needs ``--overwrite``."""
-    import shutil
-    from datetime import datetime, timezone
-
+    """``--out``, the file's ``out``, or ``results/<name>/<UTC timestamp>``. The store
+    refuses an existing non-empty directory unless ``--overwrite``."""
     if output.out is not None:
-        out = output.out
-    elif exp.out:
-        out = Path(exp.out)
-    else:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        out = Path("results") / exp.label / stamp
-    if out.exists() and not out.is_dir():
-        raise _error(f"output {out} is a file; give a directory to --out")
-    if out.is_dir() and any(out.iterdir()):
-        if not output.overwrite:
-            raise _error(f"output directory {out} is not empty; give --overwrite to replace "
-                         "it or --out for another one")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".nnbench-write-test"
-    probe.write_text("")
-    probe.unlink()
-    return out
+        return output.out
+    if exp.out:
+        return Path(exp.out)
+    from nnbench.experiment import default_out_dir
+
+    return default_out_dir(exp)
 
 
 def json_dumps(doc: Any) -> str:
