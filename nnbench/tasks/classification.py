@@ -114,7 +114,7 @@ class BlobsTask(ClassificationTask):
 register(
     "blobs", BlobsTask,
     "two Gaussian blobs, linearly separable (logistic regression, the perceptron)",
-    {**CLS_DEFAULTS, "depth": 0, "lr": 0.1, "steps": 300},
+    {**CLS_DEFAULTS, "act": "identity", "depth": 0, "lr": 0.1, "steps": 300},
     {"n_points": 200, "n_features": 2, "sep": 4.0, "margin": 0.25, **SPLIT_PARAMS},
 )
 

@@ -133,7 +133,7 @@ class LinearTask(DataTask):
 register(
     "linear", LinearTask,
     "y = X theta + noise with a known least-squares solution (linear regression)",
-    {**BASE_DEFAULTS, "loss": "mse", "act": "tanh", "depth": 0, "width": 1,
+    {**BASE_DEFAULTS, "loss": "mse", "act": "identity", "depth": 0, "width": 1,
      "optim": "sgd", "lr": 0.1, "steps": 500},
     {"n_points": 200, "n_features": 5, "noise": 0.1, "test_frac": 0.2,
      "standardize": False},
@@ -189,7 +189,7 @@ class PolyTask(DataTask):
 register(
     "poly", PolyTask,
     "y = cubic polynomial + noise, inputs x..x^fit_degree (bias and variance)",
-    {**BASE_DEFAULTS, "loss": "mse", "act": "tanh", "depth": 0, "width": 1,
+    {**BASE_DEFAULTS, "loss": "mse", "act": "identity", "depth": 0, "width": 1,
      "optim": "adam", "lr": 0.05, "steps": 1000, "val_frac": 1 / 3},
     {"n_points": 30, "coef": (0.0, 1.0, 0.0, -2.0), "noise": 0.2, "fit_degree": 3,
      "test_frac": 0.0, "standardize": True},
