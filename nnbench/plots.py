@@ -894,9 +894,12 @@ def load_model(res: Results, run_id: str) -> Any | None:
     from nnbench.core.mlp import MLP
 
     kw: dict[str, Any] = {}
-    if res.col("activation"):
+    if res.col("activation") and depth > 0:  # without hidden layers it is unused
         kw["activation"] = str(row[res.col("activation")])
-    net = MLP(sizes, seed=0, runs=1, dtype="float64", **kw)
+    try:
+        net = MLP(sizes, seed=0, runs=1, dtype="float64", **kw)
+    except NNBenchError:
+        return None
     if len(net.params) != len(arrays):
         return None
     for p, a in zip(net.params, arrays, strict=True):
@@ -967,7 +970,9 @@ def describe(res: Results, run_id: str) -> str:
     parts = []
     if opt is not None:
         parts.append(f"{opt}" + (f" lr {_fmt(lr)}" if lr is not None else ""))
-    if act is not None:
+    if depth is not None and int(depth) == 0:
+        parts.append("linear, no hidden layer")
+    elif act is not None:
         arch = f" {int(depth)}x{int(width)}" if depth is not None and width is not None else ""
         parts.append(f"{act}{arch}")
     return ", ".join(parts) or str(run_id)
@@ -1012,7 +1017,8 @@ def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
         ax.contourf(gx, gy, pred.reshape(n, n), levels=np.arange(k + 1) - 0.5, cmap=cls,
                     alpha=0.3)
         ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cls, vmin=-0.5, vmax=max(k, 2) - 0.5,
-                   s=9, edgecolors="black", linewidths=0.25)
+                   s=float(np.clip(3000 / len(X), 9, 90)), edgecolors="black",
+                   linewidths=0.3)
         acc = float((_predict(net, X) == y).mean())
         ax.set_title(f"{_panel_title(res, s)}\ntraining accuracy {acc:.0%}",
                      fontsize="small")
