@@ -504,6 +504,12 @@ def test_per_run_arrays_must_match_the_runs_axis():
     opt = optimizer("adam", lr=np.array([1e-3, 2e-3, 3e-3]))
     with pytest.raises(NNBenchError, match="lr has 3 values but the parameters have 2 runs"):
         opt.init([np.zeros((2, 3))])
+    ok = optimizer("sgd")
+    params = [np.zeros((2, 3))]
+    with pytest.raises(NNBenchError, match="lr has 3 values but the parameters have 2 runs"):
+        ok.update(params, [np.ones((2, 3))], ok.init(params), lr=np.ones(3))
+    with pytest.raises(NNBenchError, match="got 2 gradients for 1 parameters"):
+        ok.update(params, [np.ones((2, 3))] * 2, ok.init(params))
     with pytest.raises(NNBenchError, match="max_norm has 2 values"):
         clip_grad_norm([np.zeros((3, 2))], np.array([1.0, 2.0]))
     with pytest.raises(NNBenchError, match="same leading runs axis"):

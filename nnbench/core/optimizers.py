@@ -176,7 +176,14 @@ class Optimizer:
         """Apply one step to ``params`` in place and advance ``state``."""
         if len(grads) != len(params):
             raise NNBenchError(f"got {len(grads)} gradients for {len(params)} parameters")
-        self._update(params, grads, state, self.lr if lr is None else lr)
+        if lr is None:
+            lr = self.lr
+        else:
+            lr = _hyper("lr", lr)
+            if np.ndim(lr) == 1 and lr.size not in (1, len(params[0])):
+                raise NNBenchError(f"lr has {lr.size} values but the parameters have "
+                                   f"{len(params[0])} runs; give one value or {len(params[0])}")
+        self._update(params, grads, state, lr)
 
     def _update(self, params: Params, grads: Sequence[np.ndarray], state: Any,
                 lr: Hyper) -> None:
