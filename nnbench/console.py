@@ -149,7 +149,7 @@ class LiveReporter:
                       title_justify="left", expand=False)
         table.add_column("group" if self.grouped else "run", style="bold", no_wrap=True)
         if not self.grouped:
-            table.add_column("group", overflow="fold")
+            table.add_column("group", overflow="ellipsis", no_wrap=True, max_width=36)
         else:
             table.add_column("runs", justify="right")
         table.add_column("progress", width=22)

@@ -226,8 +226,10 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
     for _, r in summary.iterrows():
         cells = [fmt_num(r[c]) for c in by] + [str(int(r["runs"]))]
         for name, _label in cols:
-            text = fmt_pm(r[f"{name}_mean"], r[f"{name}_std"],
-                          digits=3 if name == "wall_s" else 4)
+            if name == "wall_s":  # runs of a group share their wall time: no spread
+                text = fmt_num(r["wall_s_mean"], 3)
+            else:
+                text = fmt_pm(r[f"{name}_mean"], r[f"{name}_std"])
             if name == "steps_to_target":
                 text = f"{text} ({int(r['reached'])}/{int(r['runs'])})"
             cells.append(text)
