@@ -642,9 +642,38 @@ if _module_exists("nnbench.datacli"):
     app.add_typer(data_app, name="data")
 
 
-def main():
-    app()
+def _click_exception() -> type[Exception]:
+    try:  # Typer >= 0.2x vendors Click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older Typer on Click
+        from click.exceptions import ClickException
+    return ClickException
+
+
+def main(args: list[str] | None = None) -> None:
+    """The ``nnbench`` program: the Typer app, with usage errors (an unknown option, a
+    value of the wrong type) on one line ``nnbench: error: ...``; exits with the code
+    (0, 2 for bad input, 130 after Ctrl-C)."""
+    sys.exit(_main(sys.argv[1:] if args is None else list(args)))
+
+
+def _main(args: list[str]) -> int:
+    command = typer.main.get_command(app)
+    click_exception = _click_exception()
+    try:
+        rv = command.main(args=args, prog_name="nnbench", standalone_mode=False)
+    except click_exception as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            app(args=args, prog_name="nnbench")
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"nnbench: error: {_one_line(err.format_message())}{hint}", err=True)
+        return int(getattr(err, "exit_code", EXIT_USAGE))
+    except typer.Abort:
+        typer.echo("nnbench: aborted", err=True)
+        return 1
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

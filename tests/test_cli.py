@@ -163,6 +163,22 @@ def test_bad_input_as_a_subprocess_and_debug_traceback(tmp_path):
     assert "Traceback" in proc.stderr and "UnknownNameError" in proc.stderr
 
 
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["run", "--steps", "abc"], "'--steps'"),
+    (["run", "--bogus"], "--bogus"),
+    (["frobnicate"], "frobnicate"),
+])
+def test_usage_errors_are_one_line_too(args, fragment):
+    proc = nnbench(*args)
+    assert proc.returncode == 2
+    assert_one_line_error(proc.stderr, fragment, "--help")
+
+
+def test_data_commands_are_registered():
+    result = runner.invoke(app, ["data", "--help"])
+    assert result.exit_code == 0 and "fetch" in result.stdout
+
+
 def test_unwritable_output_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
