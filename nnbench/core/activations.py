@@ -85,11 +85,17 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """``sigma(z) = 1 / (1 + e^-z)``, computed from ``e^-|z|`` so nothing overflows:
-    ``sigma(z) = 1/(1+e)`` for ``z >= 0`` and ``e/(1+e)`` for ``z < 0``, ``e = e^-|z|``."""
-    e = np.exp(-np.abs(z))
-    r = 1.0 / (1.0 + e)
-    return np.where(z >= 0, r, e * r)
+    """``sigma(z) = 1 / (1 + e^-z)``, computed from ``e = e^-|z|`` so nothing overflows:
+    ``sigma(z) = 1/(1+e)`` for ``z >= 0`` and ``e/(1+e)`` for ``z < 0``, i.e.
+    ``max(e, [z >= 0]) / (1 + e)`` (branch-free: ``np.where`` on a mask of random signs is
+    ten times slower)."""
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    num = np.maximum(e, z >= 0)
+    e += 1.0
+    num /= e
+    return num
 
 
 class Activation:
@@ -172,13 +178,15 @@ class LeakyReLU(Activation):
         return self.negative_slope if slope is None else slope
 
     def __call__(self, z, slope=None):
-        return np.where(z > 0, z, self._slope(slope) * z)
+        out = np.minimum(z, 0.0)  # max(z, 0) + s min(z, 0), without a branch per element
+        out *= self._slope(slope)
+        out += np.maximum(z, 0.0)
+        return out
 
     def grad(self, z, a, slope=None):
-        s = self._slope(slope)
-        return np.where(z > 0, np.ones_like(z), np.broadcast_to(s, np.shape(z))).astype(
-            z.dtype, copy=False
-        )
+        g = (z <= 0) * np.asarray(self._slope(slope), dtype=z.dtype)  # s where z <= 0
+        g += z > 0  # 1 where z > 0
+        return g
 
     def slope_grad(self, z: np.ndarray) -> np.ndarray:
         """``df/ds = min(z, 0)``: the derivative with respect to the slope itself."""
@@ -257,13 +265,19 @@ class ELU(Activation):
         self.scale = 1.0
 
     def __call__(self, z, slope=None):
-        neg = self.alpha * np.expm1(np.minimum(z, 0.0))
-        return self.scale * np.where(z > 0, z, neg)
+        out = np.minimum(z, 0.0)  # alpha (e^min(z,0) - 1) + max(z, 0), times scale
+        np.expm1(out, out=out)
+        out *= self.alpha
+        out += np.maximum(z, 0.0)
+        if self.scale != 1.0:
+            out *= self.scale
+        return out
 
     def grad(self, z, a, slope=None):
-        return np.where(z > 0, self.scale, a + self.scale * self.alpha).astype(
-            z.dtype, copy=False
-        )
+        g = a + self.scale * self.alpha
+        g *= z <= 0
+        g += (z > 0) * np.asarray(self.scale, dtype=z.dtype)
+        return g
 
     def __repr__(self) -> str:
         return f"ELU(alpha={self.alpha:g})"

@@ -187,7 +187,7 @@ class MultiMarginHinge(Loss):
         margins = 1.0 - picked + out
         np.put_along_axis(margins, Y[..., None], 0.0, 2)
         active = margins > 0
-        loss = np.where(active, margins, 0.0).sum(axis=(1, 2)) / (n * k)
+        loss = np.maximum(margins, 0.0).sum(axis=(1, 2)) / (n * k)
         grad = active.astype(out.dtype) * (1.0 / (n * k))
         np.put_along_axis(grad, Y[..., None], -grad.sum(axis=2, keepdims=True), 2)
         return loss.astype(out.dtype, copy=False), grad
