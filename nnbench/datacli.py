@@ -30,6 +30,9 @@ def fetch(
     name: Annotated[str, typer.Argument(help="One of: " + ", ".join(FETCHABLE))],
     dest: Annotated[Path | None, typer.Option(
         "--dest", help="Directory for the files (default: the cache).")] = None,
+    mirror: Annotated[list[str] | None, typer.Option(
+        "--mirror", help="Base URL to download from instead of the known ones "
+        "(repeatable; file:// works); the SHA-256 checksums are still checked.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ):
     """Download MNIST or Fashion-MNIST (SHA-256 checked), or generate MNIST-1D offline.
@@ -51,7 +54,7 @@ def fetch(
             return
         from nnbench.tasks.idx import fetch as fetch_idx
 
-        for path in fetch_idx(name, dest):
+        for path in fetch_idx(name, dest, urls=mirror or None):
             typer.echo(str(path))
     except NNBenchError as err:
         if debug:

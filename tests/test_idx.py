@@ -236,5 +236,9 @@ def test_data_cli(tmp_path):
     assert r.exit_code == 0 and "test: X (10, 784)" in r.output
     r = CliRunner().invoke(data_app, ["fetch", "mnst"])
     assert r.exit_code == 2 and "did you mean 'mnist'" in r.output
+    src = tmp_path / "mirror"
+    write_mnist(src)
+    r = CliRunner().invoke(data_app, ["fetch", "mnist", "--mirror", "file://" + str(src)])
+    assert r.exit_code == 2 and "SHA-256" in r.output  # not the real files
     r = CliRunner().invoke(data_app, ["dir"])
     assert r.exit_code == 0 and r.output.strip() == str(tmp_path / "cache")
