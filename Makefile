@@ -48,20 +48,21 @@ QUICK_LRS = --lrs 0.01,0.1
 QUICK_LAND_LRS = --lrs 0.001,0.01,0.1
 
 # figures each experiment must produce (checked by `make check-figures`)
-EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor \
+EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-linear xor \
 	landscape-rosenbrock landscape-beale landscape-saddle
 FIGS_sin = loss fit
 FIGS_optimizers-sin = loss lr_sensitivity fit
 FIGS_optimizers-moons = loss accuracy lr_sensitivity decision_regions
 FIGS_activations = loss accuracy activations_depths activations_heatmap gradients
 FIGS_vanishing = loss gradients
+FIGS_xor-linear = loss accuracy decision_regions
 FIGS_xor = loss accuracy decision_regions
 FIGS_landscape-rosenbrock = loss lr_sensitivity landscape
 FIGS_landscape-beale = loss lr_sensitivity landscape
 FIGS_landscape-saddle = loss lr_sensitivity landscape
 
 sin: $(STAMP)
-	$(call experiment,sin,--steps 1000 --seeds 1)
+	$(call experiment,sin,--steps 300 --seeds 1)
 
 optimizers: $(STAMP)
 	$(call experiment,optimizers-sin,--steps 300 --seeds 2 $(QUICK_LRS))
@@ -74,6 +75,7 @@ vanishing: $(STAMP)
 	$(call experiment,vanishing,--steps 100 --seeds 1)
 
 xor: $(STAMP)
+	$(call experiment,xor-linear,--steps 300 --seeds 2)
 	$(call experiment,xor,--steps 300 --seeds 2)
 
 landscapes: $(STAMP)
