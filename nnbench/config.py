@@ -448,12 +448,14 @@ def _task_default(task: Any, key: str) -> Any:
 
 def make_task(cfg: RunConfig) -> Any:
     """The task of ``cfg`` built with its ``task_kw`` (and ``data_dir`` when given)."""
-    from nnbench.tasks import TASKS, get_task
+    from nnbench.tasks import TASKS, get_task, task_params
 
     TASKS.get(cfg.task)  # unknown names list the valid ones
     kw = dict(cfg.task_kw)
-    if cfg.data_dir is not None:
-        kw.setdefault("data_dir", cfg.data_dir)
+    if cfg.data_dir is not None and "data_dir" in task_params(cfg.task):
+        kw.setdefault("data_dir", cfg.data_dir)  # tasks without files ignore it
+    if cfg.start is not None and "start" in task_params(cfg.task):
+        kw["start"] = cfg.start  # landscapes take their start point as a parameter
     return get_task(cfg.task, **kw)
 
 
@@ -478,7 +480,9 @@ def resolve(config: RunConfig, task: Any = None, n_train: int | None = None) -> 
     landscape = kind == "landscape"
     for key in ("model", "optim", "act", "depth", "width", "init", "loss", "steps",
                 "val_frac"):
-        if getattr(c, key) is None:
+        if landscape and key in ("act", "depth", "width", "init", "loss"):
+            setattr(c, key, None)  # a point on a landscape has no network
+        elif getattr(c, key) is None:
             setattr(c, key, _task_default(task, key))
     if c.batch_size is None:
         c.batch_size = _task_default(task, "batch_size")

@@ -242,7 +242,8 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
 
     ``mlp`` is ``MLP([d] + [width] * depth + [out], act, init, seed=seeds, runs=R,
     dtype)`` (``depth 0`` is a linear model, whose activation is unused); a
-    landscape task gets a :class:`PointModel`; other names are looked up in
+    landscape task gets ``task.model(runs, dtype)`` (a :class:`PointModel` for a
+    task without one or a start the task was not built with); other names are looked up in
     ``nnbench.core.models.MODELS`` and built with ``n_features, n_outputs, seed,
     runs, dtype, init``.
     """
@@ -251,6 +252,8 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
         from nnbench.config import parse_start
 
         start = parse_start(cfg.start) if cfg.start is not None else None
+        if hasattr(task, "model") and (start is None or np.allclose(task.start, start)):
+            return task.model(runs, cfg.dtype)
         return PointModel(task, runs, cfg.dtype, start)
     if cfg.model == "mlp":
         from nnbench.core.mlp import MLP
@@ -537,7 +540,7 @@ class _GroupTrainer:
         gnorm = _norms(grads)
         cols: dict[str, np.ndarray] = {"train_loss": loss}
         if self.kind == "landscape":
-            P = np.asarray(self.net.params[0], dtype=np.float64)
+            P = np.asarray(self.net.params[0], dtype=np.float64).reshape(self.R, 2)
             cols["x0"], cols["x1"] = P[:, 0], P[:, 1]
             cols["dist_to_min"] = np.asarray(self.task.distance_to_min(P), dtype=np.float64)
         stats = self.net.layer_stats() if log_now else []

@@ -305,3 +305,21 @@ def test_stop_flag_interrupts_the_runs_in_flight():
     assert res.interrupted
     assert [r.status for r in res.runs] == ["interrupted", "interrupted"]
     assert sink.metrics == []
+
+
+def test_quadratic_landscape_task_follows_the_closed_form():
+    """The registered quadratic (x^2 + cond y^2) / 2 through task.model: x_t = (1 - lr)^t x_0,
+    y_t = (1 - lr cond)^t y_0, from a start given as "X,Y"."""
+    cfgs = [resolve(RunConfig(task="quadratic", optim="sgd", lr=lr, steps=12, seed=0,
+                              dtype="float64", start="2,-1", task_kw={"cond": 4.0},
+                              run_id=f"q{lr}"))
+            for lr in (0.1, 0.3)]
+    assert cfgs[0].act is None and cfgs[0].depth is None
+    sink = ListSink()
+    train_group(cfgs, sink=sink)
+    for cfg in cfgs:
+        rows = by_run(sink.metrics)[cfg.run_id]
+        t = np.array([r["step"] for r in rows])
+        np.testing.assert_allclose([r["x0"] for r in rows], 2 * (1 - cfg.lr) ** t, rtol=1e-12)
+        np.testing.assert_allclose([r["x1"] for r in rows], -(1 - 4 * cfg.lr) ** t,
+                                   rtol=1e-12, atol=1e-300)
