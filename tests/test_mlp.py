@@ -239,6 +239,29 @@ def test_shapes_and_dtypes(hidden, n_in, runs, n, shared, loss, act, dtype):
         assert ((0 <= value) & (value <= 1)).all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+    runs=st.integers(1, 3),
+    n=st.integers(1, 4),
+    loss=st.sampled_from(sorted(N_OUT)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shared_inputs_broadcast_like_per_run_copies(hidden, runs, n, loss, seed):
+    k = N_OUT[loss]
+    net = MLP([2, *hidden, k], activation="tanh", seed=seed, runs=runs, dtype="float64")
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    Y = targets(loss, rng, n, k)
+    C1, g1 = net.loss_and_grads(X, Y, loss=loss)
+    Xr = np.broadcast_to(X, (runs, *X.shape)).copy()
+    Yr = np.broadcast_to(Y, (runs, *Y.shape)).copy()
+    C2, g2 = net.loss_and_grads(Xr, Yr, loss=loss)
+    np.testing.assert_allclose(C1, C2, rtol=1e-12)
+    for a, b in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
 def test_float32_by_default_and_new_params_are_used():
     net = nnbench.MLP([1, 100, 1])
     assert all(p.dtype == np.float32 for p in net.params)
@@ -335,3 +358,12 @@ def test_bad_inputs_and_targets():
         net.loss_and_grads(X, np.full(5, 2), loss="softmax_cross_entropy")
     with pytest.raises(UnknownNameError, match="unknown loss 'mes'; did you mean 'mse'"):
         net.loss_and_grads(X, np.zeros((5, 2)), loss="mes")
+    net.params[0] = np.zeros((2, 3, 5), np.float32)
+    with pytest.raises(NNBenchError, match=r"params\[0\] must be a float32 array of shape"):
+        net.forward(X)
+    net.params[0] = np.zeros((2, 3, 4))
+    with pytest.raises(NNBenchError, match="float32"):
+        net.forward(X)
+    net.params.pop()
+    with pytest.raises(NNBenchError, match="params must hold 4 arrays"):
+        net.forward(X)

@@ -91,7 +91,8 @@ class MSE(Loss):
         diff = out - Y
         scale = 1.0 / (diff.shape[1] * diff.shape[2])
         loss = np.einsum("rij,rij->r", diff, diff) * scale
-        return loss.astype(out.dtype, copy=False), diff * (2.0 * scale)
+        diff *= 2.0 * scale
+        return loss.astype(out.dtype, copy=False), diff
 
 
 class HalfSSE(Loss):
@@ -108,7 +109,8 @@ class HalfSSE(Loss):
         diff = out - Y
         n = diff.shape[1]
         loss = np.einsum("rij,rij->r", diff, diff) * (0.5 / n)
-        return loss.astype(out.dtype, copy=False), diff * (1.0 / n)
+        diff *= 1.0 / n
+        return loss.astype(out.dtype, copy=False), diff
 
 
 class BCEWithLogits(Loss):

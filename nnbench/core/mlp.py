@@ -114,6 +114,7 @@ class MLP:
         if act.learnable:
             for width in sizes[1:-1]:
                 self.params.append(np.full((self.runs, 1, width), act.init, dtype=self.dtype))
+        self._shapes = [p.shape for p in self.params]
         self._losses: dict[str, Loss] = {}
         self._zs: list[np.ndarray] = []
         self._as: list[np.ndarray] = []
@@ -142,7 +143,23 @@ class MLP:
         return [None] * hidden
 
     # -- forward -----------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """``params`` may be replaced, but only by arrays of the same shapes and dtype."""
+        params = self.params
+        if len(params) != len(self._shapes):
+            raise NNBenchError(
+                f"params must hold {len(self._shapes)} arrays, got {len(params)}"
+            )
+        for i, (p, shape) in enumerate(zip(params, self._shapes, strict=True)):
+            if getattr(p, "shape", None) != shape or p.dtype != self.dtype:
+                raise NNBenchError(
+                    f"params[{i}] must be a {np.dtype(self.dtype).name} array of shape "
+                    f"{shape}, got {getattr(p, 'dtype', type(p).__name__)} "
+                    f"{getattr(p, 'shape', '')}"
+                )
+
     def _input(self, X) -> np.ndarray:
+        self._check_params()
         X = np.asarray(X, dtype=self.dtype)
         d = self.sizes[0]
         if not (
