@@ -140,15 +140,16 @@ class DataTask(Task):
             X, y, X_val, y_val = _split(X, y, val_frac, rng)
         mean = std = None
         if self.standardize:
-            mean = X.mean(axis=0, dtype=np.float64, keepdims=True)
-            std = X.std(axis=0, dtype=np.float64, keepdims=True)
-            std[std == 0] = 1.0
+            # statistics in float64, applied in the data's dtype (no float64 copy of MNIST)
+            mean64 = X.mean(axis=0, dtype=np.float64, keepdims=True)
+            std64 = X.std(axis=0, dtype=np.float64, keepdims=True)
+            std64[std64 == 0] = 1.0  # constant features (e.g. blank pixels) stay at 0
+            mean, std = mean64.astype(dt), std64.astype(dt)
 
             def scale(A):
-                return None if A is None else ((A - mean) / std).astype(dt)
+                return None if A is None else ((A.astype(dt) - mean) / std).astype(dt)
 
             X, X_val, X_test = scale(X), scale(X_val), scale(X_test)
-            mean, std = mean.astype(dt), std.astype(dt)
         if self.kind == "classification":
             n_outputs = int(self.n_classes)
         else:
