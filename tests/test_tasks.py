@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnbench.core.errors import NNBenchError, UnknownNameError
 from nnbench.tasks import TASKS, get_task, task_params
@@ -350,3 +352,26 @@ def test_mnist1d_logistic_regression_accuracy_is_the_papers(mnist1d_cache, monke
     Xt = np.hstack([d.X_test, np.ones((len(d.X_test), 1))])
     acc = (np.argmax(Xt @ W, 1) == d.y_test).mean()
     assert 0.29 <= acc <= 0.36
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_fuzz_damaged_cache_files_raise_only_the_documented_error(tmp_path_factory, data):
+    from nnbench.tasks.cache import load_arrays, save_arrays
+
+    d = tmp_path_factory.mktemp("npz")
+    path = d / "a.npz"
+    save_arrays(path, {"x": np.arange(40.0).reshape(4, 10), "y": np.arange(4)})
+    raw = bytearray(path.read_bytes())
+    cut = data.draw(st.integers(0, len(raw)))
+    raw = raw[:cut]
+    if raw and data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] ^= data.draw(st.integers(1, 255))
+    path.write_bytes(bytes(raw))
+    try:
+        arrays = load_arrays(path)
+    except NNBenchError as e:
+        assert "a.npz" in str(e) and "\n" not in str(e)
+    else:  # only an undamaged file loads, and then with the right contents
+        np.testing.assert_array_equal(arrays["x"], np.arange(40.0).reshape(4, 10))
