@@ -56,7 +56,9 @@ def check_range(
     if not ok.all():
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        rng = f"{left}{lo}, {hi}{right}"
         bad = v[~ok][0]
         raise NNBenchError(f"{name} must be in {rng}, got {bad:g}")
 
