@@ -307,7 +307,6 @@ def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
 
 REPORT_INTERVAL = 0.1  # seconds between reporter updates
 FLUSH_INTERVAL = 2.0  # seconds between sink writes
-CHECK_EVERY = 8  # steps between clock readings
 DIVERGE_FACTOR = 1e6  # a loss this many times its initial value counts as divergence
 
 
@@ -494,13 +493,12 @@ class _GroupTrainer:
             else:
                 self.opt.update(net.params, grads, self.opt_state, lr=lr_t)
             self.steps_done[self.active] = t + 1
-            if t % CHECK_EVERY == 0:
-                now = time.perf_counter()
-                if now - self.last_report >= REPORT_INTERVAL:
-                    self.last_report = now
-                    self.report()
-                if now - self.last_flush >= FLUSH_INTERVAL:
-                    self.flush()
+            now = time.perf_counter()  # ~0.1 us, against >= tens of us for a step
+            if now - self.last_report >= REPORT_INTERVAL:
+                self.last_report = now
+                self.report()
+            if now - self.last_flush >= FLUSH_INTERVAL:
+                self.flush()
         now = time.perf_counter() - self.t0
         for r in np.flatnonzero(self.active):
             self.status[r] = "done"

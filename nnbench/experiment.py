@@ -71,9 +71,34 @@ class ExperimentInterrupted(KeyboardInterrupt):
         self.out_dir = Path(out_dir)
 
 
+class SerialExecutor:
+    """Train each group here, in this process, one after the other. The task and its
+    data set are built once per experiment (every run of a grid shares them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Any, Any]] = {}
+
+    def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
+                 stop: StopFlag) -> GroupResult:
+        from nnbench.config import make_task
+
+        c = RunConfig.from_dict(configs[0])
+        key = json.dumps([c.task, c.task_kw, c.data_dir, c.start, c.data_seed, c.val_frac,
+                          c.dtype], sort_keys=True, default=list)
+        if key not in self._cache:
+            task = make_task(c)
+            data = None
+            if getattr(task, "kind", "") != "landscape":
+                data = task.load(seed=c.data_seed, val_frac=c.val_frac, dtype=c.dtype)
+            self._cache = {key: (task, data)}  # one data set at a time
+        task, data = self._cache[key]
+        return train_group(configs, reporter=reporter, sink=sink, stop=stop, data=data,
+                           task=task)
+
+
 def serial_executor(configs: list[dict], reporter: Reporter, sink: MetricsSink,
                     stop: StopFlag) -> GroupResult:
-    """Train the group here, in this process."""
+    """Train one group here, in this process (loads its data)."""
     return train_group(configs, reporter=reporter, sink=sink, stop=stop)
 
 
@@ -178,7 +203,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     from nnbench.store import ResultsWriter, make_meta, read_csv, utc_now
 
     reporter = reporter or NullReporter()
-    executor = executor or serial_executor
+    executor = executor or SerialExecutor()
     stop = stop or StopFlag()
     resolved_exp, runs = resolve_experiment(exp)
     kind = _kind(runs[0])
