@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ class ClassificationTask(DataTask):
     kind = "classification"
     n_classes = 2
 
-    def __init__(self, name, description, defaults, params):
+    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
+                 params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
         if "n_points" in self.params:
             check_int("n_points", self.params["n_points"], 4)
@@ -58,7 +60,7 @@ class XorTask(ClassificationTask):
 
     salt = 201
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         r = check_int("repeat", self.params["repeat"], 1)
         X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
         y = np.array([0, 1, 1, 0], dtype=np.int64)
@@ -91,7 +93,7 @@ class BlobsTask(ClassificationTask):
         u = task_rng(seed, self.salt, 2).standard_normal(d)
         return u / np.linalg.norm(u)
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
         d = check_int("n_features", self.params["n_features"], 1)
         sep, margin = float(self.params["sep"]), float(self.params["margin"])
@@ -127,7 +129,7 @@ class MoonsTask(ClassificationTask):
 
     salt = 203
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
         rng = task_rng(seed, self.salt)
         y = _labels(n, 2)
@@ -156,7 +158,7 @@ class CirclesTask(ClassificationTask):
 
     salt = 204
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
         factor = float(self.params["factor"])
         check_range("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
@@ -191,7 +193,7 @@ class SpiralsTask(ClassificationTask):
     def n_classes(self) -> int:  # type: ignore[override]
         return int(self.params["arms"])
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
         k = check_int("arms", self.params["arms"], 2)
         turns = float(self.params["turns"])
@@ -237,7 +239,7 @@ class DigitsTask(ClassificationTask):
     salt = 206
     n_classes = 10
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         datasets = _import_extra("sklearn.datasets", self.name)
         d = datasets.load_digits()
         return (np.asarray(d.data, dtype=dtype), np.asarray(d.target, dtype=np.int64),
@@ -295,7 +297,7 @@ class Mnist1dTask(ClassificationTask):
     salt = 207
     n_classes = 10
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         a = mnist1d_arrays()
         return a["x"].astype(dtype), a["y"], a["x_test"].astype(dtype), a["y_test"]
 
@@ -321,7 +323,7 @@ class IdxTask(ClassificationTask):
     salt = 208
     n_classes = 10
 
-    def generate(self, seed, dtype):
+    def generate(self, seed: int, dtype: np.dtype):
         Xtr, ytr, Xte, yte = load_idx_dataset(self.name, self.params["data_dir"])
         n_train = self.params["n_train"]
         if n_train is not None:

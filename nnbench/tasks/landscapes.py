@@ -105,7 +105,8 @@ class LandscapeTask(Task):
     kind = "landscape"
     minima_default: np.ndarray = np.zeros((1, 2))
 
-    def __init__(self, name, description, defaults, params, f: Callable, df: Callable,
+    def __init__(self, name: str, description: str, defaults: dict[str, Any],
+                 params: dict[str, Any], f: Callable, df: Callable,
                  minima: Callable[[dict], np.ndarray]):
         super().__init__(name, description, defaults, params)
         self.params["start"] = parse_start(self.params["start"])

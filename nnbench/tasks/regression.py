@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,8 @@ class SinTask(DataTask):
     kind = "regression"
     salt = 101
 
-    def __init__(self, name, description, defaults, params):
+    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
+                 params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
         check_int("n_points", self.params["n_points"], 2)
         check_range("noise", self.params["noise"], 0.0)
@@ -97,7 +99,8 @@ class LinearTask(DataTask):
     kind = "regression"
     salt = 102
 
-    def __init__(self, name, description, defaults, params):
+    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
+                 params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
         check_int("n_points", self.params["n_points"], 2)
         check_int("n_features", self.params["n_features"], 1)
@@ -153,7 +156,8 @@ class PolyTask(DataTask):
     kind = "regression"
     salt = 103
 
-    def __init__(self, name, description, defaults, params):
+    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
+                 params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
         check_int("n_points", self.params["n_points"], 2)
         check_int("fit_degree", self.params["fit_degree"], 1)
