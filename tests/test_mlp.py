@@ -367,3 +367,6 @@ def test_bad_inputs_and_targets():
     net.params.pop()
     with pytest.raises(NNBenchError, match="params must hold 4 arrays"):
         net.forward(X)
+    rrelu = MLP([3, 4, 2], activation="rrelu", runs=2)
+    with pytest.raises(NNBenchError, match=r"noise must be 1 arrays of shapes \[\(2, 5, 4\)\]"):
+        rrelu.loss_and_grads(X, np.zeros((5, 2)), noise=[np.full((1, 5, 4), 0.2)])

@@ -9,6 +9,19 @@ Every array carries a leading runs axis ``R``: ``W^l`` is ``(R, fan_in, fan_out)
 ``(R, 1, fan_out)``, ``a^l`` ``(R, n, width)``, so one ``np.matmul`` advances all runs and
 all samples at once. The loss decides what the linear output means (a regression value,
 logits, ...) and returns ``grad_out C``; backprop is then the notes' four equations.
+
+Regularization and the notes' variants (004, 001), all off by default:
+
+- ``l2 = lambda``: the coupled penalty ``lambda/2 sum_l ||W^l||^2`` on the weights, not the
+  biases (004), added to the loss; its gradient ``lambda W^l`` is added to ``dC/dW^l``.
+- ``dropout = p``: inverted dropout of the hidden units in training, ``a^l <- a^l m / (1 - p)``
+  with ``m ~ Bernoulli(1 - p)`` from each run's generator; nothing at evaluation. Its
+  expectation equals the notes' rule (scale the weights by ``1 - p`` at test time).
+- ``binary``: the forward pass uses ``sign(W^l)`` in {-1, +1} (``sign(0) = +1``) for every
+  weight matrix, the real ``W^l`` being the shadow weights trained with the straight-through
+  gradient ``dC/dW = dC/dsign(W) 1[|W| <= 1]`` (Courbariaux et al., 2016).
+- ``activation="maxout"`` (``pieces = k``): each hidden unit is the largest of ``k`` linear
+  pieces, ``a_j = max_i z_(j k + i)``, so hidden weights are ``(fan_in, k width)``.
 """
 
 from __future__ import annotations
@@ -17,12 +30,46 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from nnbench.core.activations import Activation, activation
-from nnbench.core.errors import NNBenchError, check_int
+from nnbench.core.activations import Activation
+from nnbench.core.activations import activation as make_activation
+from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES, Loss
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class Maxout:
+    """Maxout units (004): ``a_j = max_{i < k} z_(j k + i)`` over ``k`` linear pieces.
+
+    Not elementwise, so the MLP routes its backprop through :meth:`backward`: each unit's
+    gradient goes to its largest piece (the first one on a tie), the others get 0."""
+
+    name = "maxout"
+    stat = None
+    differentiable = True
+    learnable = False
+    random = False
+
+    def __init__(self, pieces: int = 2):
+        self.pieces = check_int("pieces", pieces, 2)
+
+    def _split(self, z: np.ndarray) -> np.ndarray:
+        return z.reshape(*z.shape[:-1], z.shape[-1] // self.pieces, self.pieces)
+
+    def __call__(self, z: np.ndarray, slope=None) -> np.ndarray:
+        return self._split(z).max(axis=-1)
+
+    def backward(self, z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``dC/dz`` from ``dC/da`` ``g``: ``g_j`` at the winning piece of unit ``j``."""
+        zs = self._split(z)
+        win = zs.argmax(axis=-1)[..., None]
+        dz = np.zeros_like(zs)
+        np.put_along_axis(dz, win, g[..., None], axis=-1)
+        return dz.reshape(z.shape)
+
+    def __repr__(self) -> str:
+        return f"Maxout(pieces={self.pieces})"
 
 
 def _dtype(dtype) -> type:
@@ -66,6 +113,10 @@ class MLP:
       on the other runs of its group.
     - ``dtype``: ``"float32"`` (default) or ``"float64"``; everything returned has it.
 
+    - ``l2``, ``dropout``, ``binary``: the L2 penalty on the weights, the dropout rate of
+      the hidden units in training and the binary forward pass (see the module docstring);
+      ``activation="maxout"`` with ``pieces=k`` (default 2) makes maxout hidden layers.
+
     ``params`` is ``[W1, b1, ..., WL, bL]`` followed, for PReLU, by one slope array
     ``(runs, 1, width)`` per hidden layer. It may be changed in place or given new arrays
     of the same shapes; nothing derived from it is kept between calls.
@@ -81,6 +132,9 @@ class MLP:
         dtype: str = "float32",
         *,
         init_kwargs: Mapping | None = None,
+        l2: float = 0.0,
+        dropout: float = 0.0,
+        binary: bool = False,
         **act_kwargs,
     ):
         try:
@@ -96,18 +150,29 @@ class MLP:
         self.sizes = sizes
         self.runs = check_int("runs", runs, 1)
         self.dtype = _dtype(dtype)
-        act = activation if isinstance(activation, Activation) else _activation(
-            activation, act_kwargs
+        if activation == "maxout":
+            activation = Maxout(**act_kwargs)
+        act = activation if isinstance(activation, (Activation, Maxout)) else make_activation(
+            activation, **act_kwargs
         )
         if not act.differentiable:
-            act.grad(np.zeros(1), np.zeros(1))  # raises the explanatory NNBenchError
+            raise NNBenchError(
+                f"activation '{act.name}' has no gradient, so an MLP cannot train with it; "
+                "use a differentiable activation (sigmoid, tanh, relu, ...) or the "
+                "perceptron rule (--model perceptron)"
+            )
         self.activation = act
+        check_range("l2", l2, 0.0, None)
+        check_range("dropout", dropout, 0.0, 1.0, high_open=True)
+        self.l2, self.dropout, self.binary = float(l2), float(dropout), bool(binary)
+        k = act.pieces if isinstance(act, Maxout) else 1
         self.seeds = _seeds(seed, self.runs)
         self.rngs = [np.random.default_rng(np.random.SeedSequence(s)) for s in self.seeds]
         self.n_layers = len(sizes) - 1
         init_fn = initializer(init, **dict(init_kwargs or {}))
         self.params: list[np.ndarray] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        fan_outs = [w * k for w in sizes[1:-1]] + [sizes[-1]]  # maxout: k pieces per unit
+        for fan_in, fan_out in zip(sizes[:-1], fan_outs, strict=True):
             pairs = [init_fn(rng, fan_in, fan_out) for rng in self.rngs]
             self.params.append(np.stack([W for W, _ in pairs]).astype(self.dtype))
             self.params.append(np.stack([b[None, :] for _, b in pairs]).astype(self.dtype))
@@ -118,6 +183,8 @@ class MLP:
         self._losses: dict[str, Loss] = {}
         self._zs: list[np.ndarray] = []
         self._as: list[np.ndarray] = []
+        self._masks: list[np.ndarray] = []
+        self._Ws: list[np.ndarray] = []
         self.last_noise: list[np.ndarray] | None = None
 
     # -- views of params ---------------------------------------------------------------
@@ -178,11 +245,23 @@ class MLP:
             for width in self.sizes[1:-1]
         ]
 
+    def _check_noise(self, noise, n: int) -> list[np.ndarray]:
+        widths = self.sizes[1:-1]
+        shapes = [(self.runs, n, w) for w in widths]
+        noise = list(noise)
+        if [np.shape(z) for z in noise] != shapes:
+            raise NNBenchError(
+                f"noise must be {len(widths)} arrays of shapes {shapes}, "
+                f"got {[np.shape(z) for z in noise]}"
+            )
+        return [np.asarray(z, dtype=self.dtype) for z in noise]
+
     def _forward(self, X: np.ndarray, train: bool, noise=None) -> np.ndarray:
         """``z^l = a^(l-1) W^l + b^l``, ``a^l = f(z^l)``; keeps ``z^l`` and ``a^l`` (l < L)."""
         act = self.activation
-        if act.random and train and noise is None:
-            noise = self._draw_noise(X.shape[-2])
+        if act.random and train:
+            n = X.shape[-2]
+            noise = self._draw_noise(n) if noise is None else self._check_noise(noise, n)
         self.last_noise = noise if act.random and train else None
         slopes = self._slopes(train, noise)
         zs, as_ = [], []
@@ -275,6 +354,3 @@ class MLP:
             f"dtype={np.dtype(self.dtype).name})"
         )
 
-
-def _activation(name: str, kwargs: Mapping) -> Activation:
-    return activation(name, **kwargs)
