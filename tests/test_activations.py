@@ -39,7 +39,7 @@ CLOSED_FORM = {
     "selu": lambda x: SELU_SCALE * (x if x > 0 else SELU_ALPHA * math.expm1(x)),
     "gelu": lambda x: 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0))),
     "silu": lambda x: x * _sig(x),
-    "step": lambda x: 1.0 if x >= 0 else 0.0,
+    "step": lambda x: 1.0 if x >= 0 else -1.0,  # the notes' symmetric step sign(x)
 }
 
 # avoid 0 (the kink of the ReLU family) and +-20 (softplus' threshold)
@@ -153,6 +153,6 @@ def test_registry_and_parameters():
 def test_step_refuses_gradients():
     act = activation("step")
     assert not act.differentiable
-    np.testing.assert_array_equal(act(np.array([-1.0, 0.0, 2.0])), [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(act(np.array([-1.0, 0.0, 2.0])), [-1.0, 1.0, 1.0])
     with pytest.raises(NNBenchError, match="perceptron"):
         act.grad(np.zeros(2), np.zeros(2))

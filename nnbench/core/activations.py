@@ -334,14 +334,17 @@ class SiLU(Activation):
 
 
 class Step(Activation):
-    """The perceptron's step ``f(z) = 1 if z >= 0 else 0``: no useful derivative, so gradient
-    training refuses it."""
+    """The perceptron's symmetric step of the notes (000), ``sign(z) = +1 if z >= 0 else -1``:
+    its derivative is 0 wherever it exists, so gradient training refuses it."""
 
     name = "step"
     differentiable = False
 
     def __call__(self, z, slope=None):
-        return (z >= 0).astype(z.dtype)
+        out = (z >= 0).astype(z.dtype)
+        out *= 2.0
+        out -= 1.0
+        return out
 
     def grad(self, z, a, slope=None):
         raise NNBenchError(
@@ -366,7 +369,7 @@ ACTIVATIONS.add("elu", ELU, "z if z > 0 else alpha (e^z - 1)", {"alpha": 1.0})
 ACTIVATIONS.add("selu", SELU, "scaled ELU with torch's self-normalizing constants")
 ACTIVATIONS.add("gelu", GELU, "z Phi(z), exact erf form")
 ACTIVATIONS.add("silu", SiLU, "z sigma(z) (swish)")
-ACTIVATIONS.add("step", Step, "perceptron step 1[z >= 0]; not for gradient training")
+ACTIVATIONS.add("step", Step, "perceptron sign: +1 if z >= 0 else -1; not for gradient training")
 
 
 def activation(name: str, **kwargs) -> Activation:
