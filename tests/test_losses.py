@@ -27,6 +27,10 @@ def _per_sample(name: str, x, y) -> float:
     if name == "bce_with_logits":
         p = 1.0 / (1.0 + math.exp(-x[0]))
         return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+    if name == "sigmoid_mse":  # the notes' 1/2 (y - h)^2, h = sigmoid(x)
+        return 0.5 * (y - 1.0 / (1.0 + math.exp(-x[0]))) ** 2
+    if name == "perceptron":  # max(0, -t x), t = 2 y - 1
+        return max(0.0, -(2 * y - 1) * x[0])
     if name == "softmax_cross_entropy":
         return -math.log(math.exp(x[y]) / sum(math.exp(v) for v in x))
     if name == "hinge":  # torch.nn.MultiMarginLoss(p=1, margin=1)
@@ -34,7 +38,8 @@ def _per_sample(name: str, x, y) -> float:
     raise KeyError(name)
 
 
-K = {"mse": 3, "half_sse": 3, "bce_with_logits": 1, "softmax_cross_entropy": 4, "hinge": 4}
+K = {"mse": 3, "half_sse": 3, "bce_with_logits": 1, "sigmoid_mse": 1, "perceptron": 1,
+     "softmax_cross_entropy": 4, "hinge": 4}
 
 
 def _data(name: str, rng, runs=2, n=6, shared=False):
@@ -119,6 +124,8 @@ def test_attributes_for_the_engine():
         "mse": ("regression", False),
         "half_sse": ("regression", False),
         "bce_with_logits": ("classification", True),
+        "sigmoid_mse": ("classification", True),
+        "perceptron": ("classification", True),
         "softmax_cross_entropy": ("classification", True),
         "hinge": ("classification", True),
     }

@@ -141,6 +141,57 @@ class BCEWithLogits(Loss):
         return (np.asarray(out)[..., 0] > 0).astype(np.intp)
 
 
+class SigmoidMSE(BCEWithLogits):
+    """The notes' squared error through a sigmoid (000): ``h = sigma(x)`` of the one logit,
+    ``C = 1/n sum_i 1/2 (y_i - h_i)^2`` for labels ``y`` in {0, 1};
+    ``dC/dx = (h - y) h (1 - h) / n``. The factor ``h (1 - h)`` vanishes when ``h``
+    saturates, even at a wrong answer, which is why cross-entropy is preferred.
+    ``predict`` gives ``x > 0``."""
+
+    name = "sigmoid_mse"
+
+    def n_classes(self, k: int) -> int:
+        if k != 1:
+            raise NNBenchError(f"loss 'sigmoid_mse' needs 1 output, the network has {k}")
+        return 2
+
+    def value_and_grad(self, out, Y):
+        h = sigmoid(out[..., 0])
+        r = h - Y.astype(out.dtype)
+        n = h.shape[1]
+        loss = 0.5 * np.einsum("ri,ri->r", r, r) / n
+        grad = (r * h * (1.0 - h) / n)[..., None]
+        return loss.astype(out.dtype, copy=False), grad.astype(out.dtype, copy=False)
+
+
+class PerceptronCriterion(BCEWithLogits):
+    """The perceptron's loss (000) on one output ``x`` with labels ``y`` in {0, 1} read as
+    ``t = 2 y - 1`` in {-1, +1}: ``C = 1/n sum_i max(0, -t_i x_i)``, whose (sub)gradient
+    ``dC/dx_i = -t_i / n`` on every point with ``t_i x_i <= 0`` (misclassified, or on the
+    boundary) and 0 elsewhere. SGD with one point per step and learning rate ``eta`` is then
+    the perceptron rule ``w <- w + eta t x`` on misclassified points. ``predict`` gives
+    ``sign(x)`` with ``sign(0) = +1`` (the notes'), as the label ``x >= 0``."""
+
+    name = "perceptron"
+
+    def n_classes(self, k: int) -> int:
+        if k != 1:
+            raise NNBenchError(f"loss 'perceptron' needs 1 output, the network has {k}")
+        return 2
+
+    def value_and_grad(self, out, Y):
+        x = out[..., 0]
+        t = 2.0 * Y.astype(out.dtype) - 1.0
+        n = x.shape[1]
+        m = t * x
+        loss = np.maximum(-m, 0.0).sum(axis=1) / n
+        grad = (np.where(m <= 0, -t, 0.0) / n)[..., None]
+        return loss.astype(out.dtype, copy=False), grad.astype(out.dtype, copy=False)
+
+    def predict(self, out):
+        return (np.asarray(out)[..., 0] >= 0).astype(np.intp)
+
+
 class SoftmaxCrossEntropy(Loss):
     """Softmax cross-entropy of integer labels, as ``torch.nn.CrossEntropyLoss``:
     ``C = 1/n sum_i [LSE(x_i) - x_{i,y_i}]`` with the log-sum-exp of the notes' section on
@@ -201,6 +252,10 @@ class MultiMarginHinge(Loss):
 LOSSES.add("mse", MSE, "mean squared error over samples and outputs (torch MSELoss)")
 LOSSES.add("half_sse", HalfSSE, "1/2 sum of squares over outputs, mean over samples (the notes')")
 LOSSES.add("bce_with_logits", BCEWithLogits, "binary cross-entropy of one logit, labels 0/1")
+LOSSES.add("sigmoid_mse", SigmoidMSE,
+           "1/2 (y - sigmoid(x))^2 of one logit, labels 0/1 (the notes' logistic squared error)")
+LOSSES.add("perceptron", PerceptronCriterion,
+           "perceptron criterion max(0, -t x), t = +-1, of one output (the perceptron rule)")
 LOSSES.add("softmax_cross_entropy", SoftmaxCrossEntropy,
            "softmax cross-entropy with log-sum-exp, integer labels")
 LOSSES.add("hinge", MultiMarginHinge, "multi-class margin loss (torch MultiMarginLoss, p=1)")
