@@ -277,6 +277,8 @@ def final_loss(res: Results) -> pd.Series:
 
 def final_loss_name(res: Results) -> str:
     """Which loss :func:`final_loss` reports, for axis labels."""
+    if "x0" in res.metrics.columns:
+        return "final value f(x0, x1)"
     r = res.runs
     if "final_val_loss" in r.columns and r["final_val_loss"].notna().any():
         return "final validation loss"
@@ -511,7 +513,8 @@ def fig_curves(res: Results, metric: str = "train_loss",
                     ax.fill_between(xv, lo, hi, color=s.color, alpha=0.18, lw=0)
             ax.set_xlabel(_y_label(x))
             if j == 0:
-                ax.set_ylabel(_y_label(metric))
+                landscape = metric == "train_loss" and "x0" in m.columns
+                ax.set_ylabel("value f(x0, x1)" if landscape else _y_label(metric))
             t = _facet_title(res, ax_.facet, fv)
             if t:
                 ax.set_title(t, fontsize="medium")
@@ -573,7 +576,7 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
     logy = _positive([finite])
     for j, fv in enumerate(facets):
         ax = axes[0, j]
-        for s in (s for s in ss if s.facet == fv):
+        for k, s in enumerate(s for s in ss if s.facet == fv):
             g = runs[runs["run_id"].isin(s.run_ids)]
             st = g.groupby(lr)["_final"].agg(["mean", "min", "max", "count", "size"])
             st = st.sort_index()
@@ -586,7 +589,8 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
                     label=s.label)
             bad = st["count"] < st["size"]
             if bad.any():
-                ax.plot(x[bad.to_numpy()], np.full(int(bad.sum()), 0.97), "x", color=s.color,
+                y = 0.97 - 0.035 * k  # one row of crosses per series, so none hides another
+                ax.plot(x[bad.to_numpy()], np.full(int(bad.sum()), y), "x", color=s.color,
                         ms=8, mew=2, transform=ax.get_xaxis_transform(), clip_on=False)
             full = st[st["count"] == st["size"]]
             if not full.empty:
@@ -752,8 +756,10 @@ def fig_gradients(res: Results) -> Figure | None:
                 c.replace("_frac", "") for c in fracs) + " fraction after training"])),
                 fontsize="medium")
             ax.set_ylabel("fraction of units")
+        ids = [r for s in ss if s.facet == fv for r in s.run_ids]
+        hi_layer = int(L.loc[L["run_id"].isin(ids), "layer"].max())
         for ax in axes[i]:
-            ax.set_xlim(lo_layer - 0.3, int(L["layer"].max()) + 0.3)
+            ax.set_xlim(lo_layer - 0.3, hi_layer + 0.3)
             ax.set_xlabel(f"layer ({lo_layer} = nearest the input)")
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3, which="both")
