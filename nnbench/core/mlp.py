@@ -264,19 +264,40 @@ class MLP:
             noise = self._draw_noise(n) if noise is None else self._check_noise(noise, n)
         self.last_noise = noise if act.random and train else None
         slopes = self._slopes(train, noise)
-        zs, as_ = [], []
+        zs, as_, masks = [], [], []
         a = X
         L = self.n_layers
+        Ws = self._Ws = [self._used_weight(W) for W in self.weights]
         for l in range(L - 1):
-            z = np.matmul(a, self.params[2 * l])
+            z = np.matmul(a, Ws[l])
             z += self.params[2 * l + 1]
             a = act(z, slopes[l])
             zs.append(z)
             as_.append(a)
-        out = np.matmul(a, self.params[2 * L - 2])
+            if train and self.dropout > 0:  # inverted dropout: keep with 1 - p, scale 1/(1 - p)
+                masks.append(self._dropout_mask(a.shape))
+                a = a * masks[-1]
+        out = np.matmul(a, Ws[L - 1])
         out += self.params[2 * L - 1]
-        self._zs, self._as = zs, as_
+        self._zs, self._as, self._masks = zs, as_, masks
         return out
+
+    def _used_weight(self, W: np.ndarray) -> np.ndarray:
+        """The weight matrix of the forward pass: ``W``, or ``sign(W)`` in {-1, +1}."""
+        if not self.binary:
+            return W
+        return np.where(W >= 0, 1.0, -1.0).astype(self.dtype)
+
+    def _dropout_mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """``m / (1 - p)`` with ``m ~ Bernoulli(1 - p)``, run ``r``'s rows from its generator."""
+        keep = 1.0 - self.dropout
+        m = np.stack([rng.random(shape[1:]) < keep for rng in self.rngs])
+        return (m / keep).astype(self.dtype)
+
+    def penalty(self) -> np.ndarray:
+        """The L2 term ``lambda/2 sum_l ||W^l||^2`` of each run ``(runs,)`` (biases left out)."""
+        sq = sum(np.einsum("rij,rij->r", W, W) for W in self.weights)
+        return (0.5 * self.l2 * np.asarray(sq)).astype(self.dtype)
 
     def forward(self, X, train: bool = False, noise=None) -> np.ndarray:
         """The network output ``(runs, n, out)`` for ``X`` ``(n, in)`` or ``(runs, n, in)``.
@@ -302,6 +323,7 @@ class MLP:
 
         ``noise`` (RReLU only, training mode) fixes the random slopes, one ``(runs, n, width)``
         array per hidden layer, instead of drawing them; the ones used are in ``last_noise``.
+        With ``l2`` the loss includes :meth:`penalty` and ``dC/dW^l`` its ``lambda W^l``.
         """
         loss_fn = self._loss(loss)
         X = self._input(X)
@@ -310,22 +332,37 @@ class MLP:
         act, L = self.activation, self.n_layers
         slopes = self._slopes(train, self.last_noise)
         grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
+        masks, Ws = self._masks, self._Ws
         for l in range(L - 1, -1, -1):  # layer l + 1 of the notes
             a_prev = X if l == 0 else self._as[l - 1]
+            if l > 0 and masks:  # the input layer l saw: the dropped-out a^(l-1)
+                a_prev = a_prev * masks[l - 1]
             # (BP4) dC/dW^l = (a^(l-1))^T d^l, summed over the samples by the matmul
             grads[2 * l] = np.matmul(np.swapaxes(a_prev, -1, -2), delta)
             # (BP3) dC/db^l = d^l, summed over the samples
             grads[2 * l + 1] = delta.sum(axis=1, keepdims=True)
             if l == 0:
                 break
-            # dC/da^(l-1) = d^l (W^l)^T
-            g = np.matmul(delta, np.swapaxes(self.params[2 * l], -1, -2))
+            # dC/da^(l-1) = d^l (W^l)^T  (times the dropout mask of a^(l-1) in training)
+            g = np.matmul(delta, np.swapaxes(Ws[l], -1, -2))
+            if masks:
+                g *= masks[l - 1]
             z, a = self._zs[l - 1], self._as[l - 1]
             if act.learnable:  # PReLU: dC/ds = sum_n dC/da * min(z, 0)
                 grads[2 * L + l - 1] = (g * act.slope_grad(z)).sum(axis=1, keepdims=True)
-            # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1))
+            # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1)); maxout: to each unit's winning piece
+            if isinstance(act, Maxout):
+                delta = act.backward(z, g)
+                continue
             g *= act.grad(z, a, slopes[l - 1])
             delta = g
+        if self.binary:  # straight-through: dC/dW = dC/dsign(W) where |W| <= 1, else 0
+            for l, W in enumerate(self.weights):
+                grads[2 * l] *= np.abs(W) <= 1
+        if self.l2 > 0:  # coupled L2 on the weights only: C + lambda/2 ||W||^2
+            C = C + self.penalty()
+            for l, W in enumerate(self.weights):
+                grads[2 * l] += self.l2 * W
         return C, grads
 
     # -- diagnostics -------------------------------------------------------------------
@@ -337,6 +374,9 @@ class MLP:
         stats = []
         act = self.activation
         for z, a in zip(self._zs, self._as, strict=True):
+            if act.stat is None:  # maxout
+                stats.append({})
+                continue
             if act.stat == "dead_frac":
                 value = (z <= 0).all(axis=1).mean(axis=1)
             else:
