@@ -428,7 +428,7 @@ def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None) -> None:
     seen: dict[str, Any] = {}
     for h, lab in zip(handles, labels, strict=True):
         seen.setdefault(lab, h)
-    if len(seen) <= 5 and np.size(axes) == 1:
+    if len(seen) <= 4 and np.size(axes) == 1:
         src.legend(seen.values(), seen.keys(), loc="best", fontsize="small", framealpha=0.8)
     else:
         fig.legend(seen.values(), seen.keys(), loc="outside right center", fontsize="small",
@@ -832,8 +832,8 @@ def fig_landscape(res: Results) -> Figure | None:
         if task is not None:
             minima = np.asarray(getattr(task, "minima", np.empty((0, 2))), float).reshape(-1, 2)
             start = np.asarray(getattr(task, "start", np.empty(0)), float).reshape(-1, 2)
-            pts += [minima, start]
-            _contour(ax, task, np.concatenate([p for p in pts if len(p)]))
+            core = np.concatenate([p for p in (minima, start) if len(p)])
+            _contour(ax, task, core, np.concatenate([p for p in pts if len(p)] or [core]))
             if len(minima):
                 ax.plot(minima[:, 0], minima[:, 1], "*", color="white", mec="black",
                         ms=14, zorder=5, label="minimum")
@@ -859,13 +859,19 @@ def fig_landscape(res: Results) -> Figure | None:
     return fig
 
 
-def _contour(ax: Axes, task: Any, pts: np.ndarray, n: int = 160) -> None:
-    """Filled contour of ``task.value`` over the box around ``pts`` with 10% margin;
-    levels at quantiles of the values in the box, so that any landscape shows detail."""
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    lo, hi = pts.min(0), pts.max(0)
-    span = np.maximum(hi - lo, 1.0)
-    lo, hi = lo - 0.12 * span, hi + 0.12 * span
+def _contour(ax: Axes, task: Any, core: np.ndarray, path: np.ndarray, n: int = 160) -> None:
+    """Filled contour of ``task.value`` over a box around the start and the minima
+    (``core``), widened to take in the trajectories (``path``) up to twice the core's
+    size, so that a run that escapes far (a saddle) does not shrink the landscape to a
+    line; levels at quantiles of the values in the box, so that any landscape shows detail.
+    """
+    core = core[np.isfinite(core).all(axis=1)]
+    path = path[np.isfinite(path).all(axis=1)]
+    span = np.maximum(core.max(0) - core.min(0), 1.0)
+    lo, hi = core.min(0) - 0.5 * span, core.max(0) + 0.5 * span
+    near = path[((path >= core.min(0) - 2 * span) & (path <= core.max(0) + 2 * span)).all(1)]
+    if len(near):
+        lo, hi = np.minimum(lo, near.min(0) - 0.1 * span), np.maximum(hi, near.max(0) + 0.1 * span)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
     P = np.stack([gx.ravel(), gy.ravel()], axis=1)
     Z = np.asarray(task.value(P), float).reshape(n, n)
