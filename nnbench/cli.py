@@ -509,12 +509,15 @@ def _draw(out_dir: Path) -> list[Path]:
 
 
 def _report_summary(out_dir: Path, output: Output, target: float | None = None) -> None:
-    """Print the summary of a results directory as the output options ask."""
+    """Print the summary of a results directory as the output options ask; ``target``
+    defaults to the experiment's."""
     from nnbench import summary as sm
     from nnbench.store import load_results
 
     results = load_results(out_dir)
     runs, metrics = results.runs, results.metrics
+    if target is None and results.config is not None:
+        target = results.config.base.target  # the experiment's own --target
     by = sm.cell_columns(runs)
     table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by)
     best = sm.best_lr(runs)

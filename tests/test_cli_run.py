@@ -176,6 +176,11 @@ def test_target_reports_steps_to_reach_it(tmp_path):
         assert cell["reached"] == len(reached)
         if reached:
             assert cell["steps_to_target_mean"] == pytest.approx(sum(reached) / len(reached))
+    assert any(cell["reached"] for cell in doc["summary"])
+    # show uses the experiment's target unless given another
+    assert json.loads(invoke("show", str(out), "--json").stdout)["summary"] == doc["summary"]
+    never = json.loads(invoke("show", str(out), "--json", "--target", "1e-9").stdout)
+    assert [cell["reached"] for cell in never["summary"]] == [0, 0]
 
 
 def test_figures_plot_and_report(tmp_path):
