@@ -81,8 +81,9 @@ CSV_NAMES = {"optim": "optimizer", "act": "activation"}
 _STR_FIELDS = {"task", "model", "optim", "schedule", "act", "init", "loss", "dtype",
                "start", "data_dir", "run_id"}
 _INT_FIELDS = {"warmup_steps", "depth", "width", "steps", "epochs", "seed", "log_every",
-               "eval_every", "patience", "data_seed"}
-_FLOAT_FIELDS = {"lr", "val_frac", "clip", "target"}
+               "eval_every", "patience", "data_seed", "pieces"}
+_FLOAT_FIELDS = {"lr", "val_frac", "clip", "target", "l2", "dropout"}
+_BOOL_FIELDS = {"binary"}
 _DICT_FIELDS = {"hp", "schedule_kw", "task_kw"}
 
 
@@ -97,8 +98,11 @@ class RunConfig:
     evaluations without a lower validation loss and restores its best weights.
     ``clip`` is a global-norm gradient clip; ``target`` a training loss whose
     first crossing is reported; ``start`` the ``"X,Y"`` start of a landscape
-    run; ``data_seed`` the seed of the data set (shared by every run, unlike
-    ``seed``, which draws a run's weights and batch order).
+    run; ``l2`` the L2 penalty on the weights, ``dropout`` the dropout rate of the
+    hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
+    maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
+    the data set (shared by every run, unlike ``seed``, which draws a run's weights and
+    batch order).
     """
 
     task: str = "sin"
@@ -129,6 +133,10 @@ class RunConfig:
     data_dir: str | None = None
     task_kw: dict[str, Any] = field(default_factory=dict)
     data_seed: int = 0
+    l2: float | None = None
+    dropout: float | None = None
+    binary: bool | None = None
+    pieces: int | None = None
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +221,10 @@ def _coerce(key: str, value: Any) -> Any:
     if key in _STR_FIELDS:
         if not isinstance(value, str):
             raise _type_error(key, "a string", value)
+        return value
+    if key in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise _type_error(key, "true or false", value)
         return value
     if key in _INT_FIELDS:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
@@ -478,6 +490,17 @@ def resolve(config: RunConfig, task: Any = None, n_train: int | None = None) -> 
                 task_kw=dict(config.task_kw))
     kind = getattr(task, "kind", "regression")
     landscape = kind == "landscape"
+    if c.model is None:
+        c.model = _task_default(task, "model")
+    if not landscape:  # a model's own defaults (the perceptron's sgd, its loss) come first
+        from nnbench.core.models import model_defaults
+
+        mdef = model_defaults(c.model)
+        for key in ("loss", "optim", "init", "batch_size"):
+            if getattr(c, key) is None and key in mdef:
+                setattr(c, key, mdef[key])
+        if c.lr is None and "lr" in mdef and c.optim == mdef.get("optim"):
+            c.lr = float(mdef["lr"])
     for key in ("model", "optim", "act", "depth", "width", "init", "loss", "steps",
                 "val_frac"):
         if landscape and key in ("act", "depth", "width", "init", "loss"):
@@ -579,7 +602,7 @@ def validate(c: RunConfig, task: Any = None) -> None:
         if c.depth == 0 and c.act != "identity":
             raise NNBenchError("depth must be >= 1: an mlp needs at least one hidden layer "
                                "(depth 0 is a linear model; give act 'identity' for it)")
-        if c.depth > 0:
+        if c.depth > 0 and c.act != "maxout":
             ACTIVATIONS.get(c.act)
         INITS.get(c.init)
     else:
@@ -591,6 +614,9 @@ def validate(c: RunConfig, task: Any = None) -> None:
             raise UnknownNameError("model", c.model, model_names())
         check_int("depth", c.depth, 0)
         check_int("width", c.width, 1)
+    from nnbench.core.models import check_options
+
+    check_options(c)
 
 
 def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[RunConfig]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -160,7 +160,8 @@ class RunResult:
     """The outcome of one run. ``final_*`` are the last logged values (``final_test_*``
     are measured on the returned weights); ``best_*`` the lowest logged; steps count
     updates. ``weights`` are the run's final parameter arrays, each with a leading
-    runs axis of length 1 (the shapes of ``MLP(..., runs=1).params``)."""
+    runs axis of length 1 (the shapes of ``MLP(..., runs=1).params``). ``extra`` holds a
+    model's own results (``closed_form_loss``; the perceptron's ``converged``, ``updates``)."""
 
     run_id: str
     status: str
@@ -178,10 +179,13 @@ class RunResult:
     final_test_acc: float
     wall_s: float
     weights: list
+    extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:
-        """The result columns of runs.csv (everything but the weights)."""
-        return {k: v for k, v in self.__dict__.items() if k != "weights"}
+        """The result columns of runs.csv (everything but the weights), then ``extra``."""
+        row = {k: v for k, v in self.__dict__.items() if k not in ("weights", "extra")}
+        row.update(self.extra)
+        return row
 
 
 @dataclass
@@ -255,17 +259,18 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
         if hasattr(task, "model") and (start is None or np.allclose(task.start, start)):
             return task.model(runs, cfg.dtype)
         return PointModel(task, runs, cfg.dtype, start)
+    from nnbench.core.models import MODELS, model_options
+
     if cfg.model == "mlp":
         from nnbench.core.mlp import MLP
 
         sizes = [n_features] + [int(cfg.width)] * int(cfg.depth) + [n_outputs]
         act = cfg.act if int(cfg.depth) > 0 else "sigmoid"  # unused without hidden layers
         return MLP(sizes, activation=act, init=cfg.init, seed=list(seeds), runs=runs,
-                   dtype=cfg.dtype)
-    from nnbench.core.models import MODELS
-
+                   dtype=cfg.dtype, **model_options(cfg))
     return MODELS.create(cfg.model, n_features=n_features, n_outputs=n_outputs,
-                         seed=list(seeds), runs=runs, dtype=cfg.dtype, init=cfg.init)
+                         seed=list(seeds), runs=runs, dtype=cfg.dtype, init=cfg.init,
+                         **model_options(cfg))
 
 
 def group_label(cfg: Any) -> str:
@@ -433,6 +438,8 @@ class _GroupTrainer:
         d = self.data
         ev = {}
         ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
+        if getattr(self.net, "l2", 0):  # the objective trained: data loss + L2 penalty
+            ev["train_loss"] = ev["train_loss"] + self.net.penalty()
         if self.has_val:
             ev["val_loss"], ev["val_acc"] = self._eval_set(d.X_val, d.y_val)
         return ev
@@ -468,7 +475,9 @@ class _GroupTrainer:
             loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
             loss = np.asarray(loss, dtype=np.float64)
             if t == 0:
-                self.limit = DIVERGE_FACTOR * np.maximum(np.abs(loss), 1e-12)
+                # a run starting at loss 0 (the perceptron from zero weights) has no scale
+                self.limit = np.where(loss == 0, np.inf,
+                                      DIVERGE_FACTOR * np.maximum(np.abs(loss), 1e-12))
             bad = self.active & ~(np.abs(loss) <= self.limit)  # NaN counts as bad
             if bad.any():
                 self.diverge(t, loss, bad)
@@ -656,6 +665,10 @@ class _GroupTrainer:
                                   for i in range(len(self.net.params))]
             with np.errstate(all="ignore"):
                 test_loss, test_acc = self._eval_set(d.X_test, d.y_test)
+        extra: dict[str, np.ndarray] = {}
+        if d is not None and hasattr(self.net, "extra_results"):
+            with np.errstate(all="ignore"):
+                extra = self.net.extra_results(d, self.loss_name)
         out = []
         for r in range(R):
             ok = self.status[r] == "done"
@@ -674,5 +687,6 @@ class _GroupTrainer:
                 final_val_acc=float(self.last["val_acc"][r]),
                 final_test_loss=float(test_loss[r]) if ok else np.nan,
                 final_test_acc=float(test_acc[r]) if ok else np.nan,
-                wall_s=float(self.end_wall[r]), weights=weights[r]))
+                wall_s=float(self.end_wall[r]), weights=weights[r],
+                extra={k: v[r].item() for k, v in extra.items()}))
         return out

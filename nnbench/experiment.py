@@ -287,7 +287,10 @@ def _kind(cfg: RunConfig) -> str:
 
 def _write_runs(store: Any, rows: dict[str, dict], order: Sequence[str],
                 columns: Sequence[str]) -> None:
-    store.write_runs([rows[r] for r in order if r in rows], columns)
+    recs = [rows[r] for r in order if r in rows]
+    # a model's own results (closed_form_loss, converged, updates) after the common ones
+    extra = dict.fromkeys(k for rec in recs for k in rec if k not in columns)
+    store.write_runs(recs, [*columns, *extra])
 
 
 def _kept_progress(cfg: RunConfig, row: dict[str, Any]) -> RunProgress:

@@ -1,0 +1,221 @@
+"""The notes' classic models, from linear regression to the MLP (000, 001, 004).
+
+``MODELS`` maps ``--model NAME`` to a factory ``f(n_features, n_outputs, seed, runs, dtype,
+init, **options) -> model`` with the MLP's interface (``params``, ``forward``,
+``loss_and_grads``, ``layer_stats``, ``weights``). The models without hidden layers are one
+code path, an :class:`~nnbench.core.mlp.MLP` of depth 0, ``out = X W + b``; what makes each
+one is its output size and its loss (the entry's ``defaults``, which come before the task's):
+
+- ``linear``: linear regression, ``C = mse`` (or ``half_sse``, the notes' ``1/2 sum``); also
+  solved in closed form, :func:`closed_form` (the normal equations through ``lstsq``, ridge
+  with ``l2``), reported as ``closed_form_loss``.
+- ``logistic``: one logit, ``h = sigma(x)``, with ``bce_with_logits`` (the notes' log loss)
+  or ``sigmoid_mse`` (the notes' squared error through the sigmoid).
+- ``softmax``: ``k`` logits with the log-sum-exp cross-entropy.
+- ``perceptron``: ``y = sign(w^T x + b)`` trained by the perceptron rule
+  ``w <- w + eta t x`` on each misclassified point (``t = +-1``, ``t (w^T x + b) <= 0``),
+  which is SGD with one point per step on the criterion ``max(0, -t x)`` (loss
+  ``perceptron``), from zero weights; reports ``converged`` and ``updates``.
+- ``mlp``: the core network (``--act maxout`` for maxout units).
+
+``extra_results(data)`` of a model gives its additional ``runs.csv`` columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nnbench.core.errors import NNBenchError, check_int
+from nnbench.core.losses import LOSSES
+from nnbench.core.mlp import MLP
+from nnbench.core.registry import Registry
+
+MODELS = Registry("model")
+
+# losses whose minimizer is the least-squares solution, with C = scale * sum of squares
+_SQUARED = {"mse": lambda n, k: 1.0 / (n * k), "half_sse": lambda n, k: 0.5 / n}
+
+
+def closed_form(X: np.ndarray, Y: np.ndarray, l2: float = 0.0,
+                loss: str = "mse") -> tuple[np.ndarray, np.ndarray]:
+    """The minimizer ``(W (d, k), b (k,))`` of ``C(W, b) + l2/2 ||W||^2`` for the squared
+    loss ``loss`` (``mse`` or ``half_sse``), in float64.
+
+    The bias is not penalized, so it is eliminated by centring: ``Xc = X - mean(X)``,
+    ``Yc = Y - mean(Y)``, then ``W`` solves ``(Xc^T Xc + alpha I) W = Xc^T Yc`` with
+    ``alpha = l2 / (2 s)`` for ``C = s sum (XW + b - Y)^2``; it is computed stably as the
+    least-squares solution of ``[Xc; sqrt(alpha) I] W = [Yc; 0]`` (``np.linalg.lstsq``, no
+    normal matrix formed), and ``b = mean(Y) - mean(X) W``. With ``l2 = 0`` this is the
+    notes' ``theta = (X^T X)^-1 X^T y`` with a column of ones for the bias.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if loss not in _SQUARED:
+        raise NNBenchError(f"the closed form needs a squared loss (mse or half_sse), got {loss!r}")
+    n, d = X.shape
+    k = Y.shape[1]
+    mx, my = X.mean(axis=0), Y.mean(axis=0)
+    Xc, Yc = X - mx, Y - my
+    if l2 > 0:
+        alpha = l2 / (2.0 * _SQUARED[loss](n, k))
+        Xc = np.vstack([Xc, np.sqrt(alpha) * np.eye(d)])
+        Yc = np.vstack([Yc, np.zeros((d, k))])
+    W = np.linalg.lstsq(Xc, Yc, rcond=None)[0]
+    return W, my - mx @ W
+
+
+class LinearModel(MLP):
+    """``out = X W + b`` (an MLP without hidden layers) with the closed-form solution of
+    its training data as an extra result (``closed_form_loss``, same loss and penalty)."""
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
+        if loss not in _SQUARED or data is None:
+            return {}
+        W, b = closed_form(data.X_train, data.y_train, self.l2, loss)
+        out = (np.asarray(data.X_train, np.float64) @ W + b)[None]
+        C, _ = LOSSES.create(loss)(out, np.asarray(data.y_train, np.float64))
+        value = float(C[0]) + 0.5 * self.l2 * float(np.sum(W * W))
+        return {"closed_form_loss": np.full(self.runs, value)}
+
+
+class Perceptron(MLP):
+    """The single-layer perceptron ``y = sign(w^T x + b)`` (``sign(0) = +1``), from zero
+    weights unless another ``init`` is given.
+
+    Trained with the ``perceptron`` loss by SGD on one point per step, each step is the rule
+    ``w <- w + eta t x`` when the point is misclassified (``t (w^T x + b) <= 0``) and nothing
+    otherwise. ``updates`` counts the steps that changed the weights; ``converged`` says
+    whether the final weights classify every training point strictly correctly.
+    """
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.updates = np.zeros(self.runs, dtype=np.int64)
+        self._pending = np.zeros(self.runs, dtype=np.int64)
+
+    def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
+        C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
+        if train:  # the previous step's gradient has been applied by now
+            self.updates += self._pending
+            self._pending = (np.abs(grads[0]).sum(axis=(1, 2)) + np.abs(grads[1][:, 0, 0])
+                             > 0).astype(np.int64)
+        return C, grads
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
+        if data is None:
+            return {}
+        out = self.forward(data.X_train)[..., 0]
+        t = 2.0 * np.asarray(data.y_train, dtype=out.dtype) - 1.0
+        return {"converged": (t * out > 0).all(axis=1), "updates": self.updates.copy()}
+
+
+def _two_classes(name: str, n_outputs: int) -> None:
+    if n_outputs != 2:
+        raise NNBenchError(f"model '{name}' separates two classes, the task has {n_outputs} "
+                           "outputs; use --model softmax or mlp for more classes")
+
+
+def _options(kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kw.items() if k in ("l2", "binary") and v is not None}
+
+
+def _linear(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+            dtype: str = "float32", init: str = "torch", **kw: Any) -> LinearModel:
+    return LinearModel([n_features, n_outputs], "sigmoid", init, seed, runs, dtype,
+                       **_options(kw))
+
+
+def _logistic(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+              dtype: str = "float32", init: str = "torch", **kw: Any) -> MLP:
+    _two_classes("logistic", n_outputs)
+    return MLP([n_features, 1], "sigmoid", init, seed, runs, dtype, **_options(kw))
+
+
+def _softmax(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+             dtype: str = "float32", init: str = "torch", **kw: Any) -> MLP:
+    return MLP([n_features, n_outputs], "sigmoid", init, seed, runs, dtype, **_options(kw))
+
+
+def _perceptron(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+                dtype: str = "float32", init: str = "zeros", **kw: Any) -> Perceptron:
+    _two_classes("perceptron", n_outputs)
+    return Perceptron([n_features, 1], "sigmoid", init, seed, runs, dtype, **_options(kw))
+
+
+def _mlp(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+         dtype: str = "float32", init: str = "torch", depth: int = 1, width: int = 32,
+         act: str = "sigmoid", **kw: Any) -> MLP:
+    depth = check_int("depth", depth, 0)
+    sizes = [n_features] + [check_int("width", width, 1)] * depth + [n_outputs]
+    opts = {k: v for k, v in kw.items() if v is not None}
+    if act != "maxout":
+        opts.pop("pieces", None)
+    return MLP(sizes, act if depth > 0 else "sigmoid", init, seed, runs, dtype, **opts)
+
+
+MODELS.add("mlp", _mlp, "multilayer perceptron: --depth hidden layers of --width units "
+           "(--act, maxout with --pieces)")
+MODELS.add("linear", _linear, "linear regression out = XW + b, by gradient descent and in "
+           "closed form (lstsq; ridge with --l2)", {"loss": "mse"})
+MODELS.add("logistic", _logistic, "one sigmoid output: cross-entropy, or the notes' squared "
+           "error (--loss sigmoid_mse)", {"loss": "bce_with_logits"})
+MODELS.add("softmax", _softmax, "multiclass linear classifier with log-sum-exp "
+           "cross-entropy", {"loss": "softmax_cross_entropy"})
+MODELS.add("perceptron", _perceptron, "sign(w.x + b) by the perceptron rule w <- w + eta t x "
+           "on misclassified points (SGD, one point per step)",
+           {"loss": "perceptron", "optim": "sgd", "lr": 1.0, "batch_size": 1, "init": "zeros"})
+
+# the losses each model accepts (None: any)
+_LOSSES = {"linear": ("mse", "half_sse"), "logistic": ("bce_with_logits", "sigmoid_mse"),
+           "softmax": ("softmax_cross_entropy", "hinge"), "perceptron": ("perceptron",)}
+
+
+def model_defaults(name: str | None) -> dict[str, Any]:
+    """The run-config defaults of model ``name`` (``{}`` for an unknown name)."""
+    return dict(MODELS.get(name).defaults) if name in MODELS else {}
+
+
+def model_options(cfg: Any) -> dict[str, Any]:
+    """The regularization keywords a run config gives the model (``l2``, ``dropout``,
+    ``binary``; ``pieces`` of a maxout MLP, 2 unless given)."""
+    out = {k: getattr(cfg, k) for k in ("l2", "dropout", "binary")
+           if getattr(cfg, k, None) is not None}
+    if getattr(cfg, "model", None) == "mlp" and getattr(cfg, "act", None) == "maxout":
+        out["pieces"] = cfg.pieces if cfg.pieces is not None else 2
+    return out
+
+
+def check_options(cfg: Any) -> None:
+    """Raise NNBenchError when the regularization options do not fit the model of ``cfg``."""
+    from nnbench.core.errors import check_range
+
+    model = cfg.model
+    if cfg.l2 is not None:
+        check_range("l2", cfg.l2, 0.0, None)
+    if cfg.dropout is not None:
+        check_range("dropout", cfg.dropout, 0.0, 1.0, high_open=True)
+    if cfg.pieces is not None:
+        check_int("pieces", cfg.pieces, 2)
+    hidden = model == "mlp" and int(cfg.depth or 0) > 0
+    if cfg.dropout and not hidden:
+        raise NNBenchError(f"dropout acts on hidden units; model '{model}' with depth "
+                           f"{cfg.depth} has none (use --model mlp --depth 1 or more)")
+    if cfg.pieces is not None and not (hidden and cfg.act == "maxout"):
+        raise NNBenchError("pieces is the number of linear pieces of a maxout unit; give it "
+                           "with --model mlp --act maxout")
+    if cfg.binary and model != "mlp":
+        raise NNBenchError(f"binary weights apply to --model mlp, got model '{model}'")
+    if model == "perceptron":
+        if cfg.optim != "sgd" or cfg.hp or cfg.batch_size != 1 or cfg.l2:
+            raise NNBenchError("the perceptron trains by its own rule: optim sgd without "
+                               "hyperparameters, batch_size 1 and no l2 (the defaults); got "
+                               f"optim {cfg.optim}, batch_size {cfg.batch_size}")
+    valid = _LOSSES.get(model)
+    if valid is not None and cfg.loss not in valid:
+        raise NNBenchError(f"model '{model}' trains with loss {' or '.join(valid)}, got "
+                           f"'{cfg.loss}'")
