@@ -33,7 +33,8 @@ def numerical_grads(net: MLP, X, Y, loss: str, train: bool, noise, h: float = 1e
     one-run net, every coordinate at once: one perturbed copy of the net per run."""
     coords = [(i, j) for i, p in enumerate(net.params) for j in range(p[0].size)]
     steps = np.array([2 * h, h, -h, -2 * h])
-    big = MLP(net.sizes, activation=net.activation, runs=4 * len(coords), dtype="float64")
+    big = MLP(net.sizes, activation=net.activation, runs=4 * len(coords), dtype="float64",
+              l2=net.l2)
     big.params = [np.repeat(p, 4 * len(coords), axis=0) for p in net.params]
     for c, (i, j) in enumerate(coords):
         for s, step in enumerate(steps):
@@ -284,6 +285,107 @@ def test_gradient_descent_lowers_the_loss():
         for p, g in zip(net.params, grads, strict=True):
             p -= 0.1 * g
     assert (C < 0.2 * first).all()
+
+
+# -- the notes' variants: maxout, L2, dropout, binary weights ---------------------------
+
+
+def _randomized(net: MLP, seed: int) -> MLP:
+    rng = np.random.default_rng(seed)
+    net.params = [p + rng.normal(0, 0.5, size=p.shape) for p in net.params]
+    return net
+
+
+def test_maxout_and_l2_gradients_match_finite_differences():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5, 3))
+    Y = rng.integers(0, 2, size=5)
+    for seed in range(50):
+        net = _randomized(MLP([3, 4, 3, 2], activation="maxout", pieces=3, seed=seed,
+                              dtype="float64", l2=0.05), seed)
+        net.forward(X)
+        gaps = [np.diff(np.sort(z.reshape(*z.shape[:-1], -1, 3), axis=-1)[..., -2:])
+                for z in net._zs]
+        if min(g.min() for g in gaps) > 0.02:  # no tie between the two best pieces
+            break
+    C, grads = net.loss_and_grads(X, Y, loss="softmax_cross_entropy")
+    assert [g.shape for g in grads] == [(1, 3, 12), (1, 1, 12), (1, 4, 9), (1, 1, 9),
+                                        (1, 3, 2), (1, 1, 2)]
+    num = numerical_grads(net, X, Y, "softmax_cross_entropy", True, None, h=1e-4)
+    assert relative_error(grads, num) < 1e-6
+    plain = MLP([3, 4, 3, 2], activation="maxout", pieces=3, dtype="float64")
+    plain.params = [p.copy() for p in net.params]
+    C0, _ = plain.loss_and_grads(X, Y, loss="softmax_cross_entropy")
+    squares = sum(float((W**2).sum()) for W in net.params[0::2])  # weights, not biases
+    np.testing.assert_allclose(C - C0, [0.05 / 2 * squares], rtol=1e-12)
+    assert plain.layer_stats() == [{}, {}]
+
+
+def test_dropout_gradients_with_the_masks_held_fixed():
+    """Finite differences of the training loss with each evaluation drawing the same masks
+    (the run's generator restored before each), and no dropout at evaluation."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(6, 2))
+    Y = rng.normal(size=(6, 1))
+    net = _randomized(MLP([2, 5, 4, 1], activation="tanh", dtype="float64", dropout=0.4), 1)
+    state = net.rngs[0].bit_generator.state
+
+    def train_loss():
+        net.rngs[0].bit_generator.state = state
+        return net.loss_and_grads(X, Y, train=True)
+
+    C, grads = train_loss()
+    assert net._masks and all(set(np.unique(m)) <= {0.0, 1 / 0.6} for m in net._masks)
+    h = 1e-5
+    for p, g in zip(net.params, grads, strict=True):
+        num = np.zeros_like(p)
+        for j in range(p.size):
+            old = p.flat[j]
+            p.flat[j] = old + h
+            plus = train_loss()[0][0]
+            p.flat[j] = old - h
+            minus = train_loss()[0][0]
+            p.flat[j] = old
+            num.flat[j] = (plus - minus) / (2 * h)
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
+    plain = MLP([2, 5, 4, 1], activation="tanh", dtype="float64")
+    plain.params = [p.copy() for p in net.params]
+    np.testing.assert_array_equal(net.forward(X), plain.forward(X))
+    with pytest.raises(NNBenchError, match="dropout"):
+        MLP([2, 3, 1], dropout=1.0)
+
+
+def test_dropout_keeps_each_run_on_its_own_generator():
+    X = np.random.default_rng(5).normal(size=(8, 2))
+    Y = np.zeros((8, 1))
+    group = MLP([2, 6, 1], seed=[4, 9], runs=2, dtype="float64", dropout=0.5)
+    Cg, gg = group.loss_and_grads(X, Y)
+    for r, s in enumerate([4, 9]):
+        single = MLP([2, 6, 1], seed=s, dtype="float64", dropout=0.5)
+        Cs, gs = single.loss_and_grads(X, Y)
+        np.testing.assert_allclose(Cg[r], Cs[0], rtol=1e-12)
+        for a, b in zip(gg, gs, strict=True):
+            np.testing.assert_allclose(a[r], b[0], rtol=1e-12)
+
+
+def test_binary_weights_forward_sign_and_straight_through_gradient():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(5, 3))
+    Y = rng.normal(size=(5, 2))
+    net = _randomized(MLP([3, 4, 2], activation="tanh", dtype="float64", binary=True), 2)
+    net.params[0][0, 0, 0] = 0.0  # sign(0) = +1
+    signed = MLP([3, 4, 2], activation="tanh", dtype="float64")
+    signed.params = [p.copy() for p in net.params]
+    for i in (0, 2):
+        signed.params[i] = np.where(net.params[i] < 0, -1.0, 1.0)
+    np.testing.assert_array_equal(net.forward(X), signed.forward(X))
+    C, grads = net.loss_and_grads(X, Y)
+    Cs, gs = signed.loss_and_grads(X, Y)
+    np.testing.assert_array_equal(C, Cs)
+    for i, (g, e) in enumerate(zip(grads, gs, strict=True)):
+        expected = e * (np.abs(net.params[i]) <= 1) if i in (0, 2) else e
+        np.testing.assert_array_equal(g, expected)
+    assert (np.abs(net.params[0]) > 1).any() and (grads[0][np.abs(net.params[0]) > 1] == 0).all()
 
 
 # -- layer statistics ------------------------------------------------------------------
