@@ -45,6 +45,7 @@ FAMILIES = {
     "inits": ("nnbench.core.init", "INITS"),
     "schedules": ("nnbench.core.schedules", "SCHEDULES"),
     "tasks": ("nnbench.tasks", "TASKS"),
+    "models": ("nnbench.core.models", "MODELS"),
 }
 
 
@@ -209,6 +210,18 @@ ScheduleOpt = Annotated[str | None, typer.Option(
     rich_help_panel=OPTIM)]
 ClipOpt = Annotated[float | None, typer.Option(
     "--clip", help="Clip the gradient norm of each run to this value.", rich_help_panel=OPTIM)]
+L2Opt = Annotated[float | None, typer.Option(
+    "--l2", metavar="LAMBDA", help="L2 penalty lambda/2 ||W||^2 on the weights (not the biases), "
+    "part of the loss.", rich_help_panel=MODEL)]
+DropoutOpt = Annotated[float | None, typer.Option(
+    "--dropout", metavar="P", help="Drop each hidden unit with probability P in training "
+    "(inverted: kept units scaled by 1/(1-P)).", rich_help_panel=MODEL)]
+BinaryOpt = Annotated[bool | None, typer.Option(
+    "--binary/--no-binary", help="Weights +-1 in the forward pass, real shadow weights "
+    "trained straight through.", rich_help_panel=MODEL, show_default=False)]
+PiecesOpt = Annotated[int | None, typer.Option(
+    "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
+    rich_help_panel=MODEL)]
 
 StepsOpt = Annotated[int | None, typer.Option(
     "--steps", help="Number of updates.", rich_help_panel=TRAIN)]
@@ -295,6 +308,8 @@ def run(
     steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
+    pieces: PiecesOpt = None,
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,
@@ -310,7 +325,8 @@ def run(
             model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
             hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
             batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
-            eval_every=eval_every, patience=patience, target=target, name=name)
+            eval_every=eval_every, patience=patience, target=target, name=name, l2=l2,
+            dropout=dropout, binary=binary, pieces=pieces)
         given["seeds"] = 1
         _execute("run", given, config, None, output)
 
@@ -352,6 +368,8 @@ def compare(
     steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
+    pieces: PiecesOpt = None,
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,
@@ -371,7 +389,8 @@ def compare(
             model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
             hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
             batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
-            eval_every=eval_every, patience=patience, target=target, name=name)
+            eval_every=eval_every, patience=patience, target=target, name=name, l2=l2,
+            dropout=dropout, binary=binary, pieces=pieces)
         grid = _given(
             optims=parse_list("--optims", optims), acts=parse_list("--acts", acts),
             depths=parse_list("--depths", depths, int),

@@ -616,7 +616,7 @@ def validate(c: RunConfig, task: Any = None) -> None:
         check_int("width", c.width, 1)
     from nnbench.core.models import check_options
 
-    check_options(c)
+    check_options(c, kind)
 
 
 def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[RunConfig]]:

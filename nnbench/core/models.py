@@ -190,11 +190,18 @@ def model_options(cfg: Any) -> dict[str, Any]:
     return out
 
 
-def check_options(cfg: Any) -> None:
-    """Raise NNBenchError when the regularization options do not fit the model of ``cfg``."""
+def check_options(cfg: Any, kind: str = "regression") -> None:
+    """Raise NNBenchError when the model of ``cfg`` does not fit a task of ``kind`` or the
+    regularization options do not fit the model."""
     from nnbench.core.errors import check_range
 
     model = cfg.model
+    if model == "linear" and kind != "regression":
+        raise NNBenchError("model 'linear' is linear regression: give a regression task "
+                           "(linear, poly, sin) or use --model logistic or softmax for classes")
+    if model in ("logistic", "softmax", "perceptron") and kind != "classification":
+        raise NNBenchError(f"model '{model}' is a classifier: give a classification task "
+                           "(blobs, xor, moons, ...) or use --model linear for regression")
     if cfg.l2 is not None:
         check_range("l2", cfg.l2, 0.0, None)
     if cfg.dropout is not None:
