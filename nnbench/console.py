@@ -47,17 +47,20 @@ class _State:
     def __init__(self) -> None:
         self.runs: list[Any] = []
         self.latest: dict[str, Any] = {}
+        self.finished: set[str] = set()
 
     def start(self, runs: Sequence[Any]) -> None:
         self.runs = list(runs)
         self.latest = {}
+        self.finished = set()
 
     def update(self, progress: Sequence[Any]) -> list[Any]:
-        """Record ``progress``; return the records whose run just reached a final status."""
+        """Record ``progress``; return the records of runs that reached a final status
+        for the first time (``stopped`` then ``done`` counts once)."""
         finished = []
         for p in progress:
-            old = self.latest.get(p.run_id)
-            if p.status in FINAL_STATUSES and (old is None or old.status != p.status):
+            if p.status in FINAL_STATUSES and p.run_id not in self.finished:
+                self.finished.add(p.run_id)
                 finished.append(p)
             self.latest[p.run_id] = p
         return finished

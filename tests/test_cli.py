@@ -126,6 +126,7 @@ BAD_INPUT = [
     (["plot", "nowhere"], ["not a results directory"]),
     (["report", "nowhere"], ["not a results directory"]),
     (["compare", "--resume", "nowhere"], ["not a results directory"]),
+    (["compare", "--resume", ".", "--steps", "5"], ["--resume", "no experiment options"]),
     (["plot", ".", "--x", "time"], ["--x must be one of step, wall"]),
 ]
 

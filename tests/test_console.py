@@ -93,12 +93,15 @@ def test_plain_prints_one_line_per_finished_run():
     rep.update([_progress(infos[0], 5, "running")])
     rep.update([_progress(infos[0], 20, "done", 0.25), _progress(infos[1], 12, "running")])
     rep.update([_progress(infos[0], 20, "done", 0.25), _progress(infos[1], 13, "interrupted")])
+    rep.update([_progress(infos[2], 9, "stopped", 0.5)])
+    rep.update([_progress(infos[2], 9, "done", 0.5)])  # stopped early, recorded as done
     rep.finish()
     lines = out.getvalue().splitlines()
     assert lines[0] == "training 3 runs in 1 groups"
     assert lines[1:] == [
         "run r000 [g0] done: step 20/20, loss 0.25, best 0.125",
         "run r001 [g0] interrupted: step 13/20, loss 0.5, best 0.25",
+        "run r002 [g0] stopped: step 9/20, loss 0.5, best 0.25",
     ]
 
 
