@@ -296,6 +296,22 @@ def _randomized(net: MLP, seed: int) -> MLP:
     return net
 
 
+@pytest.mark.parametrize("sizes", [[1, 6, 1], [1, 3, 4, 1]])
+def test_one_input_one_output_networks(sizes):
+    """The notes' 1-100-1 shape (outer products in forward and backward), small."""
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-3, 3, size=(9, 1))
+    Y = np.sin(X)
+    net = _randomized(MLP(sizes, activation="sigmoid", dtype="float64"), 3)
+    C, grads = net.loss_and_grads(X, Y)
+    assert relative_error(grads, numerical_grads(net, X, Y, "mse", True, None)) < 1e-6
+    a = 1 / (1 + np.exp(-(X @ net.params[0][0] + net.params[1][0])))
+    for W, b in zip(net.params[2:-2:2], net.params[3:-2:2], strict=True):
+        a = 1 / (1 + np.exp(-(a @ W[0] + b[0])))
+    expected = a @ net.params[-2][0] + net.params[-1][0]
+    np.testing.assert_allclose(net.forward(X)[0], expected, rtol=1e-12)
+
+
 def test_maxout_and_l2_gradients_match_finite_differences():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(5, 3))

@@ -72,6 +72,15 @@ class Maxout:
         return f"Maxout(pieces={self.pieces})"
 
 
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` over the stacked runs. With an inner size of 1 (a 1-input or 1-output layer,
+    as in the notes' 1-100-1 sin network) it is an outer product, computed as a broadcast
+    product: the same numbers, which numpy's matmul would compute without BLAS, slower."""
+    if a.shape[-1] == 1:
+        return a * b
+    return np.matmul(a, b)
+
+
 def _dtype(dtype) -> type:
     key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if key not in _DTYPES:
@@ -269,7 +278,7 @@ class MLP:
         L = self.n_layers
         Ws = self._Ws = [self._used_weight(W) for W in self.weights]
         for l in range(L - 1):
-            z = np.matmul(a, Ws[l])
+            z = _matmul(a, Ws[l])
             z += self.params[2 * l + 1]
             a = act(z, slopes[l])
             zs.append(z)
@@ -277,7 +286,7 @@ class MLP:
             if train and self.dropout > 0:  # inverted dropout: keep with 1 - p, scale 1/(1 - p)
                 masks.append(self._dropout_mask(a.shape))
                 a = a * masks[-1]
-        out = np.matmul(a, Ws[L - 1])
+        out = _matmul(a, Ws[L - 1])
         out += self.params[2 * L - 1]
         self._zs, self._as, self._masks = zs, as_, masks
         return out
@@ -344,7 +353,7 @@ class MLP:
             if l == 0:
                 break
             # dC/da^(l-1) = d^l (W^l)^T  (times the dropout mask of a^(l-1) in training)
-            g = np.matmul(delta, np.swapaxes(Ws[l], -1, -2))
+            g = _matmul(delta, np.swapaxes(Ws[l], -1, -2))
             if masks:
                 g *= masks[l - 1]
             z, a = self._zs[l - 1], self._as[l - 1]
