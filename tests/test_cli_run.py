@@ -234,3 +234,17 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(tmp_path):
     ma = without_wall(read(out, "metrics.csv")).sort_values(["run_id", "step"])
     mb = without_wall(read(full, "metrics.csv")).sort_values(["run_id", "step"])
     pd.testing.assert_frame_equal(ma.reset_index(drop=True), mb.reset_index(drop=True))
+
+
+def test_diverged_runs_are_counted_and_never_the_best_lr(tmp_path):
+    out = tmp_path / "div"
+    doc = json.loads(invoke("compare", "--optims", "sgd", "--lrs", "1000,0.1", "--seeds", "2",
+                            *TINY, "--no-plot", "--json", "--out", str(out)).stdout)
+    runs = read(out, "runs.csv")
+    assert set(runs.loc[runs.lr == 1000, "status"]) == {"diverged"}
+    cells = {cell["lr"]: cell for cell in doc["summary"]}
+    assert cells[1000]["diverged"] == 2 and cells[0.1]["diverged"] == 0
+    assert cells[1000]["final_loss_mean"] is None  # no finite run to average
+    assert doc["best_lr"] == [{"optimizer": "sgd", "best_lr": 0.1,
+                               "criterion": "final_train_loss",
+                               "mean_loss": pytest.approx(cells[0.1]["final_loss_mean"])}]
