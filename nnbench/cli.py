@@ -549,6 +549,8 @@ def _report_summary(out_dir: Path, output: Output, target: float | None = None) 
         from nnbench.console import print_summary
 
         print_summary(table, by, best, rich=sys.stdout.isatty())
+        for line in sm.model_lines(runs):
+            typer.echo(line)
         typer.echo(f"results: {out_dir}")
         return
     typer.echo(str(out_dir))

@@ -30,7 +30,7 @@ import pandas as pd
 RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
-    "stopped_early",
+    "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 
@@ -281,3 +281,30 @@ def to_records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     if df is None:
         return []
     return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def model_lines(runs: pd.DataFrame) -> list[str]:
+    """What the classic models add to the summary: the perceptron's convergence
+    (``converged after U updates`` or ``not separable within N epochs``, per task) and the
+    closed-form loss of linear regression beside gradient descent's."""
+    lines: list[str] = []
+    ok = runs[runs["status"] == "done"] if "status" in runs.columns else runs
+    by = "task" if "task" in ok.columns else None
+    groups = ok.groupby(by, sort=False) if by else [("", ok)]
+    for task, g in groups:
+        where = f" on {task}" if by else ""
+        if "converged" in g.columns and g["converged"].notna().any():
+            conv = g["converged"].astype(str).str.lower() == "true"
+            if conv.all():
+                lines.append(f"perceptron{where}: converged in every run after "
+                             f"{fmt_num(g['updates'].mean())} updates on average")
+            else:
+                epochs = fmt_num(g.loc[~conv, "epochs_done"].max()) \
+                    if "epochs_done" in g.columns else "the"
+                lines.append(f"perceptron{where}: not separable within {epochs} epochs "
+                             f"({int((~conv).sum())} of {len(g)} runs did not converge)")
+        if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
+            lines.append(f"linear regression{where}: closed-form loss "
+                         f"{fmt_num(g['closed_form_loss'].mean(), 6)}, gradient descent "
+                         f"reached {fmt_num(g['final_train_loss'].mean(), 6)} (mean over runs)")
+    return lines

@@ -108,6 +108,7 @@ def test_the_perceptron_fails_on_xor_and_keeps_updating():
     assert res.extra["converged"] is False
     assert res.final_train_acc < 1.0
     assert res.extra["updates"] >= 50  # at least one misclassified point in every epoch
+    assert res.extra["epochs_done"] == 50
 
 
 def test_perceptron_counts_the_updates_it_made():

@@ -89,21 +89,24 @@ class Perceptron(MLP):
 
     Trained with the ``perceptron`` loss by SGD on one point per step, each step is the rule
     ``w <- w + eta t x`` when the point is misclassified (``t (w^T x + b) <= 0``) and nothing
-    otherwise. ``updates`` counts the steps that changed the weights; ``converged`` says
-    whether the final weights classify every training point strictly correctly.
+    otherwise. ``updates`` counts the steps that changed the weights, ``epochs`` the passes
+    over the training set they made; ``converged`` says whether the final weights classify
+    every training point strictly correctly.
     """
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
         self.updates = np.zeros(self.runs, dtype=np.int64)
-        self._pending = np.zeros(self.runs, dtype=np.int64)
+        self.seen = 0  # training points of the steps applied so far
+        self._pending: tuple[np.ndarray, int] = (np.zeros(self.runs, dtype=np.int64), 0)
 
     def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
         C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
         if train:  # the previous step's gradient has been applied by now
-            self.updates += self._pending
-            self._pending = (np.abs(grads[0]).sum(axis=(1, 2)) + np.abs(grads[1][:, 0, 0])
-                             > 0).astype(np.int64)
+            self.updates += self._pending[0]
+            self.seen += self._pending[1]
+            changed = np.abs(grads[0]).sum(axis=(1, 2)) + np.abs(grads[1][:, 0, 0]) > 0
+            self._pending = (changed.astype(np.int64), int(np.shape(X)[-2]))
         return C, grads
 
     def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
@@ -111,7 +114,9 @@ class Perceptron(MLP):
             return {}
         out = self.forward(data.X_train)[..., 0]
         t = 2.0 * np.asarray(data.y_train, dtype=out.dtype) - 1.0
-        return {"converged": (t * out > 0).all(axis=1), "updates": self.updates.copy()}
+        epochs = np.full(self.runs, self.seen / len(data.X_train))
+        return {"converged": (t * out > 0).all(axis=1), "updates": self.updates.copy(),
+                "epochs_done": epochs}
 
 
 def _two_classes(name: str, n_outputs: int) -> None:
