@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnbench import __version__
-from nnbench.cli import app, parse_batch, parse_hp, parse_list
+from nnbench.cli import Output, app, parse_batch, parse_hp, parse_list
 from nnbench.core.errors import NNBenchError
 
 runner = CliRunner()
@@ -194,3 +194,18 @@ def test_unwritable_output_directory(tmp_path):
                                      str(locked / "out")])
         assert result.exit_code == 2
         assert_one_line_error(result.stderr, "ermission denied")
+
+
+def test_output_mode_follows_the_terminal(monkeypatch):
+    class Stream:
+        def __init__(self, tty: bool):
+            self.tty = tty
+
+        def isatty(self) -> bool:
+            return self.tty
+
+    monkeypatch.setattr(sys, "stdout", Stream(True))
+    assert Output().mode == "live"
+    assert Output(quiet=True).mode == "quiet" and Output(json=True).mode == "quiet"
+    monkeypatch.setattr(sys, "stdout", Stream(False))
+    assert Output().mode == "plain"
