@@ -221,6 +221,9 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
         if f"{name}_mean" in summary.columns:
             headers.append(label)
             cols.append((name, label))
+    interrupted = "interrupted" in summary.columns and bool(summary["interrupted"].gt(0).any())
+    if interrupted:
+        headers.append("interrupted")
     headers.append("diverged")
     rows = []
     for _, r in summary.iterrows():
@@ -233,6 +236,8 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
             if name == "steps_to_target":
                 text = f"{text} ({int(r['reached'])}/{int(r['runs'])})"
             cells.append(text)
+        if interrupted:
+            cells.append(str(int(r["interrupted"])))
         cells.append(str(int(r["diverged"])))
         rows.append(cells)
     return headers, rows

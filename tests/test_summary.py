@@ -150,3 +150,14 @@ def test_number_formatting():
     assert sm.fmt_num(0.000123456) == "0.0001235"
     assert sm.fmt_num(3) == "3"
     assert sm.fmt_pm(1.0, 0.25) == "1 ± 0.25"
+
+
+def test_interrupted_runs_get_a_column_only_when_there_are_some():
+    runs = _runs()
+    headers, _ = sm.display_rows(sm.summarize(runs), ["optimizer", "lr"])
+    assert "interrupted" not in headers and headers[-1] == "diverged"
+    runs.loc[runs.run_id == 0, "status"] = "interrupted"
+    summary = sm.summarize(runs)
+    headers, rows = sm.display_rows(summary, ["optimizer", "lr"])
+    assert headers[-2:] == ["interrupted", "diverged"]
+    assert [r[-2] for r in rows] == ["1", "0", "0", "0"]
