@@ -542,7 +542,8 @@ def _report_summary(out_dir: Path, output: Output, target: float | None = None) 
     best = sm.best_lr(runs)
     if output.json:
         doc = {"results_dir": str(out_dir), "cells": by, "target": target,
-               "summary": sm.to_records(table), "best_lr": sm.to_records(best)}
+               "summary": sm.to_records(table), "best_lr": sm.to_records(best),
+               "notes": sm.model_lines(runs)}
         typer.echo(json_dumps(doc))
         return
     if not output.quiet:
