@@ -89,13 +89,18 @@ def _nanmin(xs: Sequence[float]) -> float:
     return min(vals) if vals else math.nan
 
 
+def _nanmax(xs: Sequence[float]) -> float:
+    vals = [x for x in xs if not math.isnan(x)]
+    return max(vals) if vals else math.nan
+
+
 def _status_counts(statuses: Sequence[str]) -> str:
     if len(set(statuses)) == 1:
         return statuses[0]
     counts: dict[str, int] = {}
     for s in statuses:
         counts[s] = counts.get(s, 0) + 1
-    return " ".join(f"{n} {s}" for s, n in counts.items())
+    return ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
 class LiveReporter:
@@ -103,8 +108,8 @@ class LiveReporter:
 
     Redrawn at most ``refresh_per_second`` times a second, from the engine's own
     calls (no background thread). With more than ``group_above`` runs, one row per
-    group: steps summed over its runs, the mean current loss, the lowest best
-    loss, and the count of each status.
+    group: steps summed over its runs, the mean current loss of the runs that have not
+    diverged, the lowest best loss, the fastest rate, and the count of each status.
     """
 
     def __init__(self, console: Console | None = None, refresh_per_second: float = 4.0,
@@ -160,19 +165,20 @@ class LiveReporter:
         table.add_column("loss", justify="right")
         table.add_column("best", justify="right")
         table.add_column("steps/s", justify="right")
-        table.add_column("status")
+        table.add_column("status", no_wrap=True)
         if self.grouped:
             for group, infos in self.state.groups().items():
                 rows = [self.state.row(i) for i in infos]
                 step = sum(r[0] for r in rows)
                 total = sum(r[1] for r in rows)
                 status = _status_counts([r[5] for r in rows])
+                healthy = [r for r in rows if r[5] != "diverged"] or rows
                 table.add_row(
                     group, str(len(infos)), ProgressBar(total=max(total, 1), completed=step,
                                                         width=20),
-                    f"{step}/{total}", _num(_nanmean([r[2] for r in rows])),
-                    _num(_nanmin([r[3] for r in rows])), _num(_nanmin([r[4] for r in rows]), 3),
-                    status, style=None)
+                    f"{step}/{total}", _num(_nanmean([r[2] for r in healthy])),
+                    _num(_nanmin([r[3] for r in rows])), _num(_nanmax([r[4] for r in rows]), 3),
+                    status)
         else:
             for info in self.state.runs:
                 step, total, loss, best, rate, status = self.state.row(info)
