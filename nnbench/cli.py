@@ -628,6 +628,36 @@ def report(results_dir: ResultsDir, debug: DebugOpt = False):
             typer.echo(str(path))
 
 
+@app.command()
+def prune(
+    results_dir: ResultsDir,
+    sparsity: Annotated[str, typer.Option(
+        "--sparsity", metavar="S1,S2,...",
+        help="Sparsity levels: the fraction of each layer's weights set to 0, smallest "
+             "|w| first.")] = "0,0.5,0.8,0.9,0.95",
+    finetune: Annotated[int, typer.Option(
+        "--finetune", metavar="STEPS",
+        help="Train each pruned network STEPS more full-batch steps, pruned weights held "
+             "at 0.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", metavar="png|svg|pdf",
+                                     help="Figure format.")] = "png",
+    debug: DebugOpt = False,
+):
+    """Prune the trained weights of a results directory by magnitude and evaluate each
+    level: DIR/prune.csv and DIR/figures/sparsity.png.
+
+    Example: [bold]nnbench prune results/sparsity --sparsity 0,0.5,0.9 --finetune 50[/bold]
+    """
+    with _boundary(debug):
+        _check_choice("--format", fmt, ("png", "svg", "pdf"))
+        check_results_dir(results_dir)
+        from nnbench.core.prune import parse_sparsities
+        from nnbench.prune import prune_dir
+
+        for path in prune_dir(results_dir, parse_sparsities(sparsity), finetune, fmt):
+            typer.echo(str(path))
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
