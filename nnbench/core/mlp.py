@@ -35,6 +35,7 @@ from nnbench.core.activations import activation as make_activation
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES, Loss
+from nnbench.core.parallel import Chunking, blocked_layer_stats, chunked_loss_and_grads, splittable
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -126,6 +127,10 @@ class MLP:
       the hidden units in training and the binary forward pass (see the module docstring);
       ``activation="maxout"`` with ``pieces=k`` (default 2) makes maxout hidden layers.
 
+    - ``chunking``: ``None`` (each pass in one piece) or a
+      :class:`~nnbench.core.parallel.Chunking`: ``loss_and_grads`` in cache-sized blocks of
+      runs and samples, on its thread pool; the same numbers up to float rounding.
+
     ``params`` is ``[W1, b1, ..., WL, bL]`` followed, for PReLU, by one slope array
     ``(runs, 1, width)`` per hidden layer. It may be changed in place or given new arrays
     of the same shapes; nothing derived from it is kept between calls.
@@ -195,6 +200,9 @@ class MLP:
         self._masks: list[np.ndarray] = []
         self._Ws: list[np.ndarray] = []
         self.last_noise: list[np.ndarray] | None = None
+        # blocked execution (nnbench.core.parallel): None computes each pass in one piece
+        self.chunking: Chunking | None = None
+        self._blocks: list = []
 
     # -- views of params ---------------------------------------------------------------
     @property
@@ -336,6 +344,8 @@ class MLP:
         """
         loss_fn = self._loss(loss)
         X = self._input(X)
+        if self.chunking is not None and noise is None and splittable(self, train):
+            return chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
         out = self._forward(X, train, noise)
         C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
         act, L = self.activation, self.n_layers
@@ -380,6 +390,8 @@ class MLP:
         ``saturated_frac`` (sigmoid/tanh kind: the fraction of unit activations whose
         derivative is below 5% of its maximum) or ``dead_frac`` (ReLU family: the fraction
         of units with ``z <= 0`` on every sample of the pass)."""
+        if not self._zs and self._blocks:  # the last pass was blocked
+            return blocked_layer_stats(self)
         stats = []
         act = self.activation
         for z, a in zip(self._zs, self._as, strict=True):

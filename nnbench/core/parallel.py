@@ -1,0 +1,181 @@
+"""Blocked execution of a network's pass: the same numbers, in cache-sized pieces.
+
+A full-batch pass of the notes' sin example holds activations of ``10000 x 100`` floats
+(4 MB in float32): every elementwise operation over them is a trip to main memory and
+every temporary a fresh allocation with its page faults. Split into blocks of about
+:attr:`Chunking.target` elements, the same operations stay in the cache, and the blocks
+can run on a thread pool (NumPy releases the GIL in ufuncs and matmul).
+
+A block is a slice of the runs axis times a slice of the samples. Two kinds of split:
+
+- **runs**: runs are independent, so ``loss_and_grads`` of a slice of the runs gives
+  exactly that slice of the full result;
+- **samples**: the loss is a mean over the samples, so with blocks ``c`` of ``n_c`` of the
+  ``n`` samples,
+
+      C = sum_c (n_c / n) C_c,      dC/dtheta = sum_c (n_c / n) dC_c/dtheta,
+
+  summed in block order (the same numbers as the unsplit pass up to float rounding, and
+  the same numbers for the same settings every time, whatever the number of threads).
+
+The sample blocks depend only on ``n`` and the widest layer, never on the number of runs
+or of threads, so a run's numbers do not depend on its group or on the machine's cores.
+Passes that draw random numbers per sample (dropout, RReLU in training) are not split: each
+run's draws would come in another order.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnbench.core.errors import check_int
+
+
+@dataclass
+class Chunking:
+    """How :func:`chunked_loss_and_grads` splits a pass.
+
+    - ``target``: elements of the widest activation per block (default ``2**17``, 512 KB
+      in float32, about a core's L2 cache);
+    - ``min_rows``: the smallest sample block (below it, per-block overhead dominates);
+    - ``pool``: an executor (e.g. ``ThreadPoolExecutor(cores)``) that runs the blocks, or
+      ``None`` to run them one after another here.
+    """
+
+    target: int = 1 << 17
+    min_rows: int = 256
+    pool: Executor | None = None
+
+    def __post_init__(self) -> None:
+        self.target = check_int("target", self.target, 1)
+        self.min_rows = check_int("min_rows", self.min_rows, 1)
+
+    def rows(self, n: int, width: int) -> int:
+        """The sample block: all ``n`` when ``n x width`` fits in ``target``, else
+        ``max(min_rows, target // width)`` (a function of ``n`` and ``width`` only)."""
+        if n * width <= self.target:
+            return n
+        return min(n, max(self.min_rows, self.target // width))
+
+    def blocks(self, runs: int, n: int, width: int) -> list[tuple[slice, list[slice]]]:
+        """``[(run slice, [sample slices]), ...]`` covering ``runs x n``."""
+        rows = self.rows(n, width)
+        per = max(1, self.target // (rows * width))
+        samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
+        return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
+
+
+def splittable(net: Any, train: bool) -> bool:
+    """Whether a training/evaluation pass of ``net`` may be split by samples: not when it
+    draws per-sample noise (dropout or a random activation in training)."""
+    act = net.activation
+    return not (train and (getattr(net, "dropout", 0.0) > 0 or getattr(act, "random", False)))
+
+
+def _part(net: Any, rs: slice) -> Any:
+    """A shallow copy of ``net`` that sees the runs ``rs`` only (views of its params)."""
+    part = copy.copy(net)
+    part.chunking = None
+    part.params = [p[rs] for p in net.params]
+    part._shapes = [p.shape for p in part.params]
+    part.rngs = net.rngs[rs]
+    part.seeds = net.seeds[rs]
+    part.runs = len(part.rngs)
+    return part
+
+
+def _take(A: Any, rs: slice, ss: slice, has_runs: bool, sample_axis: int) -> Any:
+    if A is None:
+        return None
+    if has_runs:
+        A = A[rs]
+    index = [slice(None)] * A.ndim
+    index[sample_axis] = ss
+    return A[tuple(index)]
+
+
+def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bool,
+                           chunking: Chunking) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``net.loss_and_grads(X, Y, loss, train)`` computed block by block (see the module).
+
+    ``X`` is ``(n, d)`` or ``(runs, n, d)``; ``Y`` ``(n, k)``/``(runs, n, k)`` or labels
+    ``(n,)``/``(runs, n)``. Afterwards ``net.layer_stats()`` describes the whole pass."""
+    loss_fn = net._loss(loss)
+    R, n = net.runs, X.shape[-2]
+    width = max(net.sizes[1:] + [p.shape[-1] for p in net.weights])
+    plan = chunking.blocks(R, n, width)
+    Y = np.asarray(Y)
+    labels = bool(getattr(loss_fn, "takes_labels", False))
+    y_runs = Y.ndim == (2 if labels else 3)
+    y_axis = -1 if labels else -2
+    parts = [_part(net, rs) for rs, _ in plan]
+
+    def run_block(i: int, ss: slice) -> tuple[np.ndarray, list[np.ndarray]]:
+        rs = plan[i][0]
+        part = parts[i] if len(plan[i][1]) == 1 else copy.copy(parts[i])
+        Xc = _take(X, rs, ss, X.ndim == 3, -2)
+        Yc = _take(Y, rs, ss, y_runs, y_axis)
+        C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
+        return part, C, grads
+
+    jobs = [(i, ss) for i, (_, samples) in enumerate(plan) for ss in samples]
+    if chunking.pool is not None and len(jobs) > 1:
+        done = list(chunking.pool.map(lambda job: run_block(*job), jobs))
+    else:
+        done = [run_block(*job) for job in jobs]
+
+    C = np.empty(R, dtype=net.dtype)
+    grads = [np.empty_like(p) for p in net.params]
+    seen: list[Any] = []
+    k = 0
+    for rs, samples in plan:
+        block = done[k:k + len(samples)]
+        k += len(samples)
+        seen.append([(b[0], ss.stop - ss.start) for b, ss in zip(block, samples, strict=True)])
+        if len(samples) == 1:
+            C[rs] = block[0][1]
+            for g, gb in zip(grads, block[0][2], strict=True):
+                g[rs] = gb
+            continue
+        weights = [net.dtype((ss.stop - ss.start) / n) for ss in samples]
+        C[rs] = sum(w * b[1] for w, b in zip(weights, block, strict=True))
+        for j, g in enumerate(grads):
+            acc = block[0][2][j] * weights[0]
+            for w, b in zip(weights[1:], block[1:], strict=True):
+                acc += w * b[2][j]
+            g[rs] = acc
+    net._zs, net._as = [], []
+    net._blocks = [(rs, parts_) for (rs, _), parts_ in zip(plan, seen, strict=True)]
+    return C, grads
+
+
+def blocked_layer_stats(net: Any) -> list[dict[str, np.ndarray]]:
+    """``layer_stats`` of the last blocked pass: the fraction of saturated entries (counted
+    over every block) or of units dead on every sample (AND over the sample blocks)."""
+    act = net.activation
+    hidden = net.n_layers - 1
+    out: list[dict[str, np.ndarray]] = []
+    for l in range(hidden):
+        if act.stat is None:
+            out.append({})
+            continue
+        value = np.empty(net.runs, dtype=np.float64)
+        for rs, parts in net._blocks:
+            if act.stat == "dead_frac":
+                dead = None
+                for part, _ in parts:
+                    d = (part._zs[l] <= 0).all(axis=1)
+                    dead = d if dead is None else dead & d
+                value[rs] = dead.mean(axis=1)
+            else:
+                count = sum(act.saturated(part._zs[l], part._as[l]).sum(axis=(1, 2))
+                            for part, _ in parts)
+                total = sum(rows for _, rows in parts) * parts[0][0]._zs[l].shape[-1]
+                value[rs] = np.asarray(count, dtype=np.float64) / total
+        out.append({act.stat: value})
+    return out
