@@ -529,6 +529,43 @@ def fig_curves(res: Results, metric: str = "train_loss",
     return fig
 
 
+def fig_closed_form(res: Results) -> Figure | None:
+    """Linear regression: the training loss of gradient descent against step (mean over
+    seeds per configuration) approaching the closed-form loss, a horizontal line; on the
+    right the relative gap ``(loss - closed form) / closed form`` on a log scale (left out
+    where rounding puts the loss at or below the closed form)."""
+    m, runs = res.metrics, res.runs
+    if "closed_form_loss" not in runs.columns or not runs["closed_form_loss"].notna().any():
+        return None
+    fig, axes = _figure(1, 2, w=5.4)
+    ax, gap_ax = axes[0, 0], axes[0, 1]
+    ss = series(res)
+    cf_done = set()
+    for s in ss:
+        xv, mean, _lo, _hi = seed_stats(m, s.run_ids, "train_loss", "step")
+        if xv.size == 0:
+            continue
+        cf = float(runs[runs["run_id"].isin(s.run_ids)]["closed_form_loss"].mean())
+        ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.6, label=s.label)
+        if round(cf, 12) not in cf_done:
+            cf_done.add(round(cf, 12))
+            ax.axhline(cf, color="black", ls=":", lw=1.2,
+                       label=f"closed form (lstsq) {cf:.4g}" if len(cf_done) == 1 else None)
+        gap = (mean - cf) / abs(cf) if cf else mean - cf
+        gap_ax.plot(xv, np.where(gap > 0, gap, np.nan), color=s.color, ls=s.linestyle, lw=1.6)
+    ax.set_yscale("log")
+    gap_ax.set_yscale("log")
+    for a in (ax, gap_ax):
+        a.set_xlabel("step")
+        a.grid(alpha=0.3)
+    ax.set_ylabel("training loss")
+    gap_ax.set_ylabel("relative gap to the closed form")
+    _suptitle(fig, f"{res.title}: gradient descent against the closed form"
+                   f"{_task_phrase(res)} ({_seeds_phrase(res)})")
+    _legend(fig, axes, handles_from=ax)
+    return fig
+
+
 def fig_accuracy(res: Results) -> Figure | None:
     """Training and validation accuracy against step (mean over seeds, band min-max)."""
     m = res.metrics
@@ -886,6 +923,9 @@ def _contour(ax: Axes, task: Any, core: np.ndarray, path: np.ndarray, n: int = 1
     ax.set_ylim(lo[1], hi[1])
 
 
+_LINEAR_MODELS = ("linear", "logistic", "softmax", "perceptron")
+
+
 def load_model(res: Results, run_id: str) -> Any | None:
     """Rebuild the trained :class:`nnbench.MLP` of a run from its config row and
     ``weights/<run_id>.npz`` (arrays ``p0, p1, ...`` in ``params`` order); ``None`` when
@@ -895,11 +935,14 @@ def load_model(res: Results, run_id: str) -> Any | None:
         return None
     row = res.runs[res.runs["run_id"] == str(run_id)].iloc[0]
     mcol = res.col("model")
-    if mcol and str(row[mcol]) not in ("mlp", "nan"):
+    model = str(row[mcol]) if mcol else "mlp"
+    if model not in ("mlp", "nan", *_LINEAR_MODELS):
         return None
     with np.load(f, allow_pickle=False) as z:
         arrays = [z[f"p{i}"] for i in range(len(z.files)) if f"p{i}" in z.files]
     depth = int(row[res.col("depth")]) if res.col("depth") else (len(arrays) // 2 - 1)
+    if model in _LINEAR_MODELS:  # networks without hidden layers
+        depth = 0
     n_layers = depth + 1
     Ws = [arrays[2 * k] for k in range(n_layers)]
     sizes = [int(Ws[0].shape[-2])] + [int(W.shape[-1]) for W in Ws]
@@ -908,6 +951,12 @@ def load_model(res: Results, run_id: str) -> Any | None:
     kw: dict[str, Any] = {}
     if res.col("activation") and depth > 0:  # without hidden layers it is unused
         kw["activation"] = str(row[res.col("activation")])
+    if kw.get("activation") == "maxout":  # hidden weights hold k pieces per unit
+        k = int(row["pieces"]) if "pieces" in row.index and pd_notna(row["pieces"]) else 2
+        kw["pieces"] = k
+        sizes = [sizes[0]] + [w // k for w in sizes[1:-1]] + [sizes[-1]]
+    if "binary" in row.index and str(row["binary"]).lower() == "true":
+        kw["binary"] = True
     try:
         net = MLP(sizes, seed=0, runs=1, dtype="float64", **kw)
     except NNBenchError:
@@ -1136,6 +1185,7 @@ def draw_all(out_dir: str | Path, x: str | None = None, metric: str = "train_los
         "landscape": lambda: fig_landscape(res),
         "decision_regions": lambda: fig_decision(res, panels),
         "fit": lambda: fig_fit(res, panels),
+        "closed_form": lambda: fig_closed_form(res),
     }
     written = []
     for name, make in figures.items():
