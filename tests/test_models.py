@@ -190,3 +190,23 @@ def test_model_defaults_come_before_the_task_defaults():
     cfg = resolve(RunConfig(task="blobs", model="logistic"))
     assert cfg.loss == "bce_with_logits"
     assert cfg.optim == "adam" and cfg.lr == 0.1  # the task's optimizer and its lr
+
+
+def test_linear_and_perceptron_figures(tmp_path):
+    from nnbench.cli import _main
+
+    lin, per = tmp_path / "lin", tmp_path / "per"
+    assert _main(["run", "--task", "linear", "--model", "linear", "--steps", "50", "--out",
+                  str(lin), "--quiet"]) == 0
+    assert (lin / "figures" / "closed_form.png").stat().st_size > 0
+    assert _main(["run", "--task", "blobs", "--model", "perceptron", "--epochs", "3", "--out",
+                  str(per), "--quiet"]) == 0
+    assert (per / "figures" / "decision_regions.png").stat().st_size > 0
+
+
+def test_the_summary_says_xor_is_not_separable(tmp_path, capsys):
+    from nnbench.cli import _main
+
+    assert _main(["run", "--task", "xor", "--model", "perceptron", "--epochs", "20", "--out",
+                  str(tmp_path / "x"), "--no-plot"]) == 0
+    assert "perceptron on xor: not separable within 20 epochs" in capsys.readouterr().out

@@ -228,3 +228,25 @@ def test_bad_rates_are_refused():
         MLP([2, 3, 1], l2=-0.1)
     with pytest.raises(NNBenchError, match="pieces"):
         MLP([2, 3, 1], "maxout", pieces=1)
+
+
+@pytest.mark.parametrize("extra", [["--binary", "--act", "tanh"], ["--act", "maxout",
+                                                                  "--pieces", "3"]])
+def test_figures_rebuild_binary_and_maxout_networks(tmp_path, extra):
+    """The decision-region figure's network gives the engine's test accuracy."""
+    import pandas as pd
+
+    from nnbench import plots
+    from nnbench.cli import _main
+    from nnbench.tasks import get_task
+
+    out = tmp_path / "res"
+    assert _main(["run", "--task", "moons", "--steps", "30", "--dtype", "float64", "--out",
+                  str(out), "--quiet", "--no-plot", *extra]) == 0
+    res = plots.load(out)
+    row = pd.read_csv(out / "runs.csv").iloc[0]
+    net = plots.load_model(res, str(row["run_id"]))
+    data = get_task("moons").load(seed=0, dtype="float64")
+    acc = (net.forward(data.X_test)[0].argmax(1) == data.y_test).mean()
+    assert acc == pytest.approx(row["final_test_acc"])
+    assert net.binary == ("--binary" in extra)
