@@ -352,6 +352,12 @@ def compare(
         rich_help_panel=GRID)] = None,
     schedules: Annotated[str | None, typer.Option(
         "--schedules", help="Learning-rate schedules.", rich_help_panel=GRID)] = None,
+    models: Annotated[str | None, typer.Option(
+        "--models", help="Models, e.g. perceptron,mlp ([bold]nnbench list models[/bold]).",
+        rich_help_panel=GRID)] = None,
+    losses: Annotated[str | None, typer.Option(
+        "--losses", help="Losses, e.g. bce_with_logits,sigmoid_mse.",
+        rich_help_panel=GRID)] = None,
     seeds: Annotated[int | None, typer.Option(
         "--seeds", help="Seeds per cell: seeds 0..N-1 (3 by default; from --seed on).",
         rich_help_panel=GRID)] = None,
@@ -377,7 +383,7 @@ def compare(
     """Compare a grid of configurations, every cell over several seeds.
 
     Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
-    --batch-sizes, --schedules) make the grid; the summary gives mean ± std over
+    --batch-sizes, --schedules, --models, --losses) make the grid; the summary gives mean ± std over
     seeds per cell, and the best learning rate per optimizer when --lrs is swept.
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
@@ -398,7 +404,9 @@ def compare(
             inits=parse_list("--inits", inits),
             batch_sizes=[parse_batch("--batch-sizes", b)
                          for b in parse_list("--batch-sizes", batch_sizes) or []],
-            schedules=parse_list("--schedules", schedules), seeds=seeds)
+            schedules=parse_list("--schedules", schedules),
+            models=parse_list("--models", models), losses=parse_list("--losses", losses),
+            seeds=seeds)
         for axis, field in GRID_AXES.items():
             if axis in grid and field in given:
                 raise _error(f"--{field.replace('_', '-')} and --{axis.replace('_', '-')} "
@@ -415,7 +423,7 @@ def compare(
 # grid axis -> the run field it sweeps
 GRID_AXES = {"optims": "optim", "lrs": "lr", "acts": "act", "depths": "depth",
              "widths": "width", "inits": "init", "batch_sizes": "batch_size",
-             "schedules": "schedule"}
+             "schedules": "schedule", "models": "model", "losses": "loss"}
 
 
 def _run_fields(*, start, data_dir, hp, batch_size, **rest) -> dict[str, Any]:

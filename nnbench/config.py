@@ -14,8 +14,8 @@ the optimizer's suited default ``OPTIMIZERS.get(optim).defaults["lr"]``.
 
 An :class:`ExperimentConfig` is a base :class:`RunConfig` plus grid *axes*
 (``optims``, ``lrs``, ``acts``, ``depths``, ``widths``, ``inits``,
-``batch_sizes``, ``schedules``) and ``seeds`` (``N``: seeds ``seed .. seed+N-1``
-of every cell). :func:`expand` makes the cartesian product, in the order of the
+``batch_sizes``, ``schedules``, ``models``, ``losses``) and ``seeds`` (``N``: seeds
+``seed .. seed+N-1`` of every cell). :func:`expand` makes the cartesian product, in the order of the
 axes above with seeds innermost, and names every run by the axes that vary plus
 its seed (``adam-lr0.005-s0``). Setting a base field clears its axis and
 setting an axis clears the base field (:func:`merge`), so a command-line
@@ -73,6 +73,8 @@ AXES: dict[str, str] = {
     "inits": "init",
     "batch_sizes": "batch_size",
     "schedules": "schedule",
+    "models": "model",
+    "losses": "loss",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -175,6 +177,8 @@ class ExperimentConfig:
     inits: list[str] | None = None
     batch_sizes: list[int | str] | None = None
     schedules: list[str] | None = None
+    models: list[str] | None = None
+    losses: list[str] | None = None
     seeds: int = 3
 
     @property
@@ -353,8 +357,8 @@ def expand(exp: ExperimentConfig) -> list[RunConfig]:
     """Every run of the grid, in a deterministic order, each with its ``run_id``.
 
     Order: ``optims``, ``lrs``, ``acts``, ``depths``, ``widths``, ``inits``,
-    ``batch_sizes``, ``schedules`` (outer to inner), then the seeds. The run id
-    joins the values of the axes with more than one value and ``s<seed>``:
+    ``batch_sizes``, ``schedules``, ``models``, ``losses`` (outer to inner), then the
+    seeds. The run id joins the values of the axes with more than one value and ``s<seed>``:
     ``adam-lr0.005-s0``, ``relu-d4-s2``. Runs are not resolved (see :func:`resolve`).
     """
     if isinstance(exp.seeds, bool) or not isinstance(exp.seeds, int) or exp.seeds < 1:

@@ -299,17 +299,19 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
     for task, g in groups:
         where = f" on {task}" if by else ""
         if "converged" in g.columns and g["converged"].notna().any():
-            conv = g["converged"].astype(str).str.lower() == "true"
+            gp = g[g["converged"].notna()]  # the perceptron's runs only
+            conv = gp["converged"].astype(str).str.lower() == "true"
             if conv.all():
                 lines.append(f"perceptron{where}: converged in every run after "
-                             f"{fmt_num(g['updates'].mean())} updates on average")
+                             f"{fmt_num(gp['updates'].mean())} updates on average")
             else:
-                epochs = fmt_num(g.loc[~conv, "epochs_done"].max()) \
-                    if "epochs_done" in g.columns else "the"
+                epochs = fmt_num(gp.loc[~conv, "epochs_done"].max()) \
+                    if "epochs_done" in gp.columns else "the"
                 lines.append(f"perceptron{where}: not separable within {epochs} epochs "
-                             f"({int((~conv).sum())} of {len(g)} runs did not converge)")
+                             f"({int((~conv).sum())} of {len(gp)} runs did not converge)")
         if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
+            gl = g[g["closed_form_loss"].notna()]
             lines.append(f"linear regression{where}: closed-form loss "
-                         f"{fmt_num(g['closed_form_loss'].mean(), 6)}, gradient descent "
-                         f"reached {fmt_num(g['final_train_loss'].mean(), 6)} (mean over runs)")
+                         f"{fmt_num(gl['closed_form_loss'].mean(), 6)}, gradient descent "
+                         f"reached {fmt_num(gl['final_train_loss'].mean(), 6)} (mean over runs)")
     return lines

@@ -210,3 +210,18 @@ def test_the_summary_says_xor_is_not_separable(tmp_path, capsys):
     assert _main(["run", "--task", "xor", "--model", "perceptron", "--epochs", "20", "--out",
                   str(tmp_path / "x"), "--no-plot"]) == 0
     assert "perceptron on xor: not separable within 20 epochs" in capsys.readouterr().out
+
+
+def test_models_and_losses_are_grid_axes():
+    from nnbench.config import dump_toml, experiment_from_dict, loads_toml, resolve_experiment
+
+    exp = experiment_from_dict({"task": "xor", "models": ["perceptron", "mlp"], "seeds": 1})
+    full, runs = resolve_experiment(exp)
+    assert [r.run_id for r in runs] == ["perceptron-s0", "mlp-s0"]
+    assert [(r.optim, r.loss) for r in runs] == [("sgd", "perceptron"),
+                                                 ("adam", "softmax_cross_entropy")]
+    assert [r.run_id for r in resolve_experiment(loads_toml(dump_toml(full)))[1]] == [
+        "perceptron-s0", "mlp-s0"]
+    exp = experiment_from_dict({"task": "blobs", "model": "logistic",
+                                "losses": ["bce_with_logits", "sigmoid_mse"], "seeds": 1})
+    assert [r.loss for r in resolve_experiment(exp)[1]] == ["bce_with_logits", "sigmoid_mse"]
