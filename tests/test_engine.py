@@ -125,10 +125,13 @@ def test_landscape_gradient_descent_follows_the_closed_form():
 # --------------------------------------------------------------------------- the runs axis
 
 
-@pytest.mark.parametrize("batch_size", ["full", 16])
-def test_a_run_does_not_depend_on_its_group(batch_size):
-    """A run trained in a group of 4 (other seeds and learning rates) equals it alone."""
-    cfgs = [tiny(seed=s, lr=lr, batch_size=batch_size, optim="adam", steps=25)
+@pytest.mark.parametrize("batch_size, extra", [
+    ("full", {}), (16, {}), (16, {"dropout": 0.3, "act": "rrelu"}),
+])
+def test_a_run_does_not_depend_on_its_group(batch_size, extra):
+    """A run trained in a group of 4 (other seeds and learning rates) equals it alone,
+    also with per-run random batches, dropout masks and RReLU slopes."""
+    cfgs = [tiny(seed=s, lr=lr, batch_size=batch_size, optim="adam", steps=25, **extra)
             for s, lr in ((0, 0.01), (1, 0.03), (2, 0.01), (5, 0.1))]
     sink = ListSink()
     group = train_group(cfgs, sink=sink)
