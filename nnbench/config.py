@@ -769,6 +769,8 @@ def dump_toml(exp: ExperimentConfig) -> str:
     """
     d = experiment_to_dict(exp)
     d.pop("out", None)
+    if not d.get("name"):
+        d.pop("name", None)
     for k in _DICT_FIELDS:
         if not d.get(k):
             d.pop(k, None)

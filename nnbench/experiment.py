@@ -195,8 +195,9 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    stop: StopFlag | None = None, save_weights: bool = True) -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
-    ``out_dir`` defaults to :func:`default_out_dir`; an existing non-empty directory
-    is refused unless ``overwrite`` (or ``resume``, which finishes it). Raises
+    ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
+    non-empty directory is refused unless ``overwrite`` (or ``resume``, which finishes
+    it). Raises
     :class:`ExperimentInterrupted` after writing what was done when Ctrl-C (or
     ``stop.requested``) interrupts training.
     """
@@ -207,7 +208,9 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     stop = stop or StopFlag()
     resolved_exp, runs = resolve_experiment(exp)
     kind = _kind(runs[0])
-    out = Path(out_dir) if out_dir is not None else default_out_dir(exp)
+    if out_dir is None:
+        out_dir = exp.out if exp.out else default_out_dir(exp)
+    out = Path(out_dir)
     store = ResultsWriter(out, metric_columns(kind), LAYER_COLUMNS)
     columns = run_columns(kind)
     order = [r.run_id for r in runs]
