@@ -78,7 +78,8 @@ _HUE_ORDER = ("optimizer", "activation", "init", "model", "loss", "schedule", "i
 _FACET_ORDER = ("depth", "task")
 _NOT_CONFIG = {"run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id",
                "diverged_step", "error", "stopped_early", "name", "message", "start_time",
-               "end_time", "stopped_step"}
+               "end_time", "stopped_step", "closed_form_loss", "converged", "updates",
+               "epochs_done"}
 
 
 # --------------------------------------------------------------------------- loading
@@ -191,6 +192,11 @@ def split_axes(res: Results, exclude: Iterable[str] = ()) -> Axes_:
     varying = [c for c in cols if res.runs[c].nunique(dropna=True) > 1]
     lr = res.col("lr")
     varying = [c for c in varying if c != lr]
+    model = res.col("model")
+    if model in varying:  # what a model decides (the perceptron's sgd, its loss) is no axis
+        per = res.runs.groupby(model, dropna=False)
+        varying = [c for c in varying
+                   if c == model or (per[c].nunique(dropna=False) > 1).any()]
     canon = {res.col(k): k for k in _ALIASES if res.col(k)}
     order = {c: i for i, c in enumerate(varying)}
 
