@@ -600,8 +600,8 @@ class _GroupTrainer:
         for l, W0 in enumerate(before):
             dW = _norms([self.net.weights[l] - W0])
             ratios.append(dW / np.where(_norms([W0]) > 0, _norms([W0]), np.nan))
-        for row, l, r in rows:
-            row["update_ratio"] = float(ratios[l][r])
+        for row, l, r in rows:  # a run that stopped at this step made no update
+            row["update_ratio"] = float(ratios[l][r]) if self.active[r] else np.nan
         self._open_layers = []
 
     def early_stopping(self, t: int, val: np.ndarray) -> None:
