@@ -326,3 +326,18 @@ def test_quadratic_landscape_task_follows_the_closed_form():
         np.testing.assert_allclose([r["x0"] for r in rows], 2 * (1 - cfg.lr) ** t, rtol=1e-12)
         np.testing.assert_allclose([r["x1"] for r in rows], -(1 - 4 * cfg.lr) ** t,
                                    rtol=1e-12, atol=1e-300)
+
+
+def test_clipping_bounds_the_step_of_sgd():
+    """With a global-norm clip c below ||g||, one SGD step moves the weights by lr * c
+    (up to torch's 1e-6 in the denominator); grad_norm logs ||g|| before clipping."""
+    from nnbench.core.mlp import MLP
+
+    sink = ListSink()
+    res = train_group([tiny(seed=2, lr=0.5, steps=1, clip=1e-3)], sink=sink)
+    start = MLP([1, 8, 1], seed=[2], dtype="float64").params
+    moved = np.sqrt(sum(np.sum((w - p) ** 2) for w, p in
+                        zip(res.runs[0].weights, start, strict=True)))
+    g = sink.metrics[0]["grad_norm"]
+    assert g > 1e-3
+    assert moved == pytest.approx(0.5 * 1e-3 * g / (g + 1e-6), rel=1e-9)
