@@ -341,3 +341,14 @@ def test_clipping_bounds_the_step_of_sgd():
     g = sink.metrics[0]["grad_norm"]
     assert g > 1e-3
     assert moved == pytest.approx(0.5 * 1e-3 * g / (g + 1e-6), rel=1e-9)
+
+
+def test_logged_lr_follows_warmup_then_step_schedule():
+    """lr_t = lr * (t + 1) / W for t < W, then lr * gamma ** floor((t - W) / step_size)."""
+    cfg = tiny(lr=0.2, steps=12, schedule="step", schedule_kw={"step_size": 4, "gamma": 0.5},
+               warmup_steps=3)
+    sink = ListSink()
+    train_group([cfg], sink=sink)
+    t = np.array([r["step"] for r in sink.metrics])
+    want = np.where(t < 3, (t + 1) / 3, 0.5 ** np.floor(np.maximum(t - 3, 0) / 4)) * 0.2
+    np.testing.assert_allclose([r["lr"] for r in sink.metrics], want, rtol=1e-15)
