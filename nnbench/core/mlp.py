@@ -344,7 +344,7 @@ class MLP:
         """
         loss_fn = self._loss(loss)
         X = self._input(X)
-        if self.chunking is not None and noise is None and splittable(self, train):
+        if self.chunking is not None and noise is None and splittable(self, train, X):
             return chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
         out = self._forward(X, train, noise)
         C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1

@@ -70,11 +70,18 @@ class Chunking:
         return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
 
 
-def splittable(net: Any, train: bool) -> bool:
-    """Whether a training/evaluation pass of ``net`` may be split by samples: not when it
-    draws per-sample noise (dropout or a random activation in training)."""
+def _width(net: Any) -> int:
+    return max(net.sizes[1:] + [p.shape[-1] for p in net.weights])
+
+
+def splittable(net: Any, train: bool, X: np.ndarray) -> bool:
+    """Whether ``net``'s pass over ``X`` is worth splitting (more than one block) and may
+    be split: not when it draws per-sample noise (dropout or a random activation in
+    training)."""
     act = net.activation
-    return not (train and (getattr(net, "dropout", 0.0) > 0 or getattr(act, "random", False)))
+    if train and (getattr(net, "dropout", 0.0) > 0 or getattr(act, "random", False)):
+        return False
+    return net.runs * X.shape[-2] * _width(net) > net.chunking.target
 
 
 def _part(net: Any, rs: slice) -> Any:
@@ -107,7 +114,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     ``(n,)``/``(runs, n)``. Afterwards ``net.layer_stats()`` describes the whole pass."""
     loss_fn = net._loss(loss)
     R, n = net.runs, X.shape[-2]
-    width = max(net.sizes[1:] + [p.shape[-1] for p in net.weights])
+    width = _width(net)
     plan = chunking.blocks(R, n, width)
     Y = np.asarray(Y)
     labels = bool(getattr(loss_fn, "takes_labels", False))
