@@ -16,13 +16,14 @@ for the optional final weights it is asked to write.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError
+from nnbench.core.errors import NNBenchError, check_int
 
 # --------------------------------------------------------------------------- #
 # Progress reporting: the contract with the console.
@@ -321,7 +322,8 @@ def _nan(R: int) -> np.ndarray:
 
 def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
                 sink: MetricsSink | None = None, stop: StopFlag | None = None,
-                data: Any = None, task: Any = None) -> GroupResult:
+                data: Any = None, task: Any = None, threads: int | None = None,
+                blocks: bool = True) -> GroupResult:
     """Train the runs ``configs`` (resolved :class:`~nnbench.config.RunConfig` or their
     dicts) as one group and return their results in the same order.
 
@@ -331,6 +333,10 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
     progress to ``reporter``; ``stop.requested`` (or Ctrl-C) ends training at the next
     step with the runs in flight ``interrupted``. ``data``/``task`` may be passed to
     avoid loading them again.
+
+    Execution (never the numbers): ``blocks`` computes an MLP's passes in cache-sized
+    blocks (:mod:`nnbench.core.parallel`; the same numbers whatever ``threads``), run on
+    ``threads`` threads (default: the cores this process may use).
     """
     from nnbench.config import RunConfig, group_key
 
@@ -342,7 +348,24 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
         raise NNBenchError("the runs of a group must differ only in seed and lr")
     trainer = _GroupTrainer(cfgs, reporter or NullReporter(), sink or ListSink(),
                             stop or StopFlag(), data, task)
-    return trainer.run()
+    if not blocks or not hasattr(trainer.net, "chunking"):
+        return trainer.run()
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nnbench.core.parallel import Chunking, default_threads
+
+    threads = default_threads() if threads is None else check_int("threads", threads, 1)
+    with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool:
+        trainer.net.chunking = Chunking(pool=pool)
+        try:
+            return trainer.run()
+        finally:
+            trainer.net.chunking = None
+
+
+@contextmanager
+def _no_pool() -> Iterator[None]:
+    yield None
 
 
 class _GroupTrainer:

@@ -27,6 +27,7 @@ run's draws would come in another order.
 from __future__ import annotations
 
 import copy
+import os
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,14 @@ class Chunking:
         per = max(1, self.target // (rows * width))
         samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
         return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
+
+
+def default_threads() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _width(net: Any) -> int:
