@@ -11,7 +11,8 @@ help:
 	@echo "make test    lint (ruff) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
-	@echo "             xor landscapes, each also a target) into results/<name>/; QUICK=1: a"
+	@echo "             xor landscapes classic sparsity, each also a target) into"
+	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
 
 $(BIN)/python:
@@ -40,6 +41,7 @@ clean:
 # QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
+.PHONY: classic sparsity
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
 experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
@@ -50,6 +52,8 @@ QUICK_LAND_LRS = --lrs 0.001,0.01,0.1
 # figures each experiment must produce (checked by `make check-figures`)
 EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-linear xor \
 	landscape-rosenbrock landscape-beale landscape-saddle
+EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
+	sparsity sparsity-binary
 FIGS_sin = loss fit
 FIGS_optimizers-sin = loss lr_sensitivity fit
 FIGS_optimizers-moons = loss accuracy lr_sensitivity decision_regions
@@ -60,6 +64,13 @@ FIGS_xor = loss accuracy decision_regions
 FIGS_landscape-rosenbrock = loss lr_sensitivity landscape
 FIGS_landscape-beale = loss lr_sensitivity landscape
 FIGS_landscape-saddle = loss lr_sensitivity landscape
+FIGS_classic-linear = loss closed_form
+FIGS_classic-ridge = loss closed_form
+FIGS_classic-xor = loss accuracy decision_regions
+FIGS_classic-blobs = loss accuracy decision_regions
+FIGS_classic-logistic = loss accuracy decision_regions
+FIGS_sparsity = loss accuracy sparsity
+FIGS_sparsity-binary = loss accuracy
 
 sin: $(STAMP)
 	$(call experiment,sin,--steps 300 --seeds 1)
@@ -83,7 +94,24 @@ landscapes: $(STAMP)
 	$(call experiment,landscape-beale,--steps 300 $(QUICK_LAND_LRS))
 	$(call experiment,landscape-saddle,--steps 100 $(QUICK_LAND_LRS))
 
-figures: sin optimizers activations vanishing xor landscapes
+# the notes' classic models: linear regression against its closed form (and ridge), the
+# perceptron against an MLP on xor and blobs, logistic regression with both losses
+classic: $(STAMP)
+	$(call experiment,classic-linear,--steps 200 --seeds 1)
+	$(call experiment,classic-ridge,--steps 200 --seeds 1)
+	$(call experiment,classic-xor,--steps 200 --seeds 2)
+	$(call experiment,classic-blobs,--steps 200 --seeds 2)
+	$(call experiment,classic-logistic,--steps 150 --seeds 2)
+
+# sparse networks: magnitude pruning of a trained network (fine-tuned too) and its binary twin
+SPARSITY_LEVELS = 0,0.5,0.8,0.9,0.95
+sparsity: $(STAMP)
+	$(call experiment,sparsity,--steps 100 --seeds 1)
+	$(call experiment,sparsity-binary,--steps 100 --seeds 1)
+	$(BIN)/nnbench prune $(RESULTS)/sparsity --sparsity $(SPARSITY_LEVELS) \
+	--finetune $(if $(QUICK),20,50) > /dev/null
+
+figures: sin optimizers activations vanishing xor landscapes classic sparsity
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:
