@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from nnbench.config import (
     group_key,
     resolve_experiment,
 )
-from nnbench.core.errors import NNBenchError
+from nnbench.core.errors import NNBenchError, check_int
 from nnbench.engine import (
     LAYER_COLUMNS,
     GroupResult,
@@ -75,8 +75,9 @@ class SerialExecutor:
     """Train each group here, in this process, one after the other. The task and its
     data set are built once per experiment (every run of a grid shares them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self._cache: dict[str, tuple[Any, Any]] = {}
+        self.threads = threads  # for each group's passes (engine.train_group)
 
     def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
                  stop: StopFlag) -> GroupResult:
@@ -93,7 +94,7 @@ class SerialExecutor:
             self._cache = {key: (task, data)}  # one data set at a time
         task, data = self._cache[key]
         return train_group(configs, reporter=reporter, sink=sink, stop=stop, data=data,
-                           task=task)
+                           task=task, threads=self.threads)
 
 
 def serial_executor(configs: list[dict], reporter: Reporter, sink: MetricsSink,
@@ -109,13 +110,17 @@ def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path
     return Path(root) / exp.label / timestamp()
 
 
-def make_groups(runs: Sequence[RunConfig]) -> list[list[RunConfig]]:
+def make_groups(runs: Sequence[RunConfig], size: int | None = None) -> list[list[RunConfig]]:
     """The runs grouped by :func:`nnbench.config.group_key`, groups in the order of their
-    first run, runs in grid order within a group."""
+    first run, runs in grid order within a group; ``size`` caps a group (``1``: every run
+    alone, grouping off)."""
     groups: dict[tuple, list[RunConfig]] = {}
     for r in runs:
         groups.setdefault(group_key(r), []).append(r)
-    return list(groups.values())
+    if size is None:
+        return list(groups.values())
+    size = check_int("group_size", size, 1)
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 # --------------------------------------------------------------------------- #
@@ -192,14 +197,17 @@ class _SigintToFlag:
 def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    reporter: Reporter | None = None, resume: bool = False, *,
                    overwrite: bool = False, executor: Executor | None = None,
-                   stop: StopFlag | None = None, save_weights: bool = True) -> Path:
+                   stop: StopFlag | None = None, save_weights: bool = True,
+                   group_size: int | None = None) -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
     ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
     non-empty directory is refused unless ``overwrite`` (or ``resume``, which finishes
     it). Raises
     :class:`ExperimentInterrupted` after writing what was done when Ctrl-C (or
-    ``stop.requested``) interrupts training.
+    ``stop.requested``) interrupts training. ``executor`` is a group runner or an object
+    with ``run_groups`` (:mod:`nnbench.executors`: processes, Dask); ``group_size`` caps
+    the runs trained together (``1`` turns grouping off). Neither changes the numbers.
     """
     from nnbench.store import ResultsWriter, make_meta, read_csv, utc_now
 
@@ -214,7 +222,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     store = ResultsWriter(out, metric_columns(kind), LAYER_COLUMNS)
     columns = run_columns(kind)
     order = [r.run_id for r in runs]
-    groups = make_groups(runs)
+    groups = make_groups(runs, group_size)
     labels = {r.run_id: group_label(r) for g in groups for r in g}
     rows: dict[str, dict[str, Any]] = {}
 
@@ -244,28 +252,21 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
         if kept:
             reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
         with _SigintToFlag(stop):
-            for group in groups:
-                todo = [r for r in group if r.run_id not in rows]
-                if not todo:
-                    continue
-                if stop.requested:
-                    interrupted = True
-                    break
-                try:
-                    result = executor([r.to_dict() for r in todo], reporter, store, stop)
-                except KeyboardInterrupt:
-                    interrupted = True
-                    break
-                by_id = {r.run_id: r for r in todo}
-                for res in result.runs:
-                    cfg = by_id[res.run_id]
-                    rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
-                    if save_weights and res.status in COMPLETE:
-                        store.save_weights(res.run_id, res.weights)
-                _write_runs(store, rows, order, columns)
-                if result.interrupted:
-                    interrupted = True
-                    break
+            todo = [[r for r in group if r.run_id not in rows] for group in groups]
+            todo = [g for g in todo if g]
+            by_id = {r.run_id: r for g in todo for r in g}
+            try:
+                for result in _train(executor, todo, reporter, store, stop):
+                    for res in result.runs:
+                        cfg = by_id[res.run_id]
+                        rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                        if save_weights and res.status in COMPLETE:
+                            store.save_weights(res.run_id, res.weights)
+                    _write_runs(store, rows, order, columns)
+                    interrupted = interrupted or result.interrupted
+            except KeyboardInterrupt:
+                interrupted = True
+            interrupted = interrupted or (stop.requested and len(rows) < len(order))
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -280,6 +281,23 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     meta["status"] = "complete"
     store.write_meta(meta)
     return out
+
+
+def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,
+           sink: MetricsSink, stop: StopFlag) -> Iterator[GroupResult]:
+    """Each group's result as it completes: ``executor.run_groups`` trains them all at
+    once elsewhere; a plain executor one after another, stopping at an interruption."""
+    configs = [[r.to_dict() for r in g] for g in groups]
+    if hasattr(executor, "run_groups"):
+        yield from executor.run_groups(configs, reporter, sink, stop)
+        return
+    for group in configs:
+        if stop.requested:
+            return
+        result = executor(group, reporter, sink, stop)
+        yield result
+        if result.interrupted:
+            return
 
 
 def _kind(cfg: RunConfig) -> str:
