@@ -441,6 +441,23 @@ def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None) -> None:
                    frameon=False)
 
 
+def _cap_log_top(axes: Any, curves: list[np.ndarray], factor: float = 30.0) -> bool:
+    """On log-y panels, cap the top of the y axis at ``factor`` times the largest initial
+    value of the curves when a spike (a step that nearly diverged) rises above it, so that
+    one spike does not squash every curve to a line. Returns whether a cap was set."""
+    starts = [c[np.isfinite(c)][0] for c in curves if np.isfinite(c).any()]
+    peaks = [np.nanmax(c) for c in curves if np.isfinite(c).any()]
+    if not starts:
+        return False
+    top = factor * max(starts)
+    if max(peaks) <= top:
+        return False
+    for ax in np.ravel(axes):
+        if ax.get_yscale() == "log":
+            ax.set_ylim(top=top)
+    return True
+
+
 def _suptitle(fig: Figure, text: str) -> None:
     """The figure's title, wrapped to the figure's width."""
     import textwrap
@@ -525,12 +542,15 @@ def fig_curves(res: Results, metric: str = "train_loss",
             if t:
                 ax.set_title(t, fontsize="medium")
             ax.grid(alpha=0.3)
+    capped = False
     if _positive(ys_all) and "acc" not in metric:
         for ax in axes.ravel():
             ax.set_yscale("log")
+        capped = _cap_log_top(axes, ys_all[::2])
     tuned = "each at its tuned learning rate; " if lr_swept(res) else ""
+    clip = "; spikes clipped" if capped else ""
     _suptitle(fig, f"{res.title}: {_y_label(metric)}{_task_phrase(res)} "
-                 f"({tuned}{_seeds_phrase(res)})")
+                 f"({tuned}{_seeds_phrase(res)}{clip})")
     _legend(fig, axes)
     return fig
 
@@ -651,19 +671,24 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
             ax.set_title(t, fontsize="medium")
         ax.grid(alpha=0.3, which="both")
     _suptitle(fig, f"{res.title}: learning-rate sensitivity{_task_phrase(res)} "
-                 f"({_seeds_phrase(res)}; x = a seed diverged, * = best)")
+                 f"({_seeds_phrase(res).replace('band', 'bars')}; x = a seed diverged, "
+                 "* = best)")
     _legend(fig, axes)
     return fig
 
 
-def activation_depth_table(res: Results, runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Mean final loss over seeds, activation x depth (rows x columns)."""
+def activation_depth_table(res: Results, runs: pd.DataFrame | None = None,
+                           value: str = "mean") -> pd.DataFrame:
+    """Activation x depth (rows x columns): the mean final loss over the seeds that did not
+    diverge (``value="mean"``), or the number of seeds that diverged (``"diverged"``)."""
     act, depth = res.col("activation"), res.col("depth")
     runs = tuned_runs(res) if runs is None else runs
     runs = runs.copy()
     runs["_final"] = final_loss(res).reindex(runs["run_id"]).to_numpy()
-    table = runs.pivot_table(index=act, columns=depth, values="_final", aggfunc="mean",
-                             dropna=False)
+    runs["_div"] = runs["_final"].isna().astype(int)
+    table = runs.pivot_table(index=act, columns=depth,
+                             values="_final" if value == "mean" else "_div",
+                             aggfunc="mean" if value == "mean" else "sum", dropna=False)
     return table.reindex(list(dict.fromkeys(res.runs[act])))
 
 
@@ -699,11 +724,14 @@ def fig_activation_depths(res: Results) -> Figure | None:
         if j % ncols == 0:
             ax.set_ylabel(_y_label(metric))
         ax.grid(alpha=0.3)
+    capped = False
     if _positive(ys):
         for ax in axes.ravel():
             ax.set_yscale("log")
+        capped = _cap_log_top(axes, ys)
+    clip = "; spikes clipped" if capped else ""
     _suptitle(fig, f"{res.title}: activations across depths{_task_phrase(res)} "
-                 f"({_seeds_phrase(res)})")
+                 f"({_seeds_phrase(res)}{clip})")
     _legend(fig, axes)
     return fig
 
@@ -726,13 +754,16 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
     ax.set_yticks(range(v.shape[0]), [str(i) for i in table.index])
     ax.set_xlabel("hidden layers (depth)")
     ax.set_ylabel("activation")
+    div = activation_depth_table(res, value="diverged").to_numpy(float)
     for (i, j), val in np.ndenumerate(v):
-        txt = "div." if not np.isfinite(val) else f"{val:.3g}"
+        txt = "diverged" if not np.isfinite(val) else f"{val:.3g}"
+        if np.isfinite(val) and div[i, j] > 0:
+            txt += f"\n({int(div[i, j])} diverged)"
         rgba = im.cmap(im.norm(val)) if np.isfinite(val) else (1, 1, 1, 1)
         dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
         ax.text(j, i, txt, ha="center", va="center", fontsize="small",
                 color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, label=final_loss_name(res) + " (mean over seeds)")
+    fig.colorbar(im, ax=ax, label=final_loss_name(res) + " (mean over seeds that finished)")
     ax.set_title(f"{res.title}: {final_loss_name(res)}{_task_phrase(res)}",
                  fontsize="medium")
     return fig
@@ -1061,9 +1092,11 @@ def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
               and p[3].X_train.shape[1] == 2]
     if not panels:
         return None
-    panels = panels[:12]
-    ncols = min(4, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
+    if len(panels) > 12:  # many cells: the deepest (last facet value) only
+        last = _facets([p[0] for p in panels])[-1]
+        panels = [p for p in panels if p[0].facet == last][:12]
+    nrows = math.ceil(len(panels) / 5)
+    ncols = math.ceil(len(panels) / nrows)
     fig, axes = _figure(nrows, ncols, w=3.4, h=3.2)
     from matplotlib.colors import ListedColormap
 

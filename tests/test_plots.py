@@ -350,3 +350,25 @@ def test_fitted_curve(tmp_path):
                                rtol=1e-10)
     data = lines(ax)["data"]
     np.testing.assert_allclose(np.sort(data.get_xdata()), np.sort(ds.X_train[:, 0]))
+
+
+def test_spike_caps_log_axis_and_heatmap_counts_divergence(tmp_path):
+    d, truth = write_results(tmp_path / "spike", optims=("sgd",), lrs=(0.1,),
+                             acts=("relu", "tanh"), depths=(1, 2), seeds=(0, 1),
+                             diverged={("sgd", 0.1, 1)})
+    m = pd.read_csv(d / "metrics.csv")
+    first = m["run_id"] == "r000"
+    m.loc[first & (m["step"] == 20), "train_loss"] = 1e9  # one step that nearly diverged
+    m.to_csv(d / "metrics.csv", index=False)
+    res = plots.load(d)
+    fig = plots.fig_curves(res, xs=("step",))
+    start = max(np.mean([y[0] for cfg, y in truth.values()
+                         if cfg["activation"] == a and cfg["depth"] == dep])
+                for a in ("relu", "tanh") for dep in (1, 2))  # the initial mean over seeds
+    for ax in fig.axes:
+        assert ax.get_ylim()[1] == pytest.approx(30 * start)
+    assert "spikes clipped" in fig.get_suptitle()
+    # seed 1 diverged everywhere: every cell reports its mean over seed 0 and one divergence
+    heat = plots.fig_activation_heatmap(res)
+    texts = [t.get_text() for t in heat.axes[0].texts]
+    assert len(texts) == 4 and all(t.endswith("(1 diverged)") for t in texts)
