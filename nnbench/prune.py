@@ -44,8 +44,7 @@ def _evaluate(net: Any, loss_obj: Any, X: np.ndarray, Y: np.ndarray) -> tuple[fl
 
 
 def _cell(cfg: Any, varying: Sequence[str]) -> str:
-    parts = [f"{k} {getattr(cfg, k)}" for k in varying]
-    return ", ".join(parts) or str(cfg.model if cfg.model != "mlp" else cfg.optim)
+    return ", ".join(f"{k} {getattr(cfg, k)}" for k in varying)
 
 
 def prune_results(out_dir: str | Path, sparsities: Sequence[float],
@@ -147,7 +146,8 @@ def fig_sparsity(df: Any, title: str) -> Any:
     for i, (cell, steps) in enumerate(keys):
         g = df[(df["cell"] == cell) & (df["finetune_steps"] == steps)]
         st = g.groupby("sparsity")[metric].agg(["mean", "min", "max"]).sort_index()
-        label = cell + (f", fine-tuned {steps} steps" if steps else "")
+        label = ", ".join(filter(None, [cell, f"pruned, fine-tuned {steps} steps" if steps
+                                        else "pruned"]))
         color = _BASE[(i // 2 if df["finetune_steps"].max() else i) % len(_BASE)]
         ls = "--" if steps else "-"
         ax.plot(st.index, st["mean"], ls, marker="o", color=color, label=label)
@@ -156,7 +156,9 @@ def fig_sparsity(df: Any, title: str) -> Any:
     ax.set_xlabel("sparsity (fraction of weights set to 0)")
     ax.set_ylabel(f"{ev} {'accuracy' if metric == 'eval_acc' else 'loss'}")
     ax.grid(alpha=0.3)
-    ax.set_title(f"{title}: magnitude pruning", fontsize="medium")
+    seeds = df.groupby(["cell", "finetune_steps", "sparsity"])["run_id"].nunique().max()
+    ax.set_title(f"{title}: magnitude pruning (mean of {seeds} seeds, band min-max)",
+                 fontsize="medium")
     _legend(fig, axes)
     return fig
 
