@@ -267,6 +267,36 @@ JsonOpt = Annotated[bool, typer.Option(
 DebugOpt = Annotated[bool, typer.Option(
     "--debug", help="Show the traceback of an error.", rich_help_panel=OUTPUT)]
 
+EXECUTION = "Execution (where and how fast; never the numbers)"
+JobsOpt = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, help="Worker processes training groups at once.",
+    rich_help_panel=EXECUTION)]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="Threads per group (default: the cores, shared among jobs).",
+    rich_help_panel=EXECUTION)]
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor",
+    help="local, or dask (a Dask cluster: needs --scheduler; pip install nnbench\\[dask]).",
+    rich_help_panel=EXECUTION)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+    rich_help_panel=EXECUTION)]
+GroupSizeOpt = Annotated[int | None, typer.Option(
+    "--group-size", min=1,
+    help="Most runs trained together on the runs axis (1: grouping off).",
+    rich_help_panel=EXECUTION)]
+
+
+@dataclass
+class Execution:
+    """Where the groups train (never part of the experiment's config)."""
+
+    jobs: int = 1
+    threads: int | None = None
+    executor: str = "local"
+    scheduler: str | None = None
+    group_size: int | None = None
+
 
 @dataclass
 class Output:
@@ -278,6 +308,7 @@ class Output:
     quiet: bool = False
     json: bool = False
     debug: bool = False
+    execution: Execution | None = None
 
     @property
     def mode(self) -> str:
@@ -312,13 +343,14 @@ def run(
     pieces: PiecesOpt = None,
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
-    json: JsonOpt = False, debug: DebugOpt = False,
+    json: JsonOpt = False, debug: DebugOpt = False, threads: ThreadsOpt = None,
 ):
     """Train one configuration and print its summary.
 
     Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
     """
     output = Output(out, overwrite, no_plot, quiet, json, debug)
+    output.execution = Execution(threads=threads)
     with _boundary(debug):
         given = _run_fields(
             task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
@@ -379,6 +411,8 @@ def compare(
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,
+    jobs: JobsOpt = 1, threads: ThreadsOpt = None, executor: ExecutorOpt = "local",
+    scheduler: SchedulerOpt = None, group_size: GroupSizeOpt = None,
 ):
     """Compare a grid of configurations, every cell over several seeds.
 
@@ -389,6 +423,7 @@ def compare(
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
     """
     output = Output(out, overwrite, no_plot, quiet, json, debug)
+    output.execution = Execution(jobs, threads, executor, scheduler, group_size)
     with _boundary(debug):
         given = _run_fields(
             task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
@@ -469,12 +504,17 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
         exp = _experiment(command, overrides, config_file)
         out_dir = _out_dir(exp, output)
     from nnbench.console import make_reporter
+    from nnbench.executors import make_executor
     from nnbench.experiment import run_experiment
 
     reporter = make_reporter(output.mode)
     try:
+        ex = output.execution or Execution()
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
-                                      overwrite=output.overwrite))
+                                      overwrite=output.overwrite,
+                                      executor=make_executor(ex.executor, ex.jobs,
+                                                             ex.scheduler, ex.threads),
+                                      group_size=ex.group_size))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
         out_dir = Path(getattr(stop, "out_dir", out_dir))
         typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
