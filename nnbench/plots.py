@@ -424,9 +424,10 @@ def _positive(values: Iterable[np.ndarray]) -> bool:
     return any(v.size for v in vs) and all((v > 0).all() for v in vs if v.size)
 
 
-def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None) -> None:
-    """One legend per figure: inside (``loc="best"``) for up to 5 entries and one panel,
-    else outside on the right of the figure."""
+def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None,
+            below: bool = False) -> None:
+    """One legend per figure: inside (``loc="best"``) for up to 4 entries and one panel,
+    else outside on the right of the figure (``below``: under it)."""
     src = handles_from if handles_from is not None else np.ravel(axes)[0]
     handles, labels = src.get_legend_handles_labels()
     if not handles:
@@ -434,7 +435,10 @@ def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None) -> None:
     seen: dict[str, Any] = {}
     for h, lab in zip(handles, labels, strict=True):
         seen.setdefault(lab, h)
-    if len(seen) <= 4 and np.size(axes) == 1:
+    if below:
+        fig.legend(seen.values(), seen.keys(), loc="outside lower center", fontsize="small",
+                   frameon=False, ncols=min(len(seen), 4))
+    elif len(seen) <= 4 and np.size(axes) == 1:
         src.legend(seen.values(), seen.keys(), loc="best", fontsize="small", framealpha=0.8)
     else:
         fig.legend(seen.values(), seen.keys(), loc="outside right center", fontsize="small",
@@ -1159,9 +1163,10 @@ def fig_fit(res: Results, panels: list | None = None) -> Figure | None:
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.grid(alpha=0.3)
-    ax.set_title(f"{res.title}: fitted curve{_task_phrase(res)} (first seed)",
-                 fontsize="medium")
-    _legend(fig, axes)
+    seed = " (first seed)" if res.col("seed") and res.runs[res.col("seed")].nunique() > 1 \
+        else ""
+    ax.set_title(f"{res.title}: fitted curve{_task_phrase(res)}{seed}", fontsize="medium")
+    _legend(fig, axes, below=True)
     return fig
 
 
