@@ -360,6 +360,10 @@ def series(res: Results, runs: pd.DataFrame | None = None,
     lr = res.col("lr")
     if show_lr is None:
         show_lr = lr is not None and res.runs[lr].nunique() > 1
+    if not cols and len(runs):  # one configuration: say what it is
+        return [Series(key=(), label=describe(res, str(runs["run_id"].iloc[0])),
+                       color=_BASE[0], linestyle="-", facet=None,
+                       run_ids=list(runs["run_id"].astype(str)))]
     out = []
     groups = runs.groupby(cols, dropna=False, sort=False) if cols else [((), runs)]
     for key, g in groups:
