@@ -195,7 +195,7 @@ class DaskExecutor:
     (``tcp://host:8786``) or a ``distributed.Client``. The workers need nnbench installed
     (the same version, for the same numbers) and, for file-based tasks, the data."""
 
-    def __init__(self, scheduler: Any, threads: int | None = None):
+    def __init__(self, scheduler: Any, threads: int | None = None, timeout: float = 10.0):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -206,6 +206,7 @@ class DaskExecutor:
             raise NNBenchError("--executor dask needs --scheduler ADDRESS "
                                "(e.g. tcp://127.0.0.1:8786)")
         self.scheduler = scheduler
+        self.timeout = timeout  # seconds to reach the scheduler
         self.threads = None if threads is None else check_int("threads", threads, 1)
 
     def _client(self) -> tuple[Any, bool]:
@@ -214,7 +215,7 @@ class DaskExecutor:
         if isinstance(self.scheduler, Client):
             return self.scheduler, False
         try:
-            return Client(self.scheduler, timeout="10s", set_as_default=False), True
+            return Client(self.scheduler, timeout=f"{self.timeout}s", set_as_default=False), True
         except OSError as err:
             raise NNBenchError(
                 f"cannot reach the Dask scheduler at {self.scheduler}: {err}"
