@@ -1128,7 +1128,10 @@ def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
                    s=float(np.clip(3000 / len(X), 9, 90)), edgecolors="black",
                    linewidths=0.3)
         acc = float((_predict(net, X) == y).mean())
-        ax.set_title(f"{_panel_title(res, s)}\ntraining accuracy {acc:.0%}",
+        status = res.runs.loc[res.runs["run_id"] == _rid, "status"].astype(str) \
+            if "status" in res.runs.columns else []
+        div = " (diverged)" if len(status) and status.iloc[0] == "diverged" else ""
+        ax.set_title(f"{_panel_title(res, s)}\ntraining accuracy {acc:.0%}{div}",
                      fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
