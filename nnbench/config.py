@@ -596,6 +596,10 @@ def validate(c: RunConfig, task: Any = None) -> None:
     if kind == "landscape":
         if c.start is not None:
             parse_start(c.start)
+        given = [k for k in ("l2", "dropout", "binary", "pieces") if getattr(c, k)]
+        if given:
+            raise NNBenchError(f"{given[0]} applies to networks trained on data; task "
+                               f"'{c.task}' is a landscape (a point, no weights)")
         return
     if c.start is not None:
         raise NNBenchError("start applies to landscape tasks only")

@@ -177,6 +177,7 @@ def test_unknown_model_names_the_closest():
     ({"task": "xor", "model": "logistic", "binary": True}, "binary"),
     ({"task": "xor", "l2": -1.0}, "l2"),
     ({"task": "xor", "dropout": 1.0}, "dropout"),
+    ({"task": "beale", "l2": 0.1}, "landscape"),
 ])
 def test_options_that_do_not_fit_are_refused(kw, match):
     with pytest.raises(NNBenchError, match=match):
