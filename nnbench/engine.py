@@ -506,12 +506,17 @@ class _GroupTrainer:
                 self.diverge(t, loss, bad)
                 if not self.active.any():
                     break
-            log_now = t % log_every == 0 or t == steps
-            eval_now = t % eval_every == 0 or t == steps
+            conv = self.converged(t)
+            log_now = t % log_every == 0 or t == steps or conv.any()
+            eval_now = t % eval_every == 0 or t == steps or conv.any()
             if log_now or eval_now:
                 self.log(t, loss, grads, log_now, eval_now)
-                if not self.active.any():
-                    break
+            for r in np.flatnonzero(conv & self.active):  # the perceptron: nothing left to do
+                self.status[r] = "done"
+                self.steps_done[r] = t
+                self.freeze(r)
+            if (log_now or eval_now or conv.any()) and not self.active.any():
+                break
             if t == steps:
                 break
             if clip is not None:
@@ -537,6 +542,14 @@ class _GroupTrainer:
             self.end_wall[r] = now
         self.active[:] = False
         return False
+
+    def converged(self, t: int) -> np.ndarray:
+        """Runs whose model says, at an epoch boundary, that training is over (a model with
+        ``finished(n_train) -> (R,) bool``: the perceptron after an epoch without update)."""
+        finished = getattr(self.net, "finished", None)
+        if finished is None or self.data is None or t == 0 or t % self.spe:
+            return np.zeros(self.R, dtype=bool)
+        return self.active & np.asarray(finished(len(self.data.X_train)), dtype=bool)
 
     def wall(self) -> float:
         return time.perf_counter() - self.t0

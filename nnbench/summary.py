@@ -302,8 +302,10 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
             gp = g[g["converged"].notna()]  # the perceptron's runs only
             conv = gp["converged"].astype(str).str.lower() == "true"
             if conv.all():
+                epochs = (f", {fmt_num(gp['epochs_done'].mean())} epochs"
+                          if "epochs_done" in gp.columns else "")
                 lines.append(f"perceptron{where}: converged in every run after "
-                             f"{fmt_num(gp['updates'].mean())} updates on average")
+                             f"{fmt_num(gp['updates'].mean())} updates{epochs} on average")
             else:
                 epochs = fmt_num(gp.loc[~conv, "epochs_done"].max()) \
                     if "epochs_done" in gp.columns else "the"

@@ -95,12 +95,17 @@ def test_a_perceptron_step_is_the_rule_on_a_misclassified_point_only():
         np.testing.assert_allclose(net.params[1][0, 0, 0], b + 0.5 * t * wrong)
 
 
-def test_the_perceptron_converges_on_separable_blobs():
-    res, _ = run(task="blobs", model="perceptron", epochs=30, dtype="float64")
+def test_the_perceptron_converges_on_separable_blobs_and_stops():
+    res, sink = run(task="blobs", model="perceptron", epochs=30, dtype="float64")
     assert res.extra["converged"] is True
     assert res.extra["updates"] >= 1
     assert res.final_train_acc == 1.0
     assert res.status == "done"
+    n = len(get_task("blobs").load(seed=0).X_train)
+    # it stops at the end of the first epoch without an update, long before 30 epochs
+    assert res.steps_done == res.extra["epochs_done"] * n < 30 * n
+    assert res.steps_done % n == 0
+    assert max(m["step"] for m in sink.metrics) == res.steps_done
 
 
 def test_the_perceptron_fails_on_xor_and_keeps_updating():

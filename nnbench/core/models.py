@@ -89,32 +89,46 @@ class Perceptron(MLP):
 
     Trained with the ``perceptron`` loss by SGD on one point per step, each step is the rule
     ``w <- w + eta t x`` when the point is misclassified (``t (w^T x + b) <= 0``) and nothing
-    otherwise. ``updates`` counts the steps that changed the weights, ``epochs`` the passes
-    over the training set they made; ``converged`` says whether the final weights classify
-    every training point strictly correctly.
+    otherwise. ``updates`` counts the steps that changed the weights, ``epochs_done`` the
+    passes over the training set until training ended; ``converged`` says whether the final
+    weights classify every training point strictly correctly. :meth:`finished` tells the
+    engine, at an epoch boundary, which runs made no update in the whole last epoch: no
+    misclassified point is left, so those runs stop there (the notes' "until none is left").
     """
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
-        self.updates = np.zeros(self.runs, dtype=np.int64)
-        self.seen = 0  # training points of the steps applied so far
-        self._pending: tuple[np.ndarray, int] = (np.zeros(self.runs, dtype=np.int64), 0)
+        R = self.runs
+        self.updates = np.zeros(R, dtype=np.int64)
+        self.seen = np.zeros(R, dtype=np.int64)  # training points of the steps applied
+        self.streak = np.zeros(R, dtype=np.int64)  # points since the last update
+        self.stopped = np.zeros(R, dtype=bool)
+        self._pending: tuple[np.ndarray, int] = (np.zeros(R, dtype=bool), 0)
 
     def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
         C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
         if train:  # the previous step's gradient has been applied by now
-            self.updates += self._pending[0]
-            self.seen += self._pending[1]
+            changed, n = self._pending
+            live = ~self.stopped
+            self.updates += changed & live
+            self.seen += n * live
+            self.streak = np.where(changed, 0, self.streak + n)
             changed = np.abs(grads[0]).sum(axis=(1, 2)) + np.abs(grads[1][:, 0, 0]) > 0
-            self._pending = (changed.astype(np.int64), int(np.shape(X)[-2]))
+            self._pending = (changed, int(np.shape(X)[-2]))
         return C, grads
+
+    def finished(self, n_train: int) -> np.ndarray:
+        """Runs whose last ``n_train`` points (an epoch, when called at its end) changed
+        nothing; once finished a run stays so and its counters stop."""
+        self.stopped |= self.streak >= n_train
+        return self.stopped.copy()
 
     def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
         if data is None:
             return {}
         out = self.forward(data.X_train)[..., 0]
         t = 2.0 * np.asarray(data.y_train, dtype=out.dtype) - 1.0
-        epochs = np.full(self.runs, self.seen / len(data.X_train))
+        epochs = self.seen / len(data.X_train)
         return {"converged": (t * out > 0).all(axis=1), "updates": self.updates.copy(),
                 "epochs_done": epochs}
 
