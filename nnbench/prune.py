@@ -65,6 +65,9 @@ def prune_results(out_dir: str | Path, sparsities: Sequence[float],
         raise NNBenchError(f"{out_dir} is not a results directory (no config.toml); give a "
                            "directory written by nnbench run or compare")
     runs = [r for r in _runs(out_dir) if (out_dir / "weights" / f"{r.run_id}.npz").is_file()]
+    if any(r.binary for r in runs):
+        raise NNBenchError(f"{out_dir} holds binary networks: every weight is +1 or -1 in "
+                           "their forward pass, so there are no small weights to prune")
     if not runs:
         raise NNBenchError(f"{out_dir} has no saved weights (weights/<run_id>.npz) to prune")
     varying = [k for k in ("model", "optim", "lr", "act", "depth", "width", "init",

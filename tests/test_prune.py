@@ -74,3 +74,11 @@ def test_prune_command_writes_levels_and_a_figure(trained, capsys):
 def test_prune_refuses_a_directory_without_weights(tmp_path, capsys):
     assert _main(["prune", str(tmp_path)]) == 2
     assert "not a results directory" in capsys.readouterr().err
+
+
+def test_prune_refuses_binary_networks(tmp_path, capsys):
+    out = tmp_path / "bin"
+    assert _main(["run", "--task", "blobs", "--binary", "--depth", "1", "--width", "4",
+                  "--steps", "5", "--out", str(out), "--quiet", "--no-plot"]) == 0
+    assert _main(["prune", str(out)]) == 2
+    assert "binary networks" in capsys.readouterr().err
