@@ -372,3 +372,35 @@ def test_spike_caps_log_axis_and_heatmap_counts_divergence(tmp_path):
     heat = plots.fig_activation_heatmap(res)
     texts = [t.get_text() for t in heat.axes[0].texts]
     assert len(texts) == 4 and all(t.endswith("(1 diverged)") for t in texts)
+
+
+def test_figures_of_a_real_experiment(tmp_path):
+    """The engine's own results directory: the figures that apply, and the loss curve of
+    each optimizer equal to the mean over its seeds of metrics.csv, read here with numpy."""
+    experiment = pytest.importorskip("nnbench.experiment")
+    from nnbench.config import experiment_from_dict
+
+    exp = experiment_from_dict({"name": "tiny", "task": "moons", "optims": ["sgd", "adam"],
+                                "lrs": [0.03, 0.3], "seeds": 2, "steps": 12, "depth": 2,
+                                "width": 4, "log_every": 3})
+    out = experiment.run_experiment(exp, tmp_path / "tiny")
+    names = {p.stem for p in plots.draw_all(out)}
+    assert {"loss", "accuracy", "lr_sensitivity", "gradients", "decision_regions"} <= names
+    assert not names & {"landscape", "fit", "activations_heatmap"}
+    res = plots.load(out)
+    got = lines(plots.fig_curves(res, xs=("step",)).axes[0])
+    assert sorted(label.split(",")[0] for label in got) == ["adam", "sgd"]
+    runs = np.genfromtxt(out / "runs.csv", delimiter=",", names=True, dtype=None,
+                         encoding="utf-8")
+    metrics = np.genfromtxt(out / "metrics.csv", delimiter=",", names=True, dtype=None,
+                            encoding="utf-8")
+    for label, line in got.items():
+        opt, lr = label.split(", lr ")
+        ids = {r["run_id"] for r in runs if r["optimizer"] == opt and np.isclose(r["lr"],
+                                                                             float(lr))}
+        assert len(ids) == 2
+        rows = metrics[np.isin(metrics["run_id"], list(ids))]
+        steps = np.unique(rows["step"])
+        want = [rows["train_loss"][rows["step"] == s].mean() for s in steps]
+        np.testing.assert_allclose(line.get_xdata(), steps)
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12)
