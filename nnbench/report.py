@@ -185,7 +185,7 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
         md += [f"### {f.stem.replace('_', ' ')}", "", f"![{_caption(f.stem)}]({rel})", "",
                _caption(f.stem), ""]
     md += ["## Versions", ""]
-    md += _md_table(["", ""], versions + other_meta) if versions or other_meta \
+    md += _md_table(["field", "value"], versions + other_meta) if versions or other_meta \
         else ["(no meta.json)"]
     md_path = path / "report.md"
     _atomic_write(md_path, "\n".join(md) + "\n")
@@ -210,7 +210,7 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
         parts.append(f"<figure><img src=\"{uri}\" alt=\"{e(_caption(f.stem))}\">"
                      f"<figcaption>{e(_caption(f.stem))}</figcaption></figure>")
     parts.append("<h2>Versions</h2>")
-    parts.append(_html_table(["", ""], versions + other_meta) if versions or other_meta
+    parts.append(_html_table(["field", "value"], versions + other_meta) if versions or other_meta
                  else "<p>(no meta.json)</p>")
     parts.append("</body></html>")
     html_path = path / "report.html"
