@@ -555,9 +555,17 @@ def fig_curves(res: Results, metric: str = "train_loss",
         for ax in axes.ravel():
             ax.set_yscale("log")
         capped = _cap_log_top(axes, ys_all[::2])
+    elif ys_all and "acc" not in metric:
+        v = np.abs(np.concatenate([np.ravel(y) for y in ys_all]))
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size and v.max() > 100 * np.median(v):  # e.g. a saddle: f falls without bound
+            for ax in axes.ravel():
+                ax.set_yscale("symlog", linthresh=float(max(np.median(v), 1e-6)))
     tuned = "each at its tuned learning rate; " if lr_swept(res) else ""
     clip = "; spikes clipped" if capped else ""
-    _suptitle(fig, f"{res.title}: {_y_label(metric)}{_task_phrase(res)} "
+    what = "value f(x0, x1)" if metric == "train_loss" and "x0" in m.columns \
+        else _y_label(metric)
+    _suptitle(fig, f"{res.title}: {what}{_task_phrase(res)} "
                  f"({tuned}{_seeds_phrase(res)}{clip})")
     _legend(fig, axes)
     return fig
@@ -598,6 +606,18 @@ def fig_closed_form(res: Results) -> Figure | None:
                    f"{_task_phrase(res)} ({_seeds_phrase(res)})")
     _legend(fig, axes, handles_from=ax)
     return fig
+
+
+def fig_sparsity(res: Results) -> Figure | None:
+    """Accuracy against sparsity from ``prune.csv`` (written by ``nnbench prune``)."""
+    f = res.path / "prune.csv"
+    if not f.is_file() or f.stat().st_size == 0:
+        return None
+    from nnbench.prune import fig_sparsity as draw
+    from nnbench.store import read_csv
+
+    df = read_csv(f)
+    return None if df.empty else draw(df, res.title)
 
 
 def fig_accuracy(res: Results) -> Figure | None:
@@ -1237,6 +1257,7 @@ def draw_all(out_dir: str | Path, x: str | None = None, metric: str = "train_los
         "decision_regions": lambda: fig_decision(res, panels),
         "fit": lambda: fig_fit(res, panels),
         "closed_form": lambda: fig_closed_form(res),
+        "sparsity": lambda: fig_sparsity(res),
     }
     written = []
     for name, make in figures.items():

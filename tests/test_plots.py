@@ -404,3 +404,14 @@ def test_figures_of_a_real_experiment(tmp_path):
         want = [rows["train_loss"][rows["step"] == s].mean() for s in steps]
         np.testing.assert_allclose(line.get_xdata(), steps)
         np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12)
+
+
+def test_unbounded_negative_values_get_symlog_axis(tmp_path):
+    d, _ = write_results(tmp_path / "saddle", optims=("sgd", "adam"), lrs=(0.01,),
+                         seeds=(0,), task="saddle", landscape=True)
+    m = pd.read_csv(d / "metrics.csv")
+    m["train_loss"] = 1.0 - np.exp(m["step"] / 5.0)  # 0 down to about -2e4
+    m.to_csv(d / "metrics.csv", index=False)
+    fig = plots.fig_curves(plots.load(d), xs=("step",))
+    assert fig.axes[0].get_yscale() == "symlog"
+    assert fig.axes[0].get_ylabel() == "value f(x0, x1)"
