@@ -142,6 +142,7 @@ def fig_sparsity(df: Any, title: str) -> Any:
     configuration and stage (mean over seeds, shaded between the lowest and highest)."""
     from nnbench.plots import _BASE, _figure, _legend
 
+    df = df.assign(cell=df["cell"].astype(object).fillna("").astype(str))  # "" reads as NaN
     metric = "eval_acc" if df["eval_acc"].notna().any() else "eval_loss"
     fig, axes = _figure(1, 1, w=6.5, h=4.2)
     ax = axes[0, 0]

@@ -69,6 +69,9 @@ def test_prune_command_writes_levels_and_a_figure(trained, capsys):
     assert set(df[df.sparsity == 0.5]["actual_sparsity"]) == {0.5}
     ft = df[(df.sparsity == 0.9) & (df.finetune_steps == 5)]
     assert (ft["actual_sparsity"] >= 0.9 - 1 / 16).all()
+    (trained / "figures" / "sparsity.png").unlink()  # nnbench plot draws it again
+    assert _main(["plot", str(trained)]) == 0
+    assert (trained / "figures" / "sparsity.png").stat().st_size > 0
 
 
 def test_prune_refuses_a_directory_without_weights(tmp_path, capsys):
