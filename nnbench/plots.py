@@ -558,7 +558,8 @@ def fig_curves(res: Results, metric: str = "train_loss",
     elif ys_all and "acc" not in metric:
         v = np.abs(np.concatenate([np.ravel(y) for y in ys_all]))
         v = v[np.isfinite(v) & (v > 0)]
-        if v.size and v.max() > 100 * np.median(v):  # e.g. a saddle: f falls without bound
+        low = float(np.percentile(v, 10)) if v.size else 0.0
+        if v.size and v.max() > 100 * low:  # e.g. a saddle: f falls without bound
             for ax in axes.ravel():
                 ax.set_yscale("symlog", linthresh=float(max(np.median(v), 1e-6)))
     tuned = "each at its tuned learning rate; " if lr_swept(res) else ""
