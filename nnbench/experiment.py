@@ -309,9 +309,13 @@ def _kind(cfg: RunConfig) -> str:
 def _write_runs(store: Any, rows: dict[str, dict], order: Sequence[str],
                 columns: Sequence[str]) -> None:
     recs = [rows[r] for r in order if r in rows]
-    # a model's own results (closed_form_loss, converged, updates) after the common ones
+    # a model's own results after the common ones (closed_form_loss beside final_train_loss)
     extra = dict.fromkeys(k for rec in recs for k in rec if k not in columns)
-    store.write_runs(recs, [*columns, *extra])
+    cols = list(columns)
+    if "closed_form_loss" in extra and "final_train_loss" in cols:
+        del extra["closed_form_loss"]
+        cols.insert(cols.index("final_train_loss") + 1, "closed_form_loss")
+    store.write_runs(recs, [*cols, *extra])
 
 
 def _kept_progress(cfg: RunConfig, row: dict[str, Any]) -> RunProgress:

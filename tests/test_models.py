@@ -205,6 +205,8 @@ def test_linear_and_perceptron_figures(tmp_path):
     assert _main(["run", "--task", "linear", "--model", "linear", "--steps", "50", "--out",
                   str(lin), "--quiet"]) == 0
     assert (lin / "figures" / "closed_form.png").stat().st_size > 0
+    header = (lin / "runs.csv").read_text().splitlines()[0].split(",")
+    assert header[header.index("final_train_loss") + 1] == "closed_form_loss"
     assert _main(["run", "--task", "blobs", "--model", "perceptron", "--epochs", "3", "--out",
                   str(per), "--quiet"]) == 0
     assert (per / "figures" / "decision_regions.png").stat().st_size > 0
