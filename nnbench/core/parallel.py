@@ -121,6 +121,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
 
     ``X`` is ``(n, d)`` or ``(runs, n, d)``; ``Y`` ``(n, k)``/``(runs, n, k)`` or labels
     ``(n,)``/``(runs, n)``. Afterwards ``net.layer_stats()`` describes the whole pass."""
+    net._blocks = []  # let the previous pass's arrays go before this one allocates
     loss_fn = net._loss(loss)
     R, n = net.runs, X.shape[-2]
     width = _width(net)
