@@ -356,7 +356,7 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
 
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
     with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool:
-        trainer.net.chunking = Chunking(pool=pool)
+        trainer.net.chunking = Chunking(pool=pool, threads=threads)
         try:
             return trainer.run()
         finally:

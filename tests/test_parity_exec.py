@@ -104,6 +104,24 @@ def test_blocked_pass_float32_and_threads_give_identical_numbers():
     np.testing.assert_array_equal(C1, C2)
 
 
+def test_splitting_the_runs_only_is_exact():
+    """Samples unsplit, runs one slice per thread: bit for bit the pass in one piece."""
+    rng = np.random.default_rng(5)
+    plain, blocked = _pair([2, 16, 3], "tanh", 7, "float32")
+    X, Y = _data(rng, 7, 200, 2, 3, True, True, np.float32)
+    C0, g0 = plain.loss_and_grads(X, Y, "softmax_cross_entropy")
+    with ThreadPoolExecutor(3) as pool:
+        blocked.chunking = Chunking(pool=pool, threads=3)
+        assert [len(b[1]) for b in blocked.chunking.blocks(7, 200, 16)] == [1, 1, 1]
+        C1, g1 = blocked.loss_and_grads(X, Y, "softmax_cross_entropy")
+    np.testing.assert_array_equal(C1, C0)
+    for a, b in zip(g1, g0, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert blocked._blocks and not blocked._zs  # the blocked path ran
+    for s0, s1 in zip(plain.layer_stats(), blocked.layer_stats(), strict=True):
+        np.testing.assert_array_equal(s1["saturated_frac"], s0["saturated_frac"])
+
+
 def test_blocks_cover_everything_once_and_samples_ignore_the_runs():
     ch = Chunking(target=1000, min_rows=10)
     for runs, n, width in [(1, 1, 1), (7, 1000, 3), (3, 55, 100), (20, 999, 32), (2, 5, 400)]:

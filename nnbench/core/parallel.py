@@ -45,16 +45,18 @@ class Chunking:
       in float32, about a core's L2 cache);
     - ``min_rows``: the smallest sample block (below it, per-block overhead dominates);
     - ``pool``: an executor (e.g. ``ThreadPoolExecutor(cores)``) that runs the blocks, or
-      ``None`` to run them one after another here.
+      ``None`` to run them one after another here; ``threads``: its number of workers.
     """
 
     target: int = 1 << 17
     min_rows: int = 256
     pool: Executor | None = None
+    threads: int = 1
 
     def __post_init__(self) -> None:
         self.target = check_int("target", self.target, 1)
         self.min_rows = check_int("min_rows", self.min_rows, 1)
+        self.threads = check_int("threads", self.threads, 1)
 
     def rows(self, n: int, width: int) -> int:
         """The sample block: all ``n`` when ``n x width`` fits in ``target``, else
@@ -64,9 +66,14 @@ class Chunking:
         return min(n, max(self.min_rows, self.target // width))
 
     def blocks(self, runs: int, n: int, width: int) -> list[tuple[slice, list[slice]]]:
-        """``[(run slice, [sample slices]), ...]`` covering ``runs x n``."""
+        """``[(run slice, [sample slices]), ...]`` covering ``runs x n``: cache-sized blocks
+        when the samples are split, else one slice of the runs per thread (splitting the
+        runs is exact, so that may depend on the threads)."""
         rows = self.rows(n, width)
-        per = max(1, self.target // (rows * width))
+        if rows < n:
+            per = max(1, self.target // (rows * width))
+        else:
+            per = -(-runs // self.threads)
         samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
         return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
 
@@ -90,7 +97,8 @@ def splittable(net: Any, train: bool, X: np.ndarray) -> bool:
     act = net.activation
     if train and (getattr(net, "dropout", 0.0) > 0 or getattr(act, "random", False)):
         return False
-    return net.runs * X.shape[-2] * _width(net) > net.chunking.target
+    ch, n = net.chunking, X.shape[-2]
+    return len(ch.blocks(net.runs, n, _width(net))) > 1 or ch.rows(n, _width(net)) < n
 
 
 def _part(net: Any, rs: slice) -> Any:
