@@ -34,6 +34,14 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/nnbench compare --optims sgd,adam --task sin --out results/demo --overwrite
 
+# The table of docs/performance.md. PyTorch (the peer) is installed when it can be;
+# TORCH=0 leaves it out, QUICK=1 runs shorter workloads.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[datasets]"
+	@if [ "$(TORCH)" != "0" ]; then $(BIN)/python -m pip install --quiet torch==2.13.0 \
+		|| echo "torch==2.13.0 did not install: nnbench's numbers only"; fi
+	$(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
