@@ -355,7 +355,8 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
     from nnbench.core.parallel import Chunking, default_threads
 
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
-    with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool:
+    with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool, \
+            _one_blas_thread(threads > 1):
         trainer.net.chunking = Chunking(pool=pool, threads=threads)
         try:
             return trainer.run()
@@ -366,6 +367,22 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
 @contextmanager
 def _no_pool() -> Iterator[None]:
     yield None
+
+
+@contextmanager
+def _one_blas_thread(active: bool) -> Iterator[None]:
+    """While our threads run the blocks, BLAS runs each block's matmul on one thread
+    (threads x BLAS threads would oversubscribe the cores); needs ``threadpoolctl``,
+    otherwise BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        active = False
+    if not active:
+        yield None
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield None
 
 
 class _GroupTrainer:
