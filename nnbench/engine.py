@@ -352,9 +352,10 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
         return trainer.run()
     from concurrent.futures import ThreadPoolExecutor
 
-    from nnbench.core.parallel import Chunking, default_threads
+    from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
 
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
+    keep_freed_memory()
     with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool, \
             _one_blas_thread(threads > 1):
         trainer.net.chunking = Chunking(pool=pool, threads=threads)

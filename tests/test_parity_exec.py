@@ -155,7 +155,7 @@ def test_random_passes_are_not_split():
 
 
 def _sin(seed: int, lr: float, **kw) -> RunConfig:
-    base = dict(task="sin", task_kw={"n_points": 3000}, width=50, steps=6, optim="adam",
+    base = dict(task="sin", task_kw={"n_points": 6000}, width=50, steps=6, optim="adam",
                 dtype="float64", log_every=2)
     base.update(kw)
     return resolve(RunConfig(seed=seed, lr=lr, run_id=f"r{seed}-{lr!r}", **base))
@@ -174,9 +174,10 @@ def _rows(sink: ListSink) -> np.ndarray:
 
 
 def test_engine_blocks_and_threads_match_the_plain_path():
-    """A group trained in blocks (3000 x 50 splits in two) on 1 or 2 threads equals the plain
+    """A group trained in blocks (6000 x 50 splits in two) on 1 or 2 threads equals the plain
     path to float64 rounding, and the thread count changes nothing at all."""
     cfgs = [_sin(0, 0.01), _sin(1, 0.02)]
+    assert Chunking().rows(6000, 50) < 6000  # the samples are split
     plain, s0 = _train(cfgs, blocks=False)
     one, s1 = _train(cfgs, threads=1)
     two, s2 = _train(cfgs, threads=2)
