@@ -536,6 +536,8 @@ def resolve(config: RunConfig, task: Any = None, n_train: int | None = None) -> 
         c.steps = c.epochs * math.ceil(n_train / b)
     if c.schedule == "cosine" and "T_max" not in c.schedule_kw:
         c.schedule_kw["T_max"] = max(1, int(c.steps) - int(c.warmup_steps))
+    if c.log_every is None:  # the task's own (landscapes: every step), else ~500 points
+        c.log_every = _task_default(task, "log_every")
     if c.log_every is None:
         c.log_every = max(1, int(c.steps) // 500) if isinstance(c.steps, int) else None
     if c.eval_every is None:

@@ -217,3 +217,13 @@ def test_toml_round_trip_repeats_the_experiment():
 def test_experiment_label_defaults_to_task():
     assert ExperimentConfig().label == "sin"
     assert experiment_from_dict({"name": "demo"}).label == "demo"
+
+
+def test_log_every_is_the_tasks_own_or_about_500_points():
+    from nnbench.tasks import get_task
+
+    assert get_task("rosenbrock").defaults["log_every"] == 1
+    assert resolve(RunConfig(task="rosenbrock")).log_every == 1  # a trajectory: every step
+    assert resolve(RunConfig(task="sin", steps=10000)).log_every == 10000 // 500
+    assert resolve(RunConfig(task="sin", steps=100)).log_every == 1
+    assert resolve(RunConfig(task="rosenbrock", log_every=7)).log_every == 7
