@@ -41,6 +41,7 @@ STAT_COLUMNS = (
     ("final_val_loss", "final_val_loss"),
     ("train_acc", "final_train_acc"),
     ("val_acc", "final_val_acc"),
+    ("test_acc", "final_test_acc"),
 )
 
 # Axes shown first, in this order, when they vary; others follow in file order.
@@ -216,7 +217,8 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
     cols: list[tuple[str, str]] = []
     for name, label in (("final_loss", "final loss"), ("best_loss", "best loss"),
                         ("final_val_loss", "val loss"), ("train_acc", "train acc"),
-                        ("val_acc", "val acc"), ("steps_to_target", "steps to target"),
+                        ("val_acc", "val acc"), ("test_acc", "test acc"),
+                        ("steps_to_target", "steps to target"),
                         ("wall_s", "time (s)")):
         if f"{name}_mean" in summary.columns:
             headers.append(label)

@@ -161,3 +161,14 @@ def test_interrupted_runs_get_a_column_only_when_there_are_some():
     headers, rows = sm.display_rows(summary, ["optimizer", "lr"])
     assert headers[-2:] == ["interrupted", "diverged"]
     assert [r[-2] for r in rows] == ["1", "0", "0", "0"]
+
+
+def test_test_accuracy_is_summarized_and_shown():
+    runs = _runs()
+    runs["final_test_acc"] = [0.5 + 0.01 * i for i in range(len(runs))]
+    summary = sm.summarize(runs)
+    row = summary[(summary.optimizer == "sgd") & (summary.lr == 0.1)].iloc[0]
+    assert row["test_acc_mean"] == pytest.approx(statistics.mean([0.53, 0.54, 0.55]))
+    assert row["test_acc_std"] == pytest.approx(statistics.stdev([0.53, 0.54, 0.55]))
+    headers, _ = sm.display_rows(summary, ["optimizer", "lr"])
+    assert "test acc" in headers
