@@ -3,6 +3,7 @@ training against the plain path (one piece, one thread, one process)."""
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -120,6 +121,22 @@ def test_splitting_the_runs_only_is_exact():
     assert blocked._blocks and not blocked._zs  # the blocked path ran
     for s0, s1 in zip(plain.layer_stats(), blocked.layer_stats(), strict=True):
         np.testing.assert_array_equal(s1["saturated_frac"], s0["saturated_frac"])
+
+
+def test_threads_follow_the_callers_floating_point_error_handling():
+    """NumPy's error state is per thread: the block threads must use the caller's (the
+    engine silences overflow while training; a caller asking to raise gets the error)."""
+    net = MLP([1, 4, 1], "sigmoid", seed=[0, 1], runs=2, dtype="float32")
+    net.params[0][:] = 1e38  # z = x W overflows float32
+    X, Y = np.full((50, 1), 10.0), np.zeros((50, 1))
+    with ThreadPoolExecutor(2) as pool:
+        net.chunking = Chunking(pool=pool, threads=2)
+        assert len(net.chunking.blocks(2, 50, 4)) == 2
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+            net.loss_and_grads(X, Y, "mse")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            net.loss_and_grads(X, Y, "mse")
 
 
 def test_blocks_cover_everything_once_and_samples_ignore_the_runs():

@@ -160,13 +160,15 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     y_runs = Y.ndim == (2 if labels else 3)
     y_axis = -1 if labels else -2
     parts = [_part(net, rs) for rs, _ in plan]
+    errors = np.geterr()  # thread-local: the pool's threads get the caller's
 
     def run_block(i: int, ss: slice) -> tuple[np.ndarray, list[np.ndarray]]:
         rs = plan[i][0]
         part = parts[i] if len(plan[i][1]) == 1 else copy.copy(parts[i])
         Xc = _take(X, rs, ss, X.ndim == 3, -2)
         Yc = _take(Y, rs, ss, y_runs, y_axis)
-        C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
+        with np.errstate(**errors):  # the caller's floating-point error handling
+            C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
         return part, C, grads
 
     jobs = [(i, ss) for i, (_, samples) in enumerate(plan) for ss in samples]
