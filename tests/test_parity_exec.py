@@ -300,6 +300,34 @@ def test_jobs_stop_flag_interrupts(tmp_path):
     assert load_results(tmp_path / "stopped").meta["status"] == "interrupted"
 
 
+class StopOnProgress(Recorder):
+    """Asks to stop as soon as a worker reports a run in flight."""
+
+    def __init__(self, stop: StopFlag) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def update(self, progress) -> None:
+        super().update(progress)
+        if any(p.status == "running" and p.step > 0 for p in progress):
+            self.stop.requested = True
+
+
+def test_jobs_stop_while_training_reaches_the_workers(tmp_path):
+    """Stopping mid-training reaches the workers through the event: the runs in flight end
+    interrupted with the rows they logged, long before their last step."""
+    exp = experiment_from_dict({
+        "task": "sin-small", "task_kw": {"n_points": 200}, "width": 8, "steps": 200000,
+        "optims": ["sgd", "adam"], "seeds": 1, "log_every": 50})
+    stop = StopFlag()
+    with pytest.raises(ExperimentInterrupted):
+        run_experiment(exp, tmp_path / "mid", StopOnProgress(stop),
+                       executor=ProcessExecutor(2, threads=1), stop=stop)
+    res = load_results(tmp_path / "mid")
+    assert set(res.runs["status"]) == {"interrupted"}
+    assert (res.runs["steps_done"] < 200000).all() and len(res.metrics) > 0
+
+
 def test_dask_local_cluster_gives_identical_results(serial, tmp_path):
     pytest.importorskip("distributed", reason="Dask distributed is not installed "
                         "(pip install 'nnbench[dask]')")
