@@ -69,15 +69,19 @@ class Chunking:
 
     def blocks(self, runs: int, n: int, width: int) -> list[tuple[slice, list[slice]]]:
         """``[(run slice, [sample slices]), ...]`` covering ``runs x n``: cache-sized blocks
-        when the samples are split, else one slice of the runs per thread (splitting the
-        runs is exact, so that may depend on the threads)."""
+        when the samples are split; else one slice of the runs per thread, or on one thread
+        slices of about ``target / 2`` elements (splitting the runs is exact, so that may
+        depend on the threads)."""
         rows = self.rows(n, width)
+        samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
         if rows < n:
             per = max(1, self.target // (rows * width))
+            return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
+        if self.threads > 1:  # one share per thread (measured faster than smaller ones)
+            k = min(self.threads, runs)
         else:
-            per = -(-runs // self.threads)
-        samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
-        return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
+            k = -(-runs // max(1, self.target // (2 * n * width)))
+        return [(slice(runs * j // k, runs * (j + 1) // k), samples) for j in range(k)]
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
