@@ -10,8 +10,9 @@ Workloads (the targets are those of docs/performance.md):
   time per step, each side using every core (nnbench: ``train_group``, passes in blocks on
   a thread pool; PyTorch: its intra-op threads).
 - W2: a sweep of 100 runs, 5 optimizers x 4 learning rates x 5 seeds, sin-small 1-32-1 on
-  1000 points, 2000 steps, loss logged every 100 steps: ``run_experiment`` (grouped, and
-  with grouping off) against the PyTorch script training the runs one after another.
+  1000 points, 2000 steps, loss logged every 100 steps: ``run_experiment`` (grouped, with
+  grouping off, and grouped on one worker process per core) against the PyTorch script
+  training the runs one after another.
 - W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch; the same
   training loop written with the nnbench library and with torch.
 - startup: ``python -m nnbench --help``.
@@ -283,8 +284,11 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
     if want("W2"):
         steps = 200 if quick else 2000
         reps = max(1, args.reps // 2) if not quick else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         pairs = [("nnbench", lambda: w2_nnbench(steps)),
                  ("ungrouped", lambda: w2_nnbench(steps, group_size=1))]
+        if cores > 1:
+            pairs.append(("jobs", lambda: w2_nnbench(steps, jobs=cores)))
         if torch_ok:
             pairs.append(("torch", lambda: w2_torch(steps)))
         alternate("W2", pairs, reps)
@@ -294,6 +298,10 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
                      _met(b / a >= 20 if b == b else None)])
         rows.append(["W2 grouping off (--group-size 1)", fmt(u, "s"), "", ratio(a, u),
                      ">= 10x faster", _met(u / a >= 10)])
+        if cores > 1:
+            j = get("W2/jobs")
+            rows.append([f"W2 with --jobs {cores}", fmt(j, "s"), fmt(b, "s"), ratio(j, b),
+                         ">= 20x faster", _met(b / j >= 20 if b == b else None)])
     if want("W3"):
         epochs = 2 if quick else 5
         w3_nnbench(1)
