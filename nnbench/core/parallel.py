@@ -3,8 +3,9 @@
 A full-batch pass of the notes' sin example holds activations of ``10000 x 100`` floats
 (4 MB in float32): every elementwise operation over them is a trip to main memory and
 every temporary a fresh allocation with its page faults. Split into blocks of about
-:attr:`Chunking.target` elements, the same operations stay in the cache, and the blocks
-can run on a thread pool (NumPy releases the GIL in ufuncs and matmul).
+:attr:`Chunking.target` elements, the same operations stay in the cache (and, with
+:func:`keep_freed_memory`, reuse the memory of the previous step), and the blocks can run
+on a thread pool (NumPy releases the GIL in ufuncs and matmul).
 
 A block is a slice of the runs axis times a slice of the samples. Two kinds of split:
 
@@ -166,7 +167,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     parts = [_part(net, rs) for rs, _ in plan]
     errors = np.geterr()  # thread-local: the pool's threads get the caller's
 
-    def run_block(i: int, ss: slice) -> tuple[np.ndarray, list[np.ndarray]]:
+    def run_block(i: int, ss: slice) -> tuple[Any, np.ndarray, list[np.ndarray]]:
         rs = plan[i][0]
         part = parts[i] if len(plan[i][1]) == 1 else copy.copy(parts[i])
         Xc = _take(X, rs, ss, X.ndim == 3, -2)
@@ -188,10 +189,10 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     C = np.empty(R, dtype=net.dtype)
     grads = [np.empty_like(p) for p in net.params]
     seen: list[Any] = []
-    k = 0
+    pos = 0
     for rs, samples in plan:
-        block = done[k:k + len(samples)]
-        k += len(samples)
+        block = done[pos:pos + len(samples)]
+        pos += len(samples)
         seen.append([(b[0], ss.stop - ss.start) for b, ss in zip(block, samples, strict=True)])
         if len(samples) == 1:
             C[rs] = block[0][1]
