@@ -167,6 +167,8 @@ class ProcessExecutor:
                    stop: StopFlag) -> Iterator[GroupResult]:
         from nnbench.core.parallel import default_threads
 
+        if not groups:
+            return
         threads = self.threads or max(1, default_threads() // min(self.jobs, len(groups)))
         ctx = multiprocessing.get_context("spawn")
         with ctx.Manager() as manager, ProcessPoolExecutor(
@@ -227,6 +229,8 @@ class DaskExecutor:
 
         from distributed import Event, Queue
 
+        if not groups:
+            return
         client, own = self._client()
         tag = uuid.uuid4().hex
         channel = Queue(f"nnbench-{tag}", client=client)

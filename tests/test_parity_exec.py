@@ -291,6 +291,13 @@ def test_jobs_give_identical_results_and_progress(serial, tmp_path):
     assert rec.finished
 
 
+def test_executors_with_nothing_to_train_start_nothing():
+    assert list(ProcessExecutor(4).run_groups([], None, None, StopFlag())) == []
+    pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    ex = DaskExecutor("tcp://127.0.0.1:9", timeout=1)  # never contacted
+    assert list(ex.run_groups([], None, None, StopFlag())) == []
+
+
 def test_jobs_stop_flag_interrupts(tmp_path):
     stop = StopFlag()
     stop.requested = True
