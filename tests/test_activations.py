@@ -156,3 +156,18 @@ def test_step_refuses_gradients():
     np.testing.assert_array_equal(act(np.array([-1.0, 0.0, 2.0])), [-1.0, 1.0, 1.0])
     with pytest.raises(NNBenchError, match="perceptron"):
         act.grad(np.zeros(2), np.zeros(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_flushes_only_what_would_be_subnormal(dtype):
+    tiny = np.finfo(dtype).tiny
+    z = np.linspace(-1000, 1000, 200001).astype(dtype)
+    a = sigmoid(z)
+    # no subnormal output (they would slow every later pass) ...
+    assert not np.any((a != 0) & (np.abs(a) < tiny))
+    # ... and every value that is a normal number is the exact one (float64 reference)
+    exact = np.array([1 / (1 + math.exp(-x)) if x > -700 else math.exp(x) for x in
+                      z.astype(np.float64)])
+    normal = exact >= tiny
+    np.testing.assert_allclose(a[normal], exact[normal], rtol=4 * np.finfo(dtype).eps)
+    assert np.all(a[~normal] == 0)
