@@ -53,3 +53,11 @@ def test_check_int():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(NNBenchError, match="steps must be an integer"):
             check_int("steps", bad)
+
+
+def test_build_accepts_only_listed_parameters():
+    reg = Registry("init")
+    reg.add("normal", dict, "N(0, std^2)", {"std": 1.0})
+    assert reg.build("normal", std=0.5) == {"std": 0.5}
+    with pytest.raises(NNBenchError, match="init 'normal' has no parameter 'sd'; valid: std"):
+        reg.build("normal", sd=0.5)

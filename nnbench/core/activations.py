@@ -385,11 +385,4 @@ ACTIVATIONS.add("step", Step, "perceptron sign: +1 if z >= 0 else -1; not for gr
 
 def activation(name: str, **kwargs) -> Activation:
     """Build the registered activation ``name`` with its keyword arguments."""
-    entry = ACTIVATIONS.get(name)
-    unknown = set(kwargs) - set(entry.defaults)
-    if unknown:
-        valid = ", ".join(entry.defaults) or "none"
-        raise NNBenchError(
-            f"activation '{name}' has no parameter {sorted(unknown)[0]!r}; valid: {valid}"
-        )
-    return entry.factory(**kwargs)
+    return ACTIVATIONS.build(name, **kwargs)

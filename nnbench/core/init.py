@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_positive
+from nnbench.core.errors import check_positive
 from nnbench.core.registry import Registry
 
 INITS = Registry("init")
@@ -110,11 +110,4 @@ INITS.add("zeros", zeros, "all weights and biases zero")
 
 def initializer(name: str, **kwargs):
     """Build the registered initializer ``name`` with its keyword arguments."""
-    entry = INITS.get(name)
-    unknown = set(kwargs) - set(entry.defaults)
-    if unknown:
-        valid = ", ".join(entry.defaults) or "none"
-        raise NNBenchError(
-            f"init '{name}' has no parameter {sorted(unknown)[0]!r}; valid: {valid}"
-        )
-    return entry.factory(**kwargs)
+    return INITS.build(name, **kwargs)

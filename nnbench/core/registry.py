@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnbench.core.errors import UnknownNameError
+from nnbench.core.errors import NNBenchError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,17 @@ class Registry:
 
     def create(self, name: str, **kwargs: Any) -> Any:
         return self.get(name).factory(**kwargs)
+
+    def build(self, name: str, **kwargs: Any) -> Any:
+        """:meth:`create`, accepting only the parameters the entry lists in its defaults;
+        another raises NNBenchError naming it and the valid ones."""
+        entry = self.get(name)
+        unknown = set(kwargs) - set(entry.defaults)
+        if unknown:
+            valid = ", ".join(entry.defaults) or "none"
+            raise NNBenchError(f"{self.family} '{name}' has no parameter "
+                               f"{sorted(unknown)[0]!r}; valid: {valid}")
+        return entry.factory(**kwargs)
 
     def names(self) -> list[str]:
         return list(self._entries)
