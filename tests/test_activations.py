@@ -159,15 +159,14 @@ def test_step_refuses_gradients():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sigmoid_flushes_only_what_would_be_subnormal(dtype):
-    tiny = np.finfo(dtype).tiny
+def test_sigmoid_is_accurate_to_two_ulps_over_the_whole_range(dtype):
+    tiny, eps = np.finfo(dtype).tiny, np.finfo(dtype).eps
     z = np.linspace(-1000, 1000, 200001).astype(dtype)
-    a = sigmoid(z)
-    # no subnormal output (they would slow every later pass) ...
-    assert not np.any((a != 0) & (np.abs(a) < tiny))
-    # ... and every value that is a normal number is the exact one (float64 reference)
+    with np.errstate(all="raise"):
+        a = sigmoid(z)
+    assert a.dtype == dtype
     exact = np.array([1 / (1 + math.exp(-x)) if x > -700 else math.exp(x) for x in
                       z.astype(np.float64)])
     normal = exact >= tiny
-    np.testing.assert_allclose(a[normal], exact[normal], rtol=4 * np.finfo(dtype).eps)
-    assert np.all(a[~normal] == 0)
+    np.testing.assert_allclose(a[normal], exact[normal], rtol=2.5 * eps, atol=0)
+    assert np.all((a[~normal] >= 0) & (a[~normal] < tiny))
