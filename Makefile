@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+DEV     = $(VENV)/.installed-dev
 
 .PHONY: help install test lint demo bench clean
 
@@ -19,13 +20,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# the package alone (demo, figures), and with what the tests need (pytest, ruff, hypothesis,
+# dask, and the datasets extra so that the digits and MNIST-1D tests run)
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
+	@touch $(DEV)
 
 install: $(STAMP)
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check nnbench tests benchmarks
 
 test: lint
@@ -39,8 +46,7 @@ demo: $(STAMP)
 
 # The table of docs/performance.md. PyTorch (the peer) is installed when it can be;
 # TORCH=0 leaves it out, QUICK=1 runs shorter workloads.
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[datasets]"
+bench: $(DEV)
 	@if [ "$(TORCH)" != "0" ]; then $(BIN)/python -m pip install --quiet torch==2.13.0 \
 		|| echo "torch==2.13.0 did not install: nnbench's numbers only"; fi
 	$(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick)
@@ -117,12 +123,7 @@ classic: $(STAMP)
 # sparse networks: magnitude pruning of a trained network (fine-tuned too) and its binary twin
 # (the 8x8 digits come from scikit-learn: the datasets extra)
 SPARSITY_LEVELS = 0,0.5,0.8,0.9,0.95
-DATASETS_STAMP = $(VENV)/.installed-datasets
-$(DATASETS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
-	@touch $(DATASETS_STAMP)
-
-sparsity: $(DATASETS_STAMP)
+sparsity: $(DEV)
 	$(call experiment,sparsity,--steps 100 --seeds 1)
 	$(call experiment,sparsity-binary,--steps 100 --seeds 1)
 	$(BIN)/nnbench prune $(RESULTS)/sparsity --sparsity $(SPARSITY_LEVELS) \
