@@ -349,16 +349,11 @@ def run(
 
     Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
     """
+    options = locals()
     output = Output(out, overwrite, no_plot, quiet, json, debug)
     output.execution = Execution(threads=threads)
     with _boundary(debug):
-        given = _run_fields(
-            task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
-            model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
-            hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
-            batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
-            eval_every=eval_every, patience=patience, target=target, name=name, l2=l2,
-            dropout=dropout, binary=binary, pieces=pieces)
+        given = _run_fields(options)
         given["seeds"] = 1
         _execute("run", given, config, None, output)
 
@@ -422,16 +417,11 @@ def compare(
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
     """
+    options = locals()
     output = Output(out, overwrite, no_plot, quiet, json, debug)
     output.execution = Execution(jobs, threads, executor, scheduler, group_size)
     with _boundary(debug):
-        given = _run_fields(
-            task=task, loss=loss, val_frac=val_frac, start=start, data_dir=data_dir,
-            model=model, act=act, depth=depth, width=width, init=init, optim=optim, lr=lr,
-            hp=hp, schedule=schedule, clip=clip, steps=steps, epochs=epochs,
-            batch_size=batch_size, seed=seed, dtype=dtype, log_every=log_every,
-            eval_every=eval_every, patience=patience, target=target, name=name, l2=l2,
-            dropout=dropout, binary=binary, pieces=pieces)
+        given = _run_fields(options)
         grid = _given(
             optims=parse_list("--optims", optims), acts=parse_list("--acts", acts),
             depths=parse_list("--depths", depths, int),
@@ -461,14 +451,24 @@ GRID_AXES = {"optims": "optim", "lrs": "lr", "acts": "act", "depths": "depth",
              "schedules": "schedule", "models": "model", "losses": "loss"}
 
 
-def _run_fields(*, start, data_dir, hp, batch_size, **rest) -> dict[str, Any]:
-    """The run-config fields given on the command line, converted for the config layer."""
-    return _given(
+# the options run and compare share that are fields of the run configuration
+RUN_FIELDS = ("task", "loss", "val_frac", "start", "data_dir", "model", "act", "depth", "width",
+              "init", "optim", "lr", "hp", "schedule", "clip", "steps", "epochs", "batch_size",
+              "seed", "dtype", "log_every", "eval_every", "patience", "target", "name", "l2",
+              "dropout", "binary", "pieces")
+
+
+def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The run-config fields given on the command line (``options``: the command's
+    parameters), converted for the config layer."""
+    fields = {k: options[k] for k in RUN_FIELDS}
+    start, data_dir, batch_size = fields["start"], fields["data_dir"], fields["batch_size"]
+    fields.update(
         start=None if start is None else str(start),
         data_dir=None if data_dir is None else str(data_dir),
-        hp=parse_hp(hp),
-        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size),
-        **rest)
+        hp=parse_hp(fields["hp"]),
+        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size))
+    return _given(**fields)
 
 
 def _experiment(command: str, overrides: dict[str, Any], config_file: Path | None):
