@@ -675,20 +675,26 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
-def loads_toml(text: str, source: str = "<string>") -> ExperimentConfig:
-    """Parse an experiment from TOML text; ``source`` names it in error messages."""
+def parse_toml(text: str, source: str = "<string>") -> dict[str, Any]:
+    """TOML text as a dict (tomllib, or its backport tomli on Python 3.10); malformed text
+    raises NNBenchError naming ``source`` and the line."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         where = f"{source}:{m.group(1)}" if m else source
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         raise NNBenchError(f"{where}: malformed TOML: {msg}") from None
+
+
+def loads_toml(text: str, source: str = "<string>") -> ExperimentConfig:
+    """Parse an experiment from TOML text; ``source`` names it in error messages."""
+    data = parse_toml(text, source)
     try:
         return experiment_from_dict(data)
     except ConfigKeyError as e:

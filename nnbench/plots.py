@@ -130,15 +130,12 @@ def load(path: str | Path) -> Results:
 
     config: dict[str, Any] = {}
     if (path / "config.toml").is_file():
+        from nnbench.config import parse_toml
+
         try:
-            import tomllib  # Python >= 3.11; on 3.10 the figures go without the config
-        except ModuleNotFoundError:  # pragma: no cover
-            tomllib = None
-        if tomllib is not None:
-            try:
-                config = tomllib.loads((path / "config.toml").read_text())
-            except tomllib.TOMLDecodeError:
-                config = {}
+            config = parse_toml((path / "config.toml").read_text())
+        except NNBenchError:  # figures from the CSVs alone
+            config = {}
     meta: dict[str, Any] = {}
     if (path / "meta.json").is_file():
         try:
