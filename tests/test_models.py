@@ -116,6 +116,16 @@ def test_the_perceptron_fails_on_xor_and_keeps_updating():
     assert res.extra["epochs_done"] == 50
 
 
+def test_perceptron_counters_do_not_depend_on_the_group_or_the_threads():
+    cfgs = [resolve(RunConfig(run_id=f"s{s}", task="blobs", model="perceptron", epochs=20,
+                              seed=s)) for s in range(4)]
+    alone = [train_group([c], threads=1).runs[0].extra for c in cfgs]
+    grouped = [r.extra for r in train_group(cfgs, threads=2).runs]
+    for a, g in zip(alone, grouped, strict=True):
+        assert (a["updates"], a["epochs_done"]) == (g["updates"], g["epochs_done"])
+        assert a["converged"] == g["converged"]
+
+
 def test_perceptron_counts_the_updates_it_made():
     """updates = the steps whose weights changed, replayed by hand with the rule."""
     cfg = resolve(RunConfig(task="blobs", model="perceptron", steps=60, dtype="float64",
@@ -233,3 +243,20 @@ def test_models_and_losses_are_grid_axes():
     exp = experiment_from_dict({"task": "blobs", "model": "logistic",
                                 "losses": ["bce_with_logits", "sigmoid_mse"], "seeds": 1})
     assert [r.loss for r in resolve_experiment(exp)[1]] == ["bce_with_logits", "sigmoid_mse"]
+
+
+def test_a_perceptron_pass_is_never_split_into_blocks():
+    """Blocks would run the counting hook once per block (counting a step several times)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nnbench.core.parallel import Chunking
+
+    net = MODELS.create("perceptron", n_features=2, n_outputs=2, seed=[0, 1, 2, 3], runs=4,
+                        dtype="float64")
+    X, y = np.array([[1.0, -1.0]]), np.array([1])
+    with ThreadPoolExecutor(2) as pool:
+        net.chunking = Chunking(target=1, min_rows=1, pool=pool, threads=2)
+        assert net.chunking is None
+        for _ in range(3):  # zero weights: every run misclassifies the point each step
+            net.loss_and_grads(X, y)
+    assert net.updates.tolist() == [2, 2, 2, 2]  # the first two steps' updates are counted

@@ -105,6 +105,12 @@ def test_blocked_pass_float32_and_threads_give_identical_numbers():
     np.testing.assert_array_equal(C1, C2)
 
 
+def test_a_pass_smaller_than_a_block_stays_whole_on_threads():
+    chunking = Chunking(target=20000, threads=3)
+    assert chunking.blocks(7, 50, 16) == [(slice(0, 7), [slice(0, 50)])]  # 5600 elements
+    assert len(chunking.blocks(7, 200, 16)) == 3  # 22400: one share per thread
+
+
 def test_splitting_the_runs_only_is_exact():
     """Samples unsplit, runs one slice per thread: bit for bit the pass in one piece."""
     rng = np.random.default_rng(5)
@@ -112,7 +118,7 @@ def test_splitting_the_runs_only_is_exact():
     X, Y = _data(rng, 7, 200, 2, 3, True, True, np.float32)
     C0, g0 = plain.loss_and_grads(X, Y, "softmax_cross_entropy")
     with ThreadPoolExecutor(3) as pool:
-        blocked.chunking = Chunking(pool=pool, threads=3)
+        blocked.chunking = Chunking(target=20000, pool=pool, threads=3)
         assert [len(b[1]) for b in blocked.chunking.blocks(7, 200, 16)] == [1, 1, 1]
         C1, g1 = blocked.loss_and_grads(X, Y, "softmax_cross_entropy")
     np.testing.assert_array_equal(C1, C0)
@@ -130,7 +136,7 @@ def test_threads_follow_the_callers_floating_point_error_handling():
     net.params[0][:] = 1e38  # z = x W overflows float32
     X, Y = np.full((50, 1), 10.0), np.zeros((50, 1))
     with ThreadPoolExecutor(2) as pool:
-        net.chunking = Chunking(pool=pool, threads=2)
+        net.chunking = Chunking(target=300, pool=pool, threads=2)
         assert len(net.chunking.blocks(2, 50, 4)) == 2
         with np.errstate(all="raise"), pytest.raises(FloatingPointError):
             net.loss_and_grads(X, Y, "mse")

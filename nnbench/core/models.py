@@ -105,6 +105,16 @@ class Perceptron(MLP):
         self.stopped = np.zeros(R, dtype=bool)
         self._pending: tuple[np.ndarray, int] = (np.zeros(R, dtype=bool), 0)
 
+    @property
+    def chunking(self) -> None:
+        """Always None: the counters below count each step once, so the pass (one point
+        per step) is never split into blocks."""
+        return None
+
+    @chunking.setter
+    def chunking(self, value: Any) -> None:
+        pass
+
     def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
         C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
         if train:  # the previous step's gradient has been applied by now

@@ -70,15 +70,16 @@ class Chunking:
 
     def blocks(self, runs: int, n: int, width: int) -> list[tuple[slice, list[slice]]]:
         """``[(run slice, [sample slices]), ...]`` covering ``runs x n``: cache-sized blocks
-        when the samples are split; else one slice of the runs per thread, or on one thread
-        slices of about ``target / 2`` elements (splitting the runs is exact, so that may
-        depend on the threads)."""
+        when the samples are split; else, for a pass of at least ``target`` elements, one
+        slice of the runs per thread, or on one thread slices of about ``target / 2``
+        elements (splitting the runs is exact, so that may depend on the threads). A
+        smaller pass stays whole: handing it to threads costs more than it computes."""
         rows = self.rows(n, width)
         samples = [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
         if rows < n:
             per = max(1, self.target // (rows * width))
             return [(slice(r, min(r + per, runs)), samples) for r in range(0, runs, per)]
-        if self.threads > 1:  # one share per thread (measured faster than smaller ones)
+        if self.threads > 1 and runs * n * width >= self.target:  # one share per thread
             k = min(self.threads, runs)
         else:
             k = -(-runs // max(1, self.target // (2 * n * width)))
