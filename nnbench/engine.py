@@ -475,12 +475,24 @@ class _GroupTrainer:
             acc = _nan(self.R)
         return C, acc
 
-    def evaluate(self) -> dict[str, np.ndarray]:
+    def _step_is_evaluation(self) -> bool:
+        """Whether the training step's loss is already the full training loss: a full
+        batch, nothing random in the pass, and no accuracy to compute from its outputs."""
+        net = self.net
+        return (self.full and not self.classify and not getattr(net, "dropout", 0.0)
+                and not getattr(getattr(net, "activation", None), "random", False))
+
+    def evaluate(self, loss: np.ndarray) -> dict[str, np.ndarray]:
+        """Train (and validation) loss and accuracy; ``loss`` is the step's, used as the
+        training loss when :meth:`_step_is_evaluation` (no second pass over the data)."""
         d = self.data
         ev = {}
-        ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
-        if getattr(self.net, "l2", 0):  # the objective trained: data loss + L2 penalty
-            ev["train_loss"] = ev["train_loss"] + self.net.penalty()
+        if self._step_is_evaluation():
+            ev["train_loss"], ev["train_acc"] = loss, _nan(self.R)
+        else:
+            ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
+            if getattr(self.net, "l2", 0):  # the objective trained: data loss + L2 penalty
+                ev["train_loss"] = ev["train_loss"] + self.net.penalty()
         if self.has_val:
             ev["val_loss"], ev["val_acc"] = self._eval_set(d.X_val, d.y_val)
         return ev
@@ -606,7 +618,7 @@ class _GroupTrainer:
             cols["dist_to_min"] = np.asarray(self.task.distance_to_min(P), dtype=np.float64)
         stats = self.net.layer_stats() if log_now else []
         if eval_now and self.data is not None:
-            ev = self.evaluate()
+            ev = self.evaluate(loss)
             cols.update(ev)
             for k, v in ev.items():
                 self.last[k] = np.where(self.active, v, self.last[k])

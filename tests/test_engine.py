@@ -352,3 +352,24 @@ def test_logged_lr_follows_warmup_then_step_schedule():
     t = np.array([r["step"] for r in sink.metrics])
     want = np.where(t < 3, (t + 1) / 3, 0.5 ** np.floor(np.maximum(t - 3, 0) / 4)) * 0.2
     np.testing.assert_allclose([r["lr"] for r in sink.metrics], want, rtol=1e-15)
+
+
+def test_full_batch_regression_logs_the_step_loss_without_a_second_pass(monkeypatch):
+    """With a full batch and nothing random, the step's loss is the training loss: the
+    engine logs it instead of running the network over the data again."""
+    from nnbench.core.mlp import MLP
+
+    calls = []
+    forward = MLP.forward
+    monkeypatch.setattr(MLP, "forward",
+                        lambda self, *a, **k: calls.append(1) or forward(self, *a, **k))
+    cfg = resolve(RunConfig(run_id="r", task="sin-small", steps=30, log_every=1,
+                            dtype="float64"))
+    sink = ListSink()
+    train_group([cfg], sink=sink)
+    assert len(sink.metrics) == 31
+    assert len(calls) < 5  # not one per logged step
+    calls.clear()
+    cls = resolve(RunConfig(run_id="c", task="moons", steps=30, log_every=1))
+    train_group([cls], sink=ListSink())
+    assert len(calls) >= 31  # a classifier still needs its outputs for the accuracy
