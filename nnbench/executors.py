@@ -2,7 +2,7 @@
 
 :func:`nnbench.experiment.run_experiment` hands its groups (lists of run-config dicts) to
 an executor. A plain callable ``(configs, reporter, sink, stop) -> GroupResult`` trains one
-group at a time here (:func:`nnbench.experiment.serial_executor`); the classes below have
+group at a time here (:class:`nnbench.experiment.SerialExecutor`); the classes below have
 ``run_groups(groups, reporter, sink, stop)``, which trains many at once elsewhere and
 yields each :class:`~nnbench.engine.GroupResult` as it completes:
 

@@ -97,11 +97,6 @@ class SerialExecutor:
                            task=task, threads=self.threads)
 
 
-def serial_executor(configs: list[dict], reporter: Reporter, sink: MetricsSink,
-                    stop: StopFlag) -> GroupResult:
-    """Train one group here, in this process (loads its data)."""
-    return train_group(configs, reporter=reporter, sink=sink, stop=stop)
-
 
 def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path:
     """``results/<name>/<UTC timestamp>`` (the name defaults to the task's)."""

@@ -67,8 +67,11 @@ def test_prune_command_writes_levels_and_a_figure(trained, capsys):
         assert base.loc[rid, "eval_acc"] == pytest.approx(runs.loc[rid, "final_test_acc"])
     # blobs 2-8-2: 16 + 16 weights, 50% of each layer; fine-tuning keeps the zeros
     assert set(df[df.sparsity == 0.5]["actual_sparsity"]) == {0.5}
-    ft = df[(df.sparsity == 0.9) & (df.finetune_steps == 5)]
-    assert (ft["actual_sparsity"] >= 0.9 - 1 / 16).all()
+    level = df[df.sparsity == 0.9]
+    pruned = level[level.finetune_steps == 0].set_index("run_id")["actual_sparsity"]
+    tuned = level[level.finetune_steps == 5].set_index("run_id")["actual_sparsity"]
+    assert (pruned >= 0.9 - 1 / 16).all()  # whole weights: 14 of each layer's 16
+    assert tuned.equals(pruned)  # no pruned weight comes back
     (trained / "figures" / "sparsity.png").unlink()  # nnbench plot draws it again
     assert _main(["plot", str(trained)]) == 0
     assert (trained / "figures" / "sparsity.png").stat().st_size > 0
