@@ -17,7 +17,9 @@ help:
 	@echo "             few minutes, into results/quick/<name>/"
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "'$(PYTHON) -m venv' failed: install Python's venv module" \
+		"(Debian/Ubuntu: apt install python3-venv), or give PYTHON=/path/to/python3.10+"; \
+		rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # the package alone (demo, figures), and with what the tests need (pytest, ruff, hypothesis,
