@@ -398,17 +398,6 @@ def group_key(cfg: RunConfig) -> tuple:
 # --------------------------------------------------------------------------- #
 
 
-def parse_start(text: str) -> tuple[float, float]:
-    """``"X,Y"`` -> ``(X, Y)``."""
-    try:
-        x, y = (float(v) for v in str(text).split(","))
-    except ValueError:
-        raise NNBenchError(f"start must be 'X,Y' (two numbers), got {text!r}") from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise NNBenchError(f"start must be two finite numbers, got {text!r}")
-    return x, y
-
-
 def parse_hp(items: Sequence[str]) -> dict[str, Any]:
     """``["momentum=0.9", "betas=0.9,0.99", "nesterov=true"]`` -> a dict of values.
 
@@ -597,6 +586,8 @@ def validate(c: RunConfig, task: Any = None) -> None:
     schedule(c.schedule, warmup_steps=c.warmup_steps, **c.schedule_kw)  # checks the values
     if kind == "landscape":
         if c.start is not None:
+            from nnbench.tasks.landscapes import parse_start
+
             parse_start(c.start)
         given = [k for k in ("l2", "dropout", "binary", "pieces") if getattr(c, k)]
         if given:

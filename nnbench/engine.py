@@ -202,43 +202,11 @@ class GroupResult:
 # --------------------------------------------------------------------------- #
 
 
-class PointModel:
-    """A point ``P`` ``(runs, 2)`` on a landscape, trained like a network.
-
-    ``params = [P]``; the loss is the landscape's value ``f(P)`` ``(runs,)`` and its
-    gradient ``grad f(P)``. Every run starts at ``start`` (the task's by default).
-    """
-
-    n_layers = 0
-
-    def __init__(self, task: Any, runs: int, dtype: str = "float32",
-                 start: Sequence[float] | None = None):
-        s = np.asarray(task.start if start is None else start, dtype=np.float64).reshape(2)
-        self.task = task
-        self.runs = runs
-        self.dtype = np.dtype(dtype)
-        self.params = [np.tile(s, (runs, 1)).astype(self.dtype)]
-        self.weights: list[np.ndarray] = []
-
-    def loss_and_grads(self, X: Any = None, Y: Any = None, loss: Any = None,
-                       train: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
-        P = self.params[0]
-        value = np.asarray(self.task.value(P), dtype=self.dtype)
-        grad = np.asarray(self.task.grad(P), dtype=self.dtype).reshape(P.shape)
-        return value, [grad]
-
-    def layer_stats(self) -> list[dict]:
-        return []
-
-
 def model_names() -> list[str]:
-    """The names ``--model`` accepts: ``mlp`` and any registered in ``core.models``."""
-    names = ["mlp"]
-    try:
-        from nnbench.core.models import MODELS
-    except ImportError:
-        return names
-    return names + [n for n in MODELS.names() if n != "mlp"]
+    """The names ``--model`` accepts: those registered in ``core.models``."""
+    from nnbench.core.models import MODELS
+
+    return MODELS.names()
 
 
 def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
@@ -247,19 +215,14 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
 
     ``mlp`` is ``MLP([d] + [width] * depth + [out], act, init, seed=seeds, runs=R,
     dtype)`` (``depth 0`` is a linear model, whose activation is unused); a
-    landscape task gets ``task.model(runs, dtype)`` (a :class:`PointModel` for a
-    task without one or a start the task was not built with); other names are looked up in
+    landscape task gets ``task.model(runs, dtype)`` (the task was built with the run's
+    ``start``: :func:`nnbench.config.make_task`); other names are looked up in
     ``nnbench.core.models.MODELS`` and built with ``n_features, n_outputs, seed,
     runs, dtype, init``.
     """
     runs = len(seeds)
     if getattr(task, "kind", "") == "landscape":
-        from nnbench.config import parse_start
-
-        start = parse_start(cfg.start) if cfg.start is not None else None
-        if hasattr(task, "model") and (start is None or np.allclose(task.start, start)):
-            return task.model(runs, cfg.dtype)
-        return PointModel(task, runs, cfg.dtype, start)
+        return task.model(runs, cfg.dtype)
     from nnbench.core.models import MODELS, model_options
 
     if cfg.model == "mlp":

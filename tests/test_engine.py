@@ -99,6 +99,11 @@ class Bowl:
     def distance_to_min(self, P):
         return np.hypot(P[:, 0], P[:, 1])
 
+    def model(self, runs, dtype):
+        from nnbench.tasks.landscapes import LandscapeModel
+
+        return LandscapeModel(self, runs, dtype)
+
 
 def test_landscape_gradient_descent_follows_the_closed_form():
     """On the bowl, x_t = (1 - lr a)^t x_0 and y_t = (1 - lr b)^t y_0."""
