@@ -69,14 +69,29 @@ def test_full_batch_sgd_equals_the_textbook_loop():
 
 
 def test_update_ratio_of_sgd_is_lr_times_grad_over_weight_norm():
-    """For plain SGD, ||dW|| / ||W|| = lr ||g|| / ||W||: a closed form of the logged row."""
+    """For plain SGD, ||dW|| / ||W|| = lr ||g|| / ||W||, with g and W from a loop written
+    by hand (not from the engine's own logged norms)."""
+    from nnbench.core.mlp import MLP
+    from nnbench.tasks import get_task
+
     sink = ListSink()
-    train_group([tiny(lr=0.2, steps=5)], sink=sink)
-    rows = [r for r in sink.layers if r["step"] < 5]
-    assert rows
-    for r in rows:
-        assert r["update_ratio"] == pytest.approx(0.2 * r["grad_norm"] / r["weight_norm"],
-                                                  rel=1e-9)
+    train_group([tiny(seed=2, lr=0.2, steps=5)], sink=sink)
+    data = get_task("sin-small", n_points=64).load(seed=0, dtype="float64")
+    net = MLP([1, 8, 1], activation="sigmoid", init="torch", seed=[2], dtype="float64")
+    logged = {(r["step"], r["layer"]): r for r in sink.layers}
+    for step in range(5):
+        _, grads = net.loss_and_grads(data.X_train, data.y_train, loss="mse")
+        for layer in (1, 2):
+            W, g = net.params[2 * layer - 2], grads[2 * layer - 2]
+            row = logged[(step, layer)]
+            assert row["grad_norm"] == pytest.approx(np.linalg.norm(g), rel=1e-10)
+            assert row["weight_norm"] == pytest.approx(np.linalg.norm(W), rel=1e-10)
+            assert row["update_ratio"] == pytest.approx(
+                0.2 * np.linalg.norm(g) / np.linalg.norm(W), rel=1e-9)
+        for p, g in zip(net.params, grads, strict=True):
+            p -= 0.2 * g
+    last = [r for r in sink.layers if r["step"] == 5]  # no update after the last step
+    assert last and all(np.isnan(r["update_ratio"]) for r in last)
     last = [r for r in sink.layers if r["step"] == 5]
     assert last and all(np.isnan(r["update_ratio"]) for r in last)
 

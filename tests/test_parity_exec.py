@@ -196,13 +196,21 @@ def _rows(sink: ListSink) -> np.ndarray:
                      if k not in ("run_id", "wall_s")], dtype=np.float64)
 
 
-def test_engine_blocks_and_threads_match_the_plain_path():
+def test_engine_blocks_and_threads_match_the_plain_path(monkeypatch):
     """A group trained in blocks (6000 x 50 splits in two) on 1 or 2 threads equals the plain
     path to float64 rounding, and the thread count changes nothing at all."""
+    import nnbench.core.mlp as mlp
+
     cfgs = [_sin(0, 0.01), _sin(1, 0.02)]
     assert Chunking().rows(6000, 50) < 6000  # the samples are split
+    blocked_passes = []
+    chunked = mlp.chunked_loss_and_grads
+    monkeypatch.setattr(mlp, "chunked_loss_and_grads",
+                        lambda *a, **k: blocked_passes.append(1) or chunked(*a, **k))
     plain, s0 = _train(cfgs, blocks=False)
+    assert not blocked_passes
     one, s1 = _train(cfgs, threads=1)
+    assert blocked_passes  # the blocked path did run
     two, s2 = _train(cfgs, threads=2)
     np.testing.assert_allclose(_rows(s1), _rows(s0), rtol=1e-10, atol=1e-13)
     np.testing.assert_array_equal(_rows(s1), _rows(s2))
