@@ -484,10 +484,14 @@ class _GroupTrainer:
     def _loop(self) -> bool:
         steps, log_every, eval_every = self.steps, self.cfg.log_every, self.cfg.eval_every
         net, clip = self.net, self.cfg.clip
+        recordable = hasattr(net, "record")
+        may_converge = hasattr(net, "finished")
         for t in range(steps + 1):
             if self.stop.requested:
                 return True
             Xb, Yb = (None, None) if self.data is None else self.batch(t)
+            if recordable:  # keep the hidden layers only where this step may log
+                net.record = t % log_every == 0 or t == steps or may_converge
             loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
             loss = np.asarray(loss, dtype=np.float64)
             if t == 0:

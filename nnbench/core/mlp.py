@@ -127,6 +127,9 @@ class MLP:
       the hidden units in training and the binary forward pass (see the module docstring);
       ``activation="maxout"`` with ``pieces=k`` (default 2) makes maxout hidden layers.
 
+    - ``record``: keep the last pass's hidden layers for :meth:`layer_stats` (default
+      ``True``); a training loop that asks for statistics now and then sets it to ``False``
+      in between, and each pass's memory is reused, still in the cache, by the next one.
     - ``chunking``: ``None`` (each pass in one piece) or a
       :class:`~nnbench.core.parallel.Chunking`: ``loss_and_grads`` in cache-sized blocks of
       runs and samples, on its thread pool; the same numbers up to float rounding.
@@ -197,6 +200,9 @@ class MLP:
         self._losses: dict[str, Loss] = {}
         self._zs: list[np.ndarray] = []
         self._as: list[np.ndarray] = []
+        # keep each pass's z and a for layer_stats; False lets their memory go at once
+        self.record = True
+        self._recorded = False
         self._masks: list[np.ndarray] = []
         self._Ws: list[np.ndarray] = []
         self.last_noise: list[np.ndarray] | None = None
@@ -284,7 +290,7 @@ class MLP:
         zs, as_, masks = [], [], []
         a = X
         L = self.n_layers
-        Ws = self._Ws = [self._used_weight(W) for W in self.weights]
+        Ws = self._Ws = self._used_weights()
         for l in range(L - 1):
             z = _matmul(a, Ws[l])
             z += self.params[2 * l + 1]
@@ -321,7 +327,14 @@ class MLP:
 
         ``train=True`` only matters for RReLU: random slopes instead of their mean, drawn
         unless ``noise`` (one ``(runs, n, width)`` array per hidden layer) fixes them."""
-        return self._forward(self._input(X), train, noise)
+        return self._done(self._forward(self._input(X), train, noise))
+
+    def _done(self, result):
+        """End of a pass: forget its hidden layers unless ``record`` asks to keep them."""
+        self._recorded = self.record
+        if not self.record:
+            self._zs, self._as, self._masks = [], [], []
+        return result
 
     __call__ = forward
 
@@ -346,6 +359,9 @@ class MLP:
         X = self._input(X)
         if self.chunking is not None and noise is None and splittable(self, train, X):
             return chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
+        if noise is None and self._narrow(X, train):
+            C, grads = self._narrow_loss_and_grads(X, Y, loss_fn)
+            return self._done(self._regularized(C, grads))
         out = self._forward(X, train, noise)
         C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
         act, L = self.activation, self.n_layers
@@ -375,6 +391,10 @@ class MLP:
                 continue
             g *= act.grad(z, a, slopes[l - 1])
             delta = g
+        return self._done(self._regularized(C, grads))
+
+    def _regularized(self, C: np.ndarray, grads: list[np.ndarray]):
+        """The straight-through gradient of ``binary`` and the L2 term, on a pass's result."""
         if self.binary:  # straight-through: dC/dW = dC/dsign(W) where |W| <= 1, else 0
             for l, W in enumerate(self.weights):
                 grads[2 * l] *= np.abs(W) <= 1
@@ -384,12 +404,80 @@ class MLP:
                 grads[2 * l] += self.l2 * W
         return C, grads
 
+    # -- the one-hidden-layer network with few inputs and outputs ------------------------
+    #: ``(fan_in + 1) x outputs`` at most for :meth:`_narrow_loss_and_grads`
+    NARROW = 8
+
+    def _narrow(self, X: np.ndarray, train: bool) -> bool:
+        """Whether :meth:`_narrow_loss_and_grads` computes this pass: one hidden layer of an
+        elementwise activation without learned or random slopes or dropout, and an input
+        and output so narrow that ``(fan_in + 1) x outputs <= NARROW``."""
+        act = self.activation
+        if self.n_layers != 2 or isinstance(act, Maxout) or act.learnable:
+            return False
+        if train and (act.random or self.dropout > 0):
+            return False
+        return (self.sizes[0] + 1) * self.sizes[2] <= self.NARROW
+
+    def _narrow_loss_and_grads(self, X: np.ndarray, Y, loss_fn: Loss):
+        """``loss_and_grads`` of a one-hidden-layer network with ``K`` inputs and ``O``
+        outputs, ``(K + 1) O`` small (the notes' 1-100-1 sin network: 2), in about half
+        the passes over the ``n x width`` hidden layer.
+
+        With ``X1 = [X, 1]`` and ``V = [W^1; b^1]`` the hidden layer is one matmul,
+        ``z = X1 V``. Backprop's ``d^1 = (d^2 (W^2)^T) * f'(z)`` is never formed:
+
+            dC/dV_kj = sum_i X1_ik d^1_ij = sum_o W^2_jo sum_i f'(z_ij) X1_ik d^2_io,
+
+        so with ``P_i,(k,o) = X1_ik d^2_io`` (``n x (K+1) O``) it is the matmul
+        ``f'(z)^T P`` and a contraction with ``W^2``: the same sums in another order.
+        An activation with ``from_negated`` (sigmoid) gets ``-z`` from the matmul with
+        ``-V`` and saves the negation; its ``grad`` and statistics then use ``a`` only,
+        and ``z`` is not kept."""
+        act, W1, W2 = self.activation, *self._used_weights()
+        b1, b2 = self.params[1], self.params[3]
+        K, R = self.sizes[0], self.runs
+        X1 = np.empty(X.shape[:-1] + (K + 1,), dtype=self.dtype)
+        X1[..., :K] = X
+        X1[..., K] = 1.0
+        V = np.concatenate([W1, b1], axis=1)  # (R, K + 1, width)
+        negated = hasattr(act, "from_negated")
+        if negated:
+            np.negative(V, out=V)
+        z = np.matmul(X1, V[0])[None] if R == 1 and X.ndim == 2 else np.matmul(X1, V)
+        if negated:  # |z_ij| <= max |X| sum_k |W_kj| + |b_j|: a lower bound of -z, nearly free
+            bound = float(np.abs(X).max()) * np.abs(W1).sum(axis=1) + np.abs(b1[:, 0])
+            a = act.from_negated(z, low=-float(bound.max()) * (1 + 1e-3))
+        else:
+            a = act(z, None)
+        z = None if negated else z
+        out = np.matmul(a, W2)
+        out += b2
+        C, delta = loss_fn(out, Y)  # (R, n, O)
+        grads: list[np.ndarray] = [None] * 4  # type: ignore[list-item]
+        grads[2] = np.matmul(np.swapaxes(a, -1, -2), delta)  # (BP4) (a^1)^T d^2
+        grads[3] = delta.sum(axis=1, keepdims=True)  # (BP3)
+        n, O = delta.shape[-2], delta.shape[-1]
+        P = (X1[..., :, :, None] * delta[..., :, None, :]).reshape(R, n, (K + 1) * O)
+        Q = np.matmul(np.swapaxes(act.grad(z, a, None), -1, -2), P)  # f'(z)^T P
+        G = np.einsum("rjko,rjo->rkj", Q.reshape(R, -1, K + 1, O), W2)  # (R, K + 1, width)
+        grads[0] = np.ascontiguousarray(G[:, :K])
+        grads[1] = np.ascontiguousarray(G[:, K:])
+        self._zs, self._as, self._masks, self._Ws = [z], [a], [], [W1, W2]
+        self.last_noise = None
+        return C, grads
+
+    def _used_weights(self) -> list[np.ndarray]:
+        return [self._used_weight(W) for W in self.weights]
+
     # -- diagnostics -------------------------------------------------------------------
     def layer_stats(self) -> list[dict[str, np.ndarray]]:
         """One dict per hidden layer from the most recent forward pass, each value ``(runs,)``:
         ``saturated_frac`` (sigmoid/tanh kind: the fraction of unit activations whose
         derivative is below 5% of its maximum) or ``dead_frac`` (ReLU family: the fraction
         of units with ``z <= 0`` on every sample of the pass)."""
+        if not self._recorded:
+            raise NNBenchError("layer_stats needs the last pass recorded: set record = True")
         if not self._zs and self._blocks:  # the last pass was blocked
             return blocked_layer_stats(self)
         stats = []

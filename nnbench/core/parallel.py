@@ -208,6 +208,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
                 acc += w * b[2][j]
             g[rs] = acc
     net._zs, net._as = [], []
+    net._recorded = net.record
     net._blocks = [(rs, parts_) for (rs, _), parts_ in zip(plan, seen, strict=True)]
     return C, grads
 
@@ -233,7 +234,7 @@ def blocked_layer_stats(net: Any) -> list[dict[str, np.ndarray]]:
             else:
                 count = sum(act.saturated(part._zs[l], part._as[l]).sum(axis=(1, 2))
                             for part, _ in parts)
-                total = sum(rows for _, rows in parts) * parts[0][0]._zs[l].shape[-1]
+                total = sum(rows for _, rows in parts) * parts[0][0]._as[l].shape[-1]
                 value[rs] = np.asarray(count, dtype=np.float64) / total
         out.append({act.stat: value})
     return out
