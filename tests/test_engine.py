@@ -391,3 +391,44 @@ def test_full_batch_regression_logs_the_step_loss_without_a_second_pass(monkeypa
     cls = resolve(RunConfig(run_id="c", task="moons", steps=30, log_every=1))
     train_group([cls], sink=ListSink())
     assert len(calls) >= 31  # a classifier still needs its outputs for the accuracy
+
+
+@pytest.mark.parametrize("optim", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop",
+                                   "adam", "adamw", "nadam", "radam", "adamax", "adadelta",
+                                   "adabound", "lookahead"])
+def test_one_flat_update_equals_an_update_per_array(optim, monkeypatch):
+    """The group's parameters end to end in one array (``flatten_params``) give the same
+    numbers, bit for bit, as the optimizer stepping through them one array at a time."""
+    import nnbench.engine as engine
+
+    cfgs = [tiny(seed=s, lr=lr, optim=optim, steps=12, log_every=3, depth=2)
+            for s, lr in [(0, 0.01), (1, 0.03)]]
+    flat_sink, plain_sink = ListSink(), ListSink()
+    flat = train_group(cfgs, sink=flat_sink)
+    monkeypatch.setattr(engine, "FLAT_MAX", 0)
+    plain = train_group(cfgs, sink=plain_sink)
+    for a, b in zip(flat.runs, plain.runs, strict=True):
+        assert len(a.weights) == 6
+        for wa, wb in zip(a.weights, b.weights, strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(numeric(flat_sink.metrics), numeric(plain_sink.metrics))
+    np.testing.assert_array_equal(numeric(flat_sink.layers, drop=("run_id",)),
+                                  numeric(plain_sink.layers, drop=("run_id",)))
+
+
+def test_flatten_params_makes_views_of_one_array():
+    from nnbench.core.mlp import MLP
+    from nnbench.engine import flatten_params
+
+    net = MLP([2, 3, 1], runs=4)
+    before = [p.copy() for p in net.params]
+    flat = flatten_params(net)
+    assert flat.shape == (4, 2 * 3 + 3 + 3 + 1)
+    for p, b in zip(net.params, before, strict=True):
+        assert np.shares_memory(p, flat) and p.shape == b.shape
+        np.testing.assert_array_equal(p, b)
+    flat += 1.0
+    np.testing.assert_array_equal(net.params[0], before[0] + 1.0)
+    assert flatten_params(MLP([2, 1], runs=2)) is not None
+    net.params = net.params[:1]
+    assert flatten_params(net) is None  # one array: nothing to gather
