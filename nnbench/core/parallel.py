@@ -182,8 +182,11 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
         # one contiguous share of the blocks per thread: few hand-offs between threads
         k = min(chunking.threads, len(jobs))
         shares = [jobs[len(jobs) * j // k:len(jobs) * (j + 1) // k] for j in range(k)]
-        done = [b for share in chunking.pool.map(
-            lambda share: [run_block(*job) for job in share], shares) for b in share]
+        work = lambda share: [run_block(*job) for job in share]  # noqa: E731
+        later = [chunking.pool.submit(work, share) for share in shares[1:]]
+        done = work(shares[0])  # this thread takes the first share instead of waiting
+        for future in later:
+            done += future.result()
     else:
         done = [run_block(*job) for job in jobs]
 
