@@ -132,6 +132,8 @@ def _part(net: Any, rs: slice) -> Any:
     """A shallow copy of ``net`` that sees the runs ``rs`` only (views of its params)."""
     part = copy.copy(net)
     part.chunking = None
+    if rs.start == 0 and rs.stop >= net.runs:  # all of them: nothing to slice
+        return part
     part.params = [p[rs] for p in net.params]
     part._shapes = [p.shape for p in part.params]
     part.rngs = net.rngs[rs]
@@ -168,27 +170,44 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     parts = [_part(net, rs) for rs, _ in plan]
     errors = np.geterr()  # thread-local: the pool's threads get the caller's
 
-    def run_block(i: int, ss: slice) -> tuple[Any, np.ndarray, list[np.ndarray]]:
+    record = getattr(net, "record", True)
+
+    def run_block(i: int, ss: slice, mine: dict) -> tuple[Any, np.ndarray, list[np.ndarray]]:
+        """Block ``ss`` of run slice ``i``. A recorded pass keeps every block's layers, so
+        each block gets its own shallow copy of the part; otherwise one copy per thread
+        (``mine``) serves all its blocks."""
         rs = plan[i][0]
-        part = parts[i] if len(plan[i][1]) == 1 else copy.copy(parts[i])
+        if len(plan[i][1]) == 1:
+            part = parts[i]
+        elif record:
+            part = copy.copy(parts[i])
+        else:
+            if i not in mine:
+                mine[i] = copy.copy(parts[i])
+            part = mine[i]
         Xc = _take(X, rs, ss, X.ndim == 3, -2)
         Yc = _take(Y, rs, ss, y_runs, y_axis)
-        with np.errstate(**errors):  # the caller's floating-point error handling
-            C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
+        C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
         return part, C, grads
+
+    def in_pool(share: list) -> list:
+        mine: dict = {}
+        with np.errstate(**errors):  # the caller's floating-point error handling
+            return [run_block(*job, mine) for job in share]
 
     jobs = [(i, ss) for i, (_, samples) in enumerate(plan) for ss in samples]
     if chunking.pool is not None and len(jobs) > 1 and chunking.threads > 1:
         # one contiguous share of the blocks per thread: few hand-offs between threads
         k = min(chunking.threads, len(jobs))
         shares = [jobs[len(jobs) * j // k:len(jobs) * (j + 1) // k] for j in range(k)]
-        work = lambda share: [run_block(*job) for job in share]  # noqa: E731
-        later = [chunking.pool.submit(work, share) for share in shares[1:]]
-        done = work(shares[0])  # this thread takes the first share instead of waiting
+        later = [chunking.pool.submit(in_pool, share) for share in shares[1:]]
+        mine: dict = {}  # this thread takes the first share instead of waiting
+        done = [run_block(*job, mine) for job in shares[0]]
         for future in later:
             done += future.result()
     else:
-        done = [run_block(*job) for job in jobs]
+        mine = {}
+        done = [run_block(*job, mine) for job in jobs]
 
     C = np.empty(R, dtype=net.dtype)
     grads = [np.empty_like(p) for p in net.params]
