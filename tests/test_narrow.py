@@ -123,6 +123,24 @@ def test_sigmoid_without_the_raise_gives_the_same_numbers(dtype):
     act = ACTIVATIONS.create("sigmoid")
     np.testing.assert_array_equal(act.from_negated(-z, low=-1e4), sigmoid(z))
     np.testing.assert_array_equal(act.from_negated(-z, low=-20.0), sigmoid(z))
+    np.testing.assert_array_equal(act.from_negated(-z, low=float("nan")), sigmoid(z))
+
+
+def test_a_diverged_run_keeps_the_others_exact():
+    """A run whose weights are NaN (its bound is NaN too) leaves the other runs of the
+    group with the numbers they get alone, pre-activations far beyond 50 included."""
+    X = np.linspace(0, 6 * np.pi, 300)[:, None]
+    Y = np.sin(X)
+    group = MLP([1, 9, 1], runs=2, seed=[0, 1], dtype="float64")
+    group.params = [p * 80 for p in group.params]  # pre-activations far beyond 50
+    alone = MLP([1, 9, 1], seed=[0], dtype="float64")
+    alone.params = [p[:1].copy() for p in group.params]
+    group.params[0][1] = np.nan
+    C, grads = group.loss_and_grads(X, Y)
+    C1, grads1 = alone.loss_and_grads(X, Y)
+    assert np.isnan(C[1]) and C[0] == C1[0]
+    for g, g1 in zip(grads, grads1, strict=True):
+        np.testing.assert_array_equal(g[:1], g1)
 
 
 def test_record_false_forgets_the_hidden_layers_and_changes_no_number():

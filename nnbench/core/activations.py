@@ -148,7 +148,7 @@ class Sigmoid(Activation):
         """``sigma(z)`` from ``nz = -z``, computed in ``nz``'s memory (see :func:`sigmoid`).
         ``low``: a lower bound of ``nz`` when the caller knows one; from -50 up the raise
         to -50 does nothing and is skipped."""
-        return _sigmoid_of_negated(nz, low is None or low < -50.0)
+        return _sigmoid_of_negated(nz, not (low is not None and low >= -50.0))  # NaN: raise
 
     def grad(self, z, a, slope=None):
         g = np.subtract(1.0, a)
