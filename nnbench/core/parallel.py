@@ -230,7 +230,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
                 acc += w * b[2][j]
             g[rs] = acc
     net._zs, net._as = [], []
-    net._recorded = net.record
+    net._recorded = record
     net._blocks = [(rs, parts_) for (rs, _), parts_ in zip(plan, seen, strict=True)]
     return C, grads
 
