@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_range
+from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.registry import Registry
 
 TASKS = Registry("task")
@@ -111,6 +111,19 @@ class DataTask(Task):
 
     n_classes: int | None = None
     salt: int = 0  # decorrelates the generators of different tasks for one seed
+    min_points = 2  # the fewest ``n_points`` the task accepts
+
+    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
+                 params: Mapping[str, Any]):
+        """Checks the parameters most tasks share, where the task has them: ``n_points``
+        (at least :attr:`min_points`), ``noise`` (>= 0), ``test_frac`` (in [0, 1))."""
+        super().__init__(name, description, defaults, params)
+        if "n_points" in self.params:
+            check_int("n_points", self.params["n_points"], self.min_points)
+        if "noise" in self.params:
+            check_range("noise", self.params["noise"], 0.0)
+        if "test_frac" in self.params:
+            check_range("test_frac", self.params["test_frac"], 0.0, 1.0, high_open=True)
 
     def generate(self, seed: int, dtype: np.dtype):
         raise NotImplementedError

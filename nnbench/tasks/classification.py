@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,7 @@ class ClassificationTask(DataTask):
 
     kind = "classification"
     n_classes = 2
-
-    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
-                 params: Mapping[str, Any]):
-        super().__init__(name, description, defaults, params)
-        if "n_points" in self.params:
-            check_int("n_points", self.params["n_points"], 4)
-        if "noise" in self.params:
-            check_range("noise", self.params["noise"], 0.0)
-        if "test_frac" in self.params:
-            check_range("test_frac", self.params["test_frac"], 0.0, 1.0, high_open=True)
+    min_points = 4
 
 
 def _labels(n: int, k: int) -> np.ndarray:

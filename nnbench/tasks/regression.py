@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_int, check_range
+from nnbench.core.errors import NNBenchError, check_int
 from nnbench.tasks.base import BASE_DEFAULTS, DataTask, register, task_rng
 
 
@@ -46,12 +46,6 @@ class SinTask(DataTask):
 
     kind = "regression"
     salt = 101
-
-    def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
-                 params: Mapping[str, Any]):
-        super().__init__(name, description, defaults, params)
-        check_int("n_points", self.params["n_points"], 2)
-        check_range("noise", self.params["noise"], 0.0)
 
     def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
@@ -102,10 +96,7 @@ class LinearTask(DataTask):
     def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
                  params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
-        check_int("n_points", self.params["n_points"], 2)
         check_int("n_features", self.params["n_features"], 1)
-        check_range("noise", self.params["noise"], 0.0)
-        check_range("test_frac", self.params["test_frac"], 0.0, 1.0, high_open=True)
 
     def theta(self, seed: int = 0) -> np.ndarray:
         """The true coefficients ``(n_features, 1)`` (float64) for ``seed``."""
@@ -159,10 +150,7 @@ class PolyTask(DataTask):
     def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
                  params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
-        check_int("n_points", self.params["n_points"], 2)
         check_int("fit_degree", self.params["fit_degree"], 1)
-        check_range("noise", self.params["noise"], 0.0)
-        check_range("test_frac", self.params["test_frac"], 0.0, 1.0, high_open=True)
         try:
             coef = tuple(float(c) for c in self.params["coef"])
         except (TypeError, ValueError):
