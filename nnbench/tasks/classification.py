@@ -36,6 +36,12 @@ class ClassificationTask(DataTask):
     min_points = 4
 
 
+def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray, dtype):
+    """``generate``'s result: the points in an order drawn from ``rng``, no test set."""
+    perm = rng.permutation(len(y))
+    return X[perm].astype(dtype), y[perm], None, None
+
+
 def _labels(n: int, k: int) -> np.ndarray:
     """``n`` labels as even as possible over ``k`` classes: 0,0,..,1,1,..."""
     return np.repeat(np.arange(k), [n // k + (c < n % k) for c in range(k)]).astype(np.int64)
@@ -99,8 +105,7 @@ class BlobsTask(ClassificationTask):
             X[bad] = rng.standard_normal((int(bad.sum()), d)) \
                 + (sign[bad] * sep / 2)[:, None] * u
             bad = sign * (X @ u) < margin
-        perm = rng.permutation(n)
-        return X[perm].astype(dtype), y[perm], None, None
+        return _shuffled(rng, X, y, dtype)
 
 
 register(
@@ -128,8 +133,7 @@ class MoonsTask(ClassificationTask):
                      np.stack([np.cos(t), np.sin(t)], 1),
                      np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1))
         X = X + float(self.params["noise"]) * rng.standard_normal(X.shape)
-        perm = rng.permutation(n)
-        return X[perm].astype(dtype), y[perm], None, None
+        return _shuffled(rng, X, y, dtype)
 
 
 register(
@@ -158,8 +162,7 @@ class CirclesTask(ClassificationTask):
         r = np.where(y == 0, 1.0, factor)
         X = r[:, None] * np.stack([np.cos(t), np.sin(t)], 1)
         X = X + float(self.params["noise"]) * rng.standard_normal(X.shape)
-        perm = rng.permutation(n)
-        return X[perm].astype(dtype), y[perm], None, None
+        return _shuffled(rng, X, y, dtype)
 
 
 register(
@@ -194,8 +197,7 @@ class SpiralsTask(ClassificationTask):
         a = 2 * np.pi * y / k + turns * 2 * np.pi * r \
             + float(self.params["noise"]) * rng.standard_normal(n)
         X = r[:, None] * np.stack([np.cos(a), np.sin(a)], 1)
-        perm = rng.permutation(n)
-        return X[perm].astype(dtype), y[perm], None, None
+        return _shuffled(rng, X, y, dtype)
 
 
 register(
