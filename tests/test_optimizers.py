@@ -204,6 +204,17 @@ def _grads_of(params, t):
     return [np.sin(p + 0.1 * t) + 0.5 * p for p in params]
 
 
+def _side_by_side(oa, ob, p0, steps, lr_a=None):
+    """The parameters two optimizers reach from ``p0`` in ``steps`` steps of
+    :func:`_grads_of` (``lr_a`` overriding the first one's learning rate)."""
+    a, b = [p0.copy()], [p0.copy()]
+    sa, sb = oa.init(a), ob.init(b)
+    for t in range(steps):
+        oa.update(a, _grads_of(a, t), sa, lr=lr_a)
+        ob.update(b, _grads_of(b, t), sb)
+    return a[0], b[0]
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS.names())
 def test_a_group_of_runs_equals_the_runs_one_by_one(name):
     R, steps = 3, 25
@@ -337,14 +348,10 @@ def test_adabound_with_open_bounds_is_adam(ams):
     """gamma -> 0 opens the bounds to (0, inf); with eps = 0 the rule is Adam (AMSGrad)."""
     rng = np.random.default_rng(5)
     p0 = rng.normal(size=(2, 3, 4))
-    a, b = [p0.copy()], [p0.copy()]
     oa = optimizer("adabound", lr=0.01, gamma=1e-14, final_lr=0.1, eps=0.0, amsbound=ams)
     ob = optimizer("adam", lr=0.01, eps=0.0, amsgrad=ams)
-    sa, sb = oa.init(a), ob.init(b)
-    for t in range(20):
-        oa.update(a, _grads_of(a, t), sa)
-        ob.update(b, _grads_of(b, t), sb)
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-10)
+    a, b = _side_by_side(oa, ob, p0, 20)
+    np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
 def test_adabound_steps_stay_within_the_bounds_and_reach_final_lr():
@@ -367,28 +374,20 @@ def test_adabound_steps_stay_within_the_bounds_and_reach_final_lr():
 def test_adabound_schedules_scale_final_lr_too():
     rng = np.random.default_rng(2)
     p0 = rng.normal(size=(1, 3, 3))
-    a, b = [p0.copy()], [p0.copy()]
     oa = optimizer("adabound", lr=0.01, final_lr=0.1, gamma=0.1)
     ob = optimizer("adabound", lr=0.005, final_lr=0.05, gamma=0.1)
-    sa, sb = oa.init(a), ob.init(b)
-    for t in range(10):
-        oa.update(a, _grads_of(a, t), sa, lr=0.005)
-        ob.update(b, _grads_of(b, t), sb)
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+    a, b = _side_by_side(oa, ob, p0, 10, lr_a=0.005)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 @pytest.mark.parametrize("base", ["sgd", "adam", "rmsprop"])
 def test_lookahead_with_alpha_one_is_its_base(base):
     rng = np.random.default_rng(4)
     p0 = rng.normal(size=(2, 4, 3))
-    a, b = [p0.copy()], [p0.copy()]
     oa = optimizer("lookahead", base=base, k=3, alpha=1.0, lr=0.01)
     ob = optimizer(base, lr=0.01)
-    sa, sb = oa.init(a), ob.init(b)
-    for t in range(12):
-        oa.update(a, _grads_of(a, t), sa)
-        ob.update(b, _grads_of(b, t), sb)
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-13)
+    a, b = _side_by_side(oa, ob, p0, 12)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
 
 
 def test_lookahead_over_sgd_matches_its_recurrence():
