@@ -1,0 +1,266 @@
+"""Where the time of W1 and W2 goes: the measurements behind docs/performance.md's
+"Where it falls short, and why".
+
+    python benchmarks/breakdown.py            # everything (about a minute, 2 with torch)
+    python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (about 25 s)
+
+Medians of repeated timings with ``time.perf_counter``; PyTorch rows only when torch can be
+imported. The demo row reads ``results/demo/weights`` (``make demo`` writes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from nnbench.core.activations import _sigmoid_of_negated
+from nnbench.core.mlp import MLP
+from nnbench.core.optimizers import optimizer
+from nnbench.core.parallel import Chunking, keep_freed_memory
+from nnbench.engine import flatten_params
+
+ROWS: list[tuple[str, str]] = []
+
+
+def timed(fn: Callable[[], object], reps: int = 100, warm: int = 10) -> float:
+    """Median seconds of one call of ``fn``."""
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def row(what: str, value: str) -> None:
+    ROWS.append((what, value))
+    print(f"  {what}: {value}", file=sys.stderr, flush=True)
+
+
+def one_thread_blas():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(1)
+
+
+def sin_data(n: int):
+    x = np.linspace(0, 6 * np.pi, n, dtype=np.float32)[:, None]
+    return x, np.sin(x)
+
+
+def w1_rows() -> None:
+    x, y = sin_data(10000)
+    n_el = 10000 * 100
+
+    def net_(narrow: bool = True, chunking=None) -> MLP:
+        net = MLP([1, 100, 1], "sigmoid")
+        net.record = False
+        net.chunking = chunking
+        if not narrow:
+            net.NARROW = 0
+        return net
+
+    one = net_()
+    t = timed(lambda: one.loss_and_grads(x, y))
+    row("W1 loss and gradients, one piece, one thread", f"{t * 1e3:.2f} ms")
+    blocked = net_(chunking=Chunking())
+    t = timed(lambda: blocked.loss_and_grads(x, y))
+    row("W1 loss and gradients in blocks, one thread",
+        f"{t * 1e3:.2f} ms ({t * 1e9 / n_el:.2f} ns per hidden element)")
+    general = net_(narrow=False, chunking=Chunking())
+    t = timed(lambda: general.loss_and_grads(x, y))
+    row("  the same with layer-by-layer backprop (NARROW = 0)",
+        f"{t * 1e3:.2f} ms ({t * 1e9 / n_el:.2f} ns per hidden element)")
+    with ThreadPoolExecutor(2) as pool:
+        threaded = net_(chunking=Chunking(pool=pool, threads=2))
+        t = timed(lambda: threaded.loss_and_grads(x, y))
+    row("W1 loss and gradients in blocks, two threads", f"{t * 1e3:.2f} ms")
+
+    # two threads that each train their own blocks, never waiting for each other
+    rows = 2500
+    xb = [x[i * rows:(i + 1) * rows] for i in range(4)]
+    yb = [y[i * rows:(i + 1) * rows] for i in range(4)]
+    nets = [net_(), net_()]
+    steps = 100
+
+    def serial() -> None:
+        for _ in range(steps):
+            for i in range(4):
+                nets[0].loss_and_grads(xb[i], yb[i])
+
+    def free() -> None:
+        def share(j: int) -> None:
+            for _ in range(steps):
+                for i in (2 * j, 2 * j + 1):
+                    nets[j].loss_and_grads(xb[i], yb[i])
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(share, [0, 1]))
+
+    a, b = timed(serial, 3, 1) / steps, timed(free, 3, 1) / steps
+    row("four 2500-row blocks a step: one thread / two free-running threads",
+        f"{a * 1e3:.2f} / {b * 1e3:.2f} ms")
+
+    # OpenBLAS from two threads: a thin matmul with a long inner dimension
+    A = [np.random.default_rng(i).random((2500, 100), dtype=np.float32) for i in range(2)]
+    P = [np.random.default_rng(i).random((2500, 2), dtype=np.float32) for i in range(2)]
+
+    def thin(i: int) -> None:
+        for _ in range(500):
+            A[i].T @ P[i]
+
+    a = timed(lambda: (thin(0), thin(1)), 3, 1)
+    with ThreadPoolExecutor(2) as pool:
+        b = timed(lambda: list(pool.map(thin, [0, 1])), 3, 1)
+    row("a^T P (2500 x 100 by 2) on two threads: speed-up over one", f"{a / b:.2f}x")
+
+    # the exact sigmoid on W1's hidden layer, in the blocks training uses (cache-sized)
+    z = np.random.default_rng(0).uniform(-20, 20, (2500, 100)).astype(np.float32)
+    buf = np.empty_like(z)
+    t = timed(lambda: np.exp(z, out=buf), 300)
+    row("np.exp in 2500-row blocks (float32)", f"{t * 1e9 / z.size:.2f} ns per element")
+
+    def sig() -> None:
+        np.copyto(buf, z)
+        _sigmoid_of_negated(buf, clamp=False)
+
+    t = timed(sig, 300) - timed(lambda: np.copyto(buf, z), 300)
+    row("sigmoid from -z (exp, +1, reciprocal) over W1's layer in blocks",
+        f"{4 * t * 1e3:.2f} ms a step")
+
+    # the optimizer: one flat update against one per parameter array
+    grads = one.loss_and_grads(x, y)[1]
+    for flat in (False, True):
+        net = net_()
+        params = net.params
+        gs = grads
+        if flat:
+            params = [flatten_params(net)]
+            gs = [np.concatenate([g.reshape(1, -1) for g in grads], axis=1)]
+        opt = optimizer("adam", lr=5e-3)
+        state = opt.init(params)
+        t = timed(lambda: opt.update(params, gs, state), 300)  # noqa: B023
+        row(f"Adam update of W1's 301 parameters, {'one flat array' if flat else '4 arrays'}",
+            f"{t * 1e6:.0f} us")
+
+
+def torch_rows() -> None:
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        row("PyTorch", "not installed (pip install torch==2.13.0)")
+        return
+    threads = torch.get_num_threads()
+
+    def step_time(n: int, width: int, set_threads: int) -> float:
+        torch.set_num_threads(set_threads)
+        torch.manual_seed(0)
+        x = torch.linspace(0, 6 * math.pi, n).unsqueeze(1)
+        y = torch.sin(x)
+        model = nn.Sequential(nn.Linear(1, width), nn.Sigmoid(), nn.Linear(width, 1))
+        opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+        loss_fn = nn.MSELoss()
+
+        def step() -> None:
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        return timed(step, 200, 20)
+
+    row("PyTorch W1 step, one thread", f"{step_time(10000, 100, 1) * 1e3:.2f} ms")
+    row(f"PyTorch W1 step, {threads} threads",
+        f"{step_time(10000, 100, threads) * 1e3:.2f} ms")
+    a, b = step_time(1000, 32, threads), step_time(1, 32, threads)
+    row("PyTorch W2 run-step (1000 points) / with 1 point (its overhead)",
+        f"{a * 1e6:.0f} / {b * 1e6:.0f} us")
+    torch.set_num_threads(threads)
+
+
+def w2_rows(sweep: bool) -> None:
+    x, y = sin_data(1000)
+    net = MLP([1, 32, 1], "sigmoid")
+    net.record = False
+    t = timed(lambda: net.loss_and_grads(x, y), 300)
+    row("W2 one run's loss and gradients (1-32-1, 1000 points)", f"{t * 1e6:.0f} us")
+    group = MLP([1, 32, 1], "sigmoid", runs=20)
+    group.record = False
+    group.chunking = Chunking()
+    t = timed(lambda: group.loss_and_grads(x, y), 100)
+    row("W2 a group of 20 runs' loss and gradients, per run",
+        f"{t / 20 * 1e6:.0f} us ({t / 20 / 32000 * 1e9:.2f} ns per hidden element)")
+    if not sweep:
+        return
+    from nnbench.config import experiment_from_dict
+    from nnbench.experiment import run_experiment
+
+    sizes = {"task": "sin-small", "task_kw": {"n_points": 64}, "width": 8,
+             "optims": ["sgd", "momentum", "rmsprop", "adam", "adagrad"],
+             "lrs": [0.003, 0.01, 0.03, 0.1], "seeds": 5, "steps": 2000,
+             "log_every": 100, "eval_every": 100}
+    out = []
+    for group_size in (None, 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            run_experiment(experiment_from_dict(sizes), Path(tmp) / "s", group_size=group_size)
+            out.append(time.perf_counter() - t)
+    row("W2's grid on 64 points, 1-8-1: grouped / --group-size 1",
+        f"{out[0]:.1f} / {out[1]:.1f} s ({out[1] / out[0]:.1f}x)")
+
+
+def demo_rows() -> None:
+    weights = Path("results/demo/weights")
+    if not (weights / "sgd-s0.npz").exists():
+        row("demo's weights", "not found (make demo writes results/demo)")
+        return
+    x, y = sin_data(10000)
+    for name in ("sgd-s0", "adam-s0"):
+        with np.load(weights / f"{name}.npz", allow_pickle=False) as w:
+            params = [w[f"p{i}"].astype(np.float32) for i in range(4)]
+        net = MLP([1, 100, 1], "sigmoid")
+        net.params = params
+        net.chunking = Chunking()
+        with np.errstate(all="ignore"):
+            net.loss_and_grads(x, y)
+            acts = np.concatenate([part._as[0].ravel()  # each block's activations
+                                   for _, parts in net._blocks for part, _ in parts])
+            net.record = False
+            t = timed(lambda: net.loss_and_grads(x, y), 50)  # noqa: B023
+        tiny = np.finfo(np.float32).tiny
+        row(f"demo {name}: max |W1|, subnormal / below 1e-30 activations, loss and grads",
+            f"{np.abs(params[0]).max():.0f}, {np.mean((acts > 0) & (acts < tiny)):.1%} / "
+            f"{np.mean((acts > 0) & (acts < 1e-30)):.1%}, {t * 1e3:.2f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="leave out the 64-point sweep, grouped and not (about 30 s)")
+    args = parser.parse_args(argv)
+    keep_freed_memory()
+    limit = one_thread_blas()
+    w1_rows()
+    w2_rows(not args.no_sweep)
+    demo_rows()
+    del limit
+    torch_rows()
+    print("| what | measured |\n| --- | --- |")
+    for what, value in ROWS:
+        print(f"| {what} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
