@@ -250,8 +250,8 @@ TargetOpt = Annotated[float | None, typer.Option(
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="TOML file of the experiment; flags given here override it.",
     rich_help_panel=OUTPUT)]
-OutOpt = Annotated[Path | None, typer.Option(
-    "--out", help="Results directory (results/<name>/<UTC time> by default).",
+OutOpt = Annotated[str | None, typer.Option(
+    "--out", metavar="DIR", help="Results directory (results/<name>/<UTC time> by default).",
     rich_help_panel=OUTPUT)]
 NameOpt = Annotated[str | None, typer.Option(
     "--name", help="Name of the experiment.", rich_help_panel=OUTPUT)]
@@ -302,7 +302,7 @@ class Execution:
 class Output:
     """What the user asked about output (never part of the experiment's config)."""
 
-    out: Path | None = None
+    out: str | None = None
     overwrite: bool = False
     no_plot: bool = False
     quiet: bool = False
@@ -539,8 +539,10 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
 def _out_dir(exp, output: Output) -> Path:
     """``--out``, the file's ``out``, or ``results/<name>/<UTC timestamp>``. The store
     refuses an existing non-empty directory unless ``--overwrite``."""
+    from nnbench.config import check_out_dir
+
     if output.out is not None:
-        return output.out
+        return Path(check_out_dir(output.out))
     if exp.out:
         return Path(exp.out)
     from nnbench.experiment import default_out_dir

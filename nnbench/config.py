@@ -287,6 +287,24 @@ def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def check_name(name: str) -> str:
+    """An experiment's name becomes a directory name under ``results/``: no path
+    separator and no ``..``."""
+    if "/" in name or "\\" in name or ".." in name or name != name.strip():
+        raise NNBenchError(f"name {name!r} must be a plain name (no '/', '\\', '..' or "
+                           "surrounding spaces): it names a directory under results/")
+    return name
+
+
+def check_out_dir(out: str | Path) -> str | Path:
+    """A results directory given by the user: an empty or blank one is an error (it would
+    mean the current directory)."""
+    if isinstance(out, str) and not out.strip():
+        raise NNBenchError("the results directory (--out) is empty; give a directory, "
+                           "e.g. --out results/mine")
+    return out
+
+
 def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> ExperimentConfig:
     """``file_config`` with the flat ``overrides`` applied (``None`` values are skipped).
 
@@ -307,6 +325,10 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
         if key in ("name", "out"):
             if not isinstance(value, str):
                 raise _type_error(key, "a string", value)
+            try:
+                (check_name if key == "name" else check_out_dir)(value)
+            except NNBenchError as err:
+                raise ConfigKeyError(key, str(err)) from None
             setattr(exp, key, value)
         elif key == "seeds":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -37,6 +37,7 @@ from nnbench.config import (
     CSV_NAMES,
     ExperimentConfig,
     RunConfig,
+    check_out_dir,
     dump_toml,
     group_key,
     resolve_experiment,
@@ -213,7 +214,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     kind = _kind(runs[0])
     if out_dir is None:
         out_dir = exp.out if exp.out else default_out_dir(exp)
-    out = Path(out_dir)
+    out = Path(check_out_dir(out_dir))
     store = ResultsWriter(out, metric_columns(kind), LAYER_COLUMNS)
     columns = run_columns(kind)
     order = [r.run_id for r in runs]
@@ -233,9 +234,9 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                     rows[rec["run_id"]] = rec
         store.drop_runs(rows)
     else:
-        store.create(overwrite=overwrite)
-        store.write_config(dump_toml(resolved_exp))
         meta = make_meta()
+        store.create(overwrite=overwrite, meta=meta)
+        store.write_config(dump_toml(resolved_exp))
     meta["status"], meta["end_time"] = "running", None
     store.write_meta(meta)
     _write_runs(store, rows, order, columns)

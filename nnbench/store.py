@@ -151,6 +151,58 @@ def make_meta(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- #
+# what nnbench owns in a results directory
+# --------------------------------------------------------------------------- #
+
+# the files nnbench writes at the top of a results directory (prune and report included)
+OWNED_FILES = (RUNS, METRICS, LAYERS, CONFIG, META, "prune.csv", "report.md", "report.html")
+# the files it writes in its two subdirectories, by suffix
+OWNED_SUFFIXES = {WEIGHTS: (".npz",), FIGURES: (".png", ".svg", ".pdf")}
+
+
+def is_nnbench_dir(path: Path) -> bool:
+    """Whether ``path`` holds a ``meta.json`` that nnbench wrote (it names nnbench's
+    version): the only kind of directory ``--overwrite`` replaces."""
+    try:
+        meta = json.loads((Path(path) / META).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    versions = meta.get("versions") if isinstance(meta, dict) else None
+    return isinstance(versions, dict) and "nnbench" in versions
+
+
+def _owned_temp(name: str) -> bool:
+    """A temporary file of :func:`atomic_write_bytes` for one of the owned files."""
+    return name.startswith(".") and name.endswith(".tmp") and any(
+        name.startswith(f".{f}.") for f in OWNED_FILES)
+
+
+def remove_owned_files(path: Path) -> list[Path]:
+    """Remove the files nnbench writes in the results directory ``path`` and return them:
+    the files of :data:`OWNED_FILES` (and their temporaries), the weights
+    (``weights/*.npz``) and the figures (``figures/*.png|svg|pdf``); a subdirectory is
+    removed only when nothing else is left in it. Nothing else is touched."""
+    path = Path(path)
+    removed = []
+    for f in path.iterdir():
+        if f.is_file() and not f.is_symlink() and (f.name in OWNED_FILES
+                                                   or _owned_temp(f.name)):
+            f.unlink()
+            removed.append(f)
+    for sub, suffixes in OWNED_SUFFIXES.items():
+        d = path / sub
+        if not d.is_dir() or d.is_symlink():
+            continue
+        for f in d.iterdir():
+            if f.is_file() and not f.is_symlink() and f.suffix in suffixes:
+                f.unlink()
+                removed.append(f)
+        if not any(d.iterdir()):
+            d.rmdir()
+    return removed
+
+
+# --------------------------------------------------------------------------- #
 # writing
 # --------------------------------------------------------------------------- #
 
@@ -169,9 +221,14 @@ class ResultsWriter:
         self.layer_columns = list(layer_columns)
 
     # -- the directory -----------------------------------------------------------------
-    def create(self, overwrite: bool = False) -> None:
-        """Make the directory; an existing non-empty one is an error unless ``overwrite``
-        (then its nnbench files are removed first)."""
+    def create(self, overwrite: bool = False, meta: dict[str, Any] | None = None) -> None:
+        """Make the directory; an existing non-empty one is an error unless ``overwrite``.
+
+        ``overwrite`` replaces only a directory that nnbench wrote (its ``meta.json`` says
+        so) and removes only the files nnbench writes there (:func:`remove_owned_files`);
+        anything else in it stays. ``meta`` is written first, so that a directory left by
+        a crash is still recognised as nnbench's.
+        """
         p = self.path
         if p.exists() and not p.is_dir():
             raise NNBenchError(f"{p} is a file; give a directory for the results")
@@ -179,13 +236,14 @@ class ResultsWriter:
             if not overwrite:
                 raise NNBenchError(f"results directory {p} is not empty; give overwrite "
                                    "(--overwrite) to replace it or another directory")
-            import shutil
-
-            for name in (RUNS, METRICS, LAYERS, CONFIG, META):
-                (p / name).unlink(missing_ok=True)
-            for name in (WEIGHTS, FIGURES):
-                shutil.rmtree(p / name, ignore_errors=True)
+            if not is_nnbench_dir(p):
+                raise NNBenchError(
+                    f"{p} is not a results directory nnbench wrote (no nnbench meta.json); "
+                    "--overwrite replaces only those: give an empty or new directory")
+            remove_owned_files(p)
         p.mkdir(parents=True, exist_ok=True)
+        if meta is not None:
+            self.write_meta(meta)
         (p / WEIGHTS).mkdir(exist_ok=True)
         self._start_table(METRICS, self.metric_columns)
         self._start_table(LAYERS, self.layer_columns)

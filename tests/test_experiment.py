@@ -96,8 +96,15 @@ def test_existing_directory_is_never_overwritten_unless_asked(reference, tmp_pat
     with pytest.raises(NNBenchError, match="not empty"):
         run_experiment(small, out)
     assert (out / "runs.csv").read_text() == "old\n"
-    run_experiment(small, out, overwrite=True)
-    assert load_results(out).runs["status"].tolist() == ["done"]
+    # nor replaced when nnbench did not write it (no nnbench meta.json)
+    with pytest.raises(NNBenchError, match="not a results directory nnbench wrote"):
+        run_experiment(small, out, overwrite=True)
+    assert (out / "runs.csv").read_text() == "old\n"
+    ours = tmp_path / "ours"
+    run_experiment(small, ours)
+    (ours / "runs.csv").write_text("old\n")
+    run_experiment(small, ours, overwrite=True)
+    assert load_results(ours).runs["status"].tolist() == ["done"]
 
 
 def test_default_out_dir_is_name_and_utc_timestamp():
