@@ -46,11 +46,14 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/nnbench compare --optims sgd,adam --task sin --jobs 2 --out results/demo --overwrite
 
-# The table of docs/performance.md. PyTorch (the peer) is installed when it can be;
-# TORCH=0 leaves it out, QUICK=1 runs shorter workloads.
+# The table of docs/performance.md. PyTorch (the eager and torch.func peers) and JAX (jit,
+# vmap + scan) are installed when they can be; TORCH=0 or JAX=0 leaves one out, QUICK=1 runs
+# shorter workloads.
 bench: $(DEV)
 	@if [ "$(TORCH)" != "0" ]; then $(BIN)/python -m pip install --quiet torch==2.13.0 \
-		|| echo "torch==2.13.0 did not install: nnbench's numbers only"; fi
+		|| echo "torch==2.13.0 did not install: no PyTorch peers"; fi
+	@if [ "$(JAX)" != "0" ]; then $(BIN)/python -m pip install --quiet jax \
+		|| echo "jax did not install: no JAX peers"; fi
 	$(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick)
 
 clean:

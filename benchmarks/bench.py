@@ -8,11 +8,14 @@ Workloads (the targets are those of docs/performance.md):
 
 - W1: the notes' sin example, 1-100-1 sigmoid, 10000 points, full batch, Adam, float32;
   time per step, each side using every core (nnbench: ``train_group``, passes in blocks on
-  a thread pool; PyTorch: its intra-op threads).
+  a thread pool; PyTorch: its intra-op threads; JAX: ``jit`` of the step, and ``lax.scan``
+  over the steps).
 - W2: a sweep of 100 runs, 5 optimizers x 4 learning rates x 5 seeds, sin-small 1-32-1 on
   1000 points, 2000 steps, loss logged every 100 steps: ``run_experiment`` (grouped, with
   grouping off, and grouped on one worker process per core) against the PyTorch script
-  training the runs one after another.
+  training the runs one after another, and the vectorized peers: JAX ``vmap`` + ``scan``
+  (compilation included) and ``torch.func`` (``stack_module_state`` + ``vmap``), in
+  ``peers.py``.
 - W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch; the same
   training loop written with the nnbench library and with torch.
 - startup: ``python -m nnbench --help``.
@@ -37,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from peers import have, w1_jax, w2_jax, w2_torch_func
 
 OPTIMS = ["sgd", "momentum", "rmsprop", "adam", "adagrad"]
 LRS = [0.003, 0.01, 0.03, 0.1]
@@ -277,10 +281,19 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
         if torch_ok:
             w1_torch(5)
             pairs.append(("torch", lambda: w1_torch(steps)))
+        if have("jax"):
+            pairs += [("jax", lambda: w1_jax(steps)), ("jax_scan", lambda: w1_jax(steps, True))]
         alternate("W1", pairs, args.reps)
         a, b = get("W1/nnbench"), get("W1/torch")
-        rows.append(["W1 sin 1-100-1, per step", fmt(a, "ms"), fmt(b, "ms"), ratio(a, b),
-                     "<= 0.5x", _met(a / b <= 0.5 if b == b else None)])
+        j, js = get("W1/jax"), get("W1/jax_scan")
+        rows.append(["W1 sin 1-100-1, per step (PyTorch eager)", fmt(a, "ms"), fmt(b, "ms"),
+                     ratio(a, b),
+                     "<= 0.2x", _met(a / b <= 0.2 if b == b else None)])
+        if j == j:
+            rows.append(["W1 against JAX jit of the step", fmt(a, "ms"), fmt(j, "ms"),
+                         ratio(a, j), "<= 0.5x (of JAX)", _met(a / j <= 0.5)])
+            rows.append(["W1 JAX scan over the steps", fmt(js, "ms"), fmt(b, "ms"),
+                         ratio(js, b), "", ""])
     if want("W2"):
         steps = 200 if quick else 2000
         reps = max(1, args.reps // 2) if not quick else 1
@@ -289,19 +302,34 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
                  ("ungrouped", lambda: w2_nnbench(steps, group_size=1))]
         if cores > 1:
             pairs.append(("jobs", lambda: w2_nnbench(steps, jobs=cores)))
+        log = min(100, steps)
         if torch_ok:
             pairs.append(("torch", lambda: w2_torch(steps)))
+            pairs.append(("torch_func",
+                          lambda: w2_torch_func(OPTIMS, LRS, SEEDS, steps, log)))
+        if have("jax"):
+            pairs.append(("jax", lambda: w2_jax(OPTIMS, LRS, SEEDS, steps, log)))
         alternate("W2", pairs, reps)
         a, u, b = get("W2/nnbench"), get("W2/ungrouped"), get("W2/torch")
-        rows.append([f"W2 sweep of 100 runs x {steps} steps", fmt(a, "s"), fmt(b, "s"),
-                     ratio(a, b), ">= 20x faster",
-                     _met(b / a >= 20 if b == b else None)])
+        tf, jx = get("W2/torch_func"), get("W2/jax")
+        rows.append([f"W2 sweep of 100 runs x {steps} steps (PyTorch, one run after another)",
+                     fmt(a, "s"), fmt(b, "s"),
+                     ratio(a, b), ">= 25x faster",
+                     _met(b / a >= 25 if b == b else None)])
+        for label, v in (("torch.func vmap", tf), ("JAX vmap + scan, compile included", jx)):
+            if v == v:
+                rows.append([f"W2 against {label}", fmt(a, "s"), fmt(v, "s"), ratio(a, v),
+                             "", ""])
+        best = min((v for v in (tf, jx) if v == v), default=float("nan"))
+        if best == best:
+            rows.append(["W2 against the best vectorized peer", fmt(a, "s"), fmt(best, "s"),
+                         ratio(a, best), ">= 4x faster", _met(best / a >= 4)])
         rows.append(["W2 grouping off (--group-size 1)", fmt(u, "s"), "", ratio(a, u),
                      ">= 10x faster", _met(u / a >= 10)])
         if cores > 1:
             j = get("W2/jobs")
             rows.append([f"W2 with --jobs {cores}", fmt(j, "s"), fmt(b, "s"), ratio(j, b),
-                         ">= 20x faster", _met(b / j >= 20 if b == b else None)])
+                         ">= 25x faster", _met(b / j >= 25 if b == b else None)])
     if want("W3"):
         epochs = 2 if quick else 5
         w3_nnbench(1)
@@ -311,8 +339,9 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
             pairs.append(("torch", lambda: w3_torch(epochs)))
         alternate("W3", pairs, args.reps)
         a, b = get("W3/nnbench"), get("W3/torch")
-        rows.append(["W3 MNIST-1D 40-256-256-10, per epoch", fmt(a, "ms"), fmt(b, "ms"),
-                     ratio(a, b), "<= 1x", _met(a / b <= 1 if b == b else None)])
+        rows.append(["W3 MNIST-1D 40-256-256-10, per epoch (PyTorch eager)", fmt(a, "ms"),
+                     fmt(b, "ms"),
+                     ratio(a, b), "<= 0.5x", _met(a / b <= 0.5 if b == b else None)])
     if want("startup"):
         alternate("startup", [("nnbench", startup)], max(args.reps, 5))
         a = get("startup/nnbench")
@@ -354,6 +383,10 @@ def machine() -> str:
         parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
     else:
         parts.append("torch not installed (pip install torch==2.13.0 to compare)")
+    if have("jax"):
+        import jax
+
+        parts.append(f"jax {jax.__version__}")
     try:
         load = os.getloadavg()[0]
         parts.append(f"load average {load:.1f} at the start")
@@ -379,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     if not have_torch():
         print("torch is not importable: printing nnbench's numbers only", file=sys.stderr)
     rows = measure(args)
-    header = ["workload", "nnbench", "PyTorch", "nnbench/PyTorch", "target", "met"]
+    header = ["workload (peer)", "nnbench", "peer", "nnbench/peer", "target", "met"]
     print(f"\nmachine: {info}")
     print(f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip())
     print("medians over the repetitions; W2 compares the whole sweep\n")
