@@ -276,7 +276,8 @@ ThreadsOpt = Annotated[int | None, typer.Option(
     rich_help_panel=EXECUTION)]
 ExecutorOpt = Annotated[str, typer.Option(
     "--executor",
-    help="local, or dask (a Dask cluster: needs --scheduler; pip install nnbench\\[dask]).",
+    help="local, or dask (a Dask cluster: needs --scheduler; "
+    "pip install -e '.\\[dask]' in the checkout).",
     rich_help_panel=EXECUTION)]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.",

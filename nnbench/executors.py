@@ -8,7 +8,7 @@ yields each :class:`~nnbench.engine.GroupResult` as it completes:
 
 - :class:`ProcessExecutor` (``--jobs N``): ``N`` worker processes on this machine;
 - :class:`DaskExecutor` (``--executor dask --scheduler ADDRESS``): the workers of a Dask
-  distributed cluster (the optional extra ``nnbench[dask]``).
+  distributed cluster (the optional ``dask`` extra).
 
 A worker trains a group with :func:`nnbench.engine.train_group`, exactly as here, and sends
 what the engine reports back through a queue as plain lists and dicts: progress (which
@@ -202,7 +202,8 @@ class DaskExecutor:
             import distributed  # noqa: F401
         except ImportError:
             raise NNBenchError(
-                "--executor dask needs Dask distributed: pip install 'nnbench[dask]'"
+                "--executor dask needs Dask distributed: "
+                "pip install -e '.[dask]' in the nnbench checkout"
             ) from None
         if scheduler is None or scheduler == "":
             raise NNBenchError("--executor dask needs --scheduler ADDRESS "

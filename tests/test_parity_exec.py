@@ -351,7 +351,7 @@ def test_jobs_stop_while_training_reaches_the_workers(tmp_path):
 
 def test_dask_local_cluster_gives_identical_results(serial, tmp_path):
     pytest.importorskip("distributed", reason="Dask distributed is not installed "
-                        "(pip install 'nnbench[dask]')")
+                        "(pip install -e '.[dask]')")
     from distributed import LocalCluster
 
     rec = Recorder()

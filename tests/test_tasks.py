@@ -250,7 +250,7 @@ def test_missing_extra_names_the_install_command(name, monkeypatch, module):
     import sys
 
     monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
-    with pytest.raises(NNBenchError, match=r"pip install 'nnbench\[datasets\]'"):
+    with pytest.raises(NNBenchError, match=r"pip install -e '\.\[datasets\]'"):
         get_task(name).load()
 
 

@@ -210,7 +210,7 @@ register(
 
 # -- optional data sets --------------------------------------------------------
 
-EXTRA_HINT = "pip install 'nnbench[datasets]'"
+EXTRA_HINT = "pip install -e '.[datasets]' in the nnbench checkout"
 
 
 def _import_extra(module: str, task: str):
@@ -224,7 +224,7 @@ def _import_extra(module: str, task: str):
 class DigitsTask(ClassificationTask):
     """The 8x8 handwritten digits shipped inside scikit-learn (1797 images, 64 pixels 0..16).
 
-    Needs the optional extra ``nnbench[datasets]``; read from scikit-learn's own
+    Needs the optional ``datasets`` extra; read from scikit-learn's own
     package data, no download. ``n_classes`` 10.
     """
 
@@ -283,7 +283,7 @@ class Mnist1dTask(ClassificationTask):
 
     4000 training and 1000 test signals from the package's generator at its
     defaults (see :func:`mnist1d_arrays`); the paper reports test accuracy 32% for
-    logistic regression and 68% for an MLP. Needs ``nnbench[datasets]``.
+    logistic regression and 68% for an MLP. Needs ``datasets`` extra.
     """
 
     salt = 207
