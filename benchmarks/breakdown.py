@@ -234,8 +234,8 @@ def demo_rows() -> None:
         net.chunking = Chunking()
         with np.errstate(all="ignore"):
             net.loss_and_grads(x, y)
-            acts = np.concatenate([part._as[0].ravel()  # each block's activations
-                                   for _, parts in net._blocks for part, _ in parts])
+            acts = np.concatenate([p.layers[0].a.ravel()  # each block's activations
+                                   for _, passes in net.last_pass.blocks for p, _ in passes])
             net.record = False
             t = timed(lambda: net.loss_and_grads(x, y), 50)  # noqa: B023
         tiny = np.finfo(np.float32).tiny

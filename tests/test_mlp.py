@@ -64,9 +64,10 @@ def far_from_kinks(net: MLP, X, Y, loss: str, margin: float) -> bool:
     margin, is within ``margin`` of its kink, so the finite differences see a smooth C,
     and no ReLU layer is dead on every sample."""
     out = net.forward(X, train=True)
-    if net.activation.name in KINKED and any(np.abs(z).min() < margin for z in net._zs):
+    zs = [layer.z for layer in net.last_pass.layers]
+    if net.activation.name in KINKED and any(np.abs(z).min() < margin for z in zs):
         return False
-    if any((z <= 0).all() for z in net._zs) and net.activation.name == "relu":
+    if any((z <= 0).all() for z in zs) and net.activation.name == "relu":
         return False  # a layer dead on every sample: zero gradients below it, nothing to check
     if loss == "hinge":
         picked = np.take_along_axis(out, np.asarray(Y)[None, :, None], axis=2)
@@ -321,7 +322,7 @@ def test_maxout_and_l2_gradients_match_finite_differences():
                               dtype="float64", l2=0.05), seed)
         net.forward(X)
         gaps = [np.diff(np.sort(z.reshape(*z.shape[:-1], -1, 3), axis=-1)[..., -2:])
-                for z in net._zs]
+                for z in [layer.z for layer in net.last_pass.layers]]
         if min(g.min() for g in gaps) > 0.02:  # no tie between the two best pieces
             break
     C, grads = net.loss_and_grads(X, Y, loss="softmax_cross_entropy")
@@ -351,7 +352,8 @@ def test_dropout_gradients_with_the_masks_held_fixed():
         return net.loss_and_grads(X, Y, train=True)
 
     C, grads = train_loss()
-    assert net._masks and all(set(np.unique(m)) <= {0.0, 1 / 0.6} for m in net._masks)
+    masks = [layer.mask for layer in net.last_pass.layers]
+    assert masks and all(set(np.unique(m)) <= {0.0, 1 / 0.6} for m in masks)
     h = 1e-5
     for p, g in zip(net.params, grads, strict=True):
         num = np.zeros_like(p)

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from test_mlp import numerical_grads, relative_error, targets
 
+from nnbench.core import mlp as mlp_module
 from nnbench.core.activations import ACTIVATIONS, _sigmoid_of_negated, sigmoid
 from nnbench.core.errors import NNBenchError
 from nnbench.core.mlp import MLP
+from nnbench.core.narrow import takes_narrow
 
 NARROW_ACTS = [n for n in ACTIVATIONS.names() if n not in ("step", "prelu")]
 # (inputs, outputs) with (inputs + 1) * outputs <= MLP.NARROW
@@ -33,9 +35,9 @@ def _pair(sizes, act, runs, seed, **kw):
 @pytest.mark.parametrize(("k_in", "k_out"), SHAPES)
 def test_narrow_pass_equals_general_backprop(act, k_in, k_out, monkeypatch):
     calls = []
-    original = MLP._narrow_loss_and_grads
-    monkeypatch.setattr(MLP, "_narrow_loss_and_grads",
-                        lambda self, *a: calls.append(1) or original(self, *a))
+    original = mlp_module.narrow_loss_and_grads
+    monkeypatch.setattr(mlp_module, "narrow_loss_and_grads",
+                        lambda *a: calls.append(1) or original(*a))
     for loss in (["mse", "half_sse"] + (["bce_with_logits"] if k_out == 1 else [])
                  + (["softmax_cross_entropy", "hinge"] if k_out >= 2 else [])):
         for shared in (True, False):
@@ -87,12 +89,11 @@ def test_narrow_pass_is_not_taken_where_it_cannot_be():
     deep = MLP([1, 4, 4, 1])
     drop = MLP([1, 4, 1], dropout=0.5)
     rrelu = MLP([1, 4, 1], activation="rrelu")
-    X = np.zeros((3, 1))
-    assert not wide._narrow(np.zeros((3, 4)), True) and not deep._narrow(X, True)
-    assert not drop._narrow(X, True) and drop._narrow(X, False)
-    assert not rrelu._narrow(X, True) and rrelu._narrow(X, False)
-    assert not MLP([1, 4, 1], activation="prelu")._narrow(X, True)
-    assert MLP([1, 100, 1])._narrow(X, True)
+    assert not takes_narrow(wide, True) and not takes_narrow(deep, True)
+    assert not takes_narrow(drop, True) and takes_narrow(drop, False)
+    assert not takes_narrow(rrelu, True) and takes_narrow(rrelu, False)
+    assert not takes_narrow(MLP([1, 4, 1], activation="prelu"), True)
+    assert takes_narrow(MLP([1, 100, 1]), True)
 
 
 def test_narrow_sigmoid_float32_on_the_sin_example():
@@ -155,7 +156,7 @@ def test_record_false_forgets_the_hidden_layers_and_changes_no_number():
         np.testing.assert_array_equal(C1, C2)
         for a, b in zip(g1, g2, strict=True):
             np.testing.assert_array_equal(a, b)
-        assert lean._zs == [] and lean._as == []
+        assert lean.last_pass is None
         with pytest.raises(NNBenchError, match="record"):
             lean.layer_stats()
         assert len(kept.layer_stats()) == len(sizes) - 2

@@ -15,7 +15,7 @@ from nnbench.cli import app
 from nnbench.config import RunConfig, experiment_from_dict, resolve
 from nnbench.core.errors import NNBenchError
 from nnbench.core.mlp import MLP
-from nnbench.core.parallel import Chunking, splittable
+from nnbench.core.parallel import BlockedPass, Chunking, splittable
 from nnbench.engine import ListSink, StopFlag, train_group
 from nnbench.executors import DaskExecutor, ProcessExecutor, make_executor
 from nnbench.experiment import ExperimentInterrupted, make_groups, run_experiment
@@ -124,7 +124,7 @@ def test_splitting_the_runs_only_is_exact():
     np.testing.assert_array_equal(C1, C0)
     for a, b in zip(g1, g0, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert blocked._blocks and not blocked._zs  # the blocked path ran
+    assert isinstance(blocked.last_pass, BlockedPass)  # the blocked path ran
     for s0, s1 in zip(plain.layer_stats(), blocked.layer_stats(), strict=True):
         np.testing.assert_array_equal(s1["saturated_frac"], s0["saturated_frac"])
 

@@ -118,7 +118,7 @@ def test_dropout_gradients_match_finite_differences_for_a_fixed_mask():
 def test_dropout_keeps_units_with_probability_1_minus_p_scaled_by_its_inverse():
     net = MLP([3, 200, 1], "relu", seed=0, runs=3, dtype="float64", dropout=0.3)
     net.forward(np.ones((50, 3)), train=True)
-    m = net._masks[0]
+    m = net.last_pass.layers[0].mask
     assert set(np.unique(m)) == {0.0, 1 / 0.7}
     assert abs((m > 0).mean() - 0.7) < 0.01  # 30000 draws: 5 standard errors
     assert not np.array_equal(m[0], m[1])  # every run draws its own mask
@@ -151,7 +151,7 @@ def test_inverted_dropout_is_the_notes_scaling_of_the_weights_by_1_minus_p():
     W1, b1, W2, b2 = (q[0] for q in net.params)
     W2_notes = W2 / (1 - p)
     out = net.forward(X, train=True)[0]
-    m = (net._masks[0][0] > 0).astype(float)  # the units kept in that pass
+    m = (net.last_pass.layers[0].mask[0] > 0).astype(float)  # the units kept in that pass
     a1 = 1 / (1 + np.exp(-(X @ W1 + b1)))
     np.testing.assert_allclose(out, (a1 * m) @ W2_notes + b2, rtol=1e-12)
     np.testing.assert_allclose(net.forward(X)[0], a1 @ ((1 - p) * W2_notes) + b2, rtol=1e-12)
@@ -172,7 +172,7 @@ def test_binary_forward_pass_uses_only_plus_minus_one():
     X, _ = _data()
     net = MLP([3, 5, 2], "tanh", seed=0, dtype="float64", binary=True)
     out = net.forward(X)[0]
-    for Wb in net._Ws:
+    for Wb in net.last_pass.weights:
         assert set(np.unique(Wb)) <= {-1.0, 1.0}
     W1, b1, W2, b2 = (q[0] for q in net.params)
     sign = lambda W: np.where(W >= 0, 1.0, -1.0)  # noqa: E731

@@ -5,6 +5,10 @@ Each activation is an object with
 - ``act(z, slope=None) -> a``: the elementwise function ``a = f(z)``;
 - ``act.grad(z, a, slope=None) -> f'(z)``: its derivative, which may reuse the
   output ``a`` (sigmoid's ``f' = a (1 - a)``) to save work on the training hot path;
+- ``act.backward(layer, g) -> (dC/dz, dC/dparams or None)``: backprop through a hidden
+  layer's forward record :class:`Layer` from ``g = dC/da`` (BP2's elementwise factor,
+  through dropout's mask when the layer had one); PReLU also gives the gradient of its
+  slopes, maxout routes each unit's gradient to its winning piece;
 - ``act.stat``: the layer statistic it is watched with, ``"saturated_frac"`` for the
   sigmoid/tanh kind (the units whose derivative has fallen below 5% of its
   maximum) or ``"dead_frac"`` for the ReLU family (the units that are negative on
@@ -21,10 +25,11 @@ Every function is finite at ``|z| = 1e4`` in float32 and float64 without overflo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_positive, check_range
+from nnbench.core.errors import NNBenchError, check_int, check_positive, check_range
 from nnbench.core.registry import Registry
 
 ACTIVATIONS = Registry("activation")
@@ -110,6 +115,26 @@ def _sigmoid_of_negated(e: np.ndarray, clamp: bool = True) -> np.ndarray:
     return e
 
 
+@dataclass
+class Layer:
+    """What a hidden layer's forward pass keeps for backprop and for its statistics.
+
+    ``z`` the pre-activation (``None`` where the activation's derivative and statistic need
+    ``a`` only, as sigmoid's in the one-hidden-layer pass), ``a = f(z)``, ``mask`` dropout's
+    ``m / (1 - p)`` in training (else ``None``), ``slope`` the negative-side slope the layer
+    used (PReLU's parameter, RReLU's draw; else ``None``)."""
+
+    z: np.ndarray | None
+    a: np.ndarray
+    mask: np.ndarray | None = None
+    slope: np.ndarray | None = None
+
+    @property
+    def out(self) -> np.ndarray:
+        """What the next layer sees: ``a``, or the dropped-out ``a m / (1 - p)``."""
+        return self.a if self.mask is None else self.a * self.mask
+
+
 class Activation:
     """An elementwise activation ``a = f(z)`` with its derivative ``f'(z)``."""
 
@@ -118,12 +143,22 @@ class Activation:
     differentiable = True
     learnable = False  # has a trained parameter (prelu's slopes)
     random = False  # draws noise in training mode (rrelu)
+    elementwise = True  # a_j depends on z_j only (maxout's units do not)
 
     def __call__(self, z: np.ndarray, slope=None) -> np.ndarray:
         raise NotImplementedError
 
     def grad(self, z: np.ndarray, a: np.ndarray, slope=None) -> np.ndarray:
         raise NotImplementedError
+
+    def backward(self, layer: Layer, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``dC/dz = dC/da * f'(z)`` (BP2's factor) from ``g = dC/da``, computed in ``g``'s
+        memory; through dropout's mask first when the layer had one. No parameters: the
+        second value is ``None``."""
+        if layer.mask is not None:
+            g *= layer.mask
+        g *= self.grad(layer.z, layer.a, layer.slope)
+        return g, None
 
     def saturated(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """Boolean mask of the entries whose derivative is below 5% of its maximum."""
@@ -229,6 +264,15 @@ class PReLU(LeakyReLU):
         self.negative_slope = float(init)
         self.init = float(init)
 
+    def backward(self, layer: Layer, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``dC/dz`` as every activation, and the slopes' ``dC/ds_j = sum_n dC/da min(z, 0)``
+        ``(runs, 1, width)``."""
+        if layer.mask is not None:
+            g *= layer.mask
+        ds = (g * self.slope_grad(layer.z)).sum(axis=1, keepdims=True)
+        g *= self.grad(layer.z, layer.a, layer.slope)
+        return g, ds
+
     def __repr__(self) -> str:
         return f"PReLU(init={self.init:g})"
 
@@ -255,6 +299,43 @@ class RReLU(LeakyReLU):
 
     def __repr__(self) -> str:
         return f"RReLU(lower={self.lower:g}, upper={self.upper:g})"
+
+
+class Maxout:
+    """Maxout units (004): ``a_j = max_{i < k} z_(j k + i)`` over ``k`` linear pieces.
+
+    Not elementwise: a layer of ``width`` units has ``k width`` pre-activations, and its
+    backward gives each unit's gradient to its largest piece (the first one on a tie), the
+    others 0. Not in ``ACTIVATIONS`` (the MLP builds it for ``activation="maxout"``)."""
+
+    name = "maxout"
+    stat = None
+    differentiable = True
+    learnable = False
+    random = False
+    elementwise = False
+
+    def __init__(self, pieces: int = 2):
+        self.pieces = check_int("pieces", pieces, 2)
+
+    def _split(self, z: np.ndarray) -> np.ndarray:
+        return z.reshape(*z.shape[:-1], z.shape[-1] // self.pieces, self.pieces)
+
+    def __call__(self, z: np.ndarray, slope=None) -> np.ndarray:
+        return self._split(z).max(axis=-1)
+
+    def backward(self, layer: Layer, g: np.ndarray) -> tuple[np.ndarray, None]:
+        """``dC/dz`` from ``dC/da`` ``g``: ``g_j`` at the winning piece of unit ``j``."""
+        if layer.mask is not None:
+            g *= layer.mask
+        zs = self._split(layer.z)
+        win = zs.argmax(axis=-1)[..., None]
+        dz = np.zeros_like(zs)
+        np.put_along_axis(dz, win, g[..., None], axis=-1)
+        return dz.reshape(layer.z.shape), None
+
+    def __repr__(self) -> str:
+        return f"Maxout(pieces={self.pieces})"
 
 
 class Softplus(Activation):

@@ -26,60 +26,22 @@ Regularization and the notes' variants (004, 001), all off by default:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from nnbench.core.activations import Activation
+from nnbench.core.activations import Activation, Layer, Maxout
 from nnbench.core.activations import activation as make_activation
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES, Loss
-from nnbench.core.parallel import Chunking, blocked_layer_stats, chunked_loss_and_grads, splittable
+from nnbench.core.narrow import NARROW, narrow_loss_and_grads, takes_narrow
+from nnbench.core.parallel import Chunking, chunked_loss_and_grads, splittable
+from nnbench.core.passes import Pass, matmul
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-class Maxout:
-    """Maxout units (004): ``a_j = max_{i < k} z_(j k + i)`` over ``k`` linear pieces.
-
-    Not elementwise, so the MLP routes its backprop through :meth:`backward`: each unit's
-    gradient goes to its largest piece (the first one on a tie), the others get 0."""
-
-    name = "maxout"
-    stat = None
-    differentiable = True
-    learnable = False
-    random = False
-
-    def __init__(self, pieces: int = 2):
-        self.pieces = check_int("pieces", pieces, 2)
-
-    def _split(self, z: np.ndarray) -> np.ndarray:
-        return z.reshape(*z.shape[:-1], z.shape[-1] // self.pieces, self.pieces)
-
-    def __call__(self, z: np.ndarray, slope=None) -> np.ndarray:
-        return self._split(z).max(axis=-1)
-
-    def backward(self, z: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """``dC/dz`` from ``dC/da`` ``g``: ``g_j`` at the winning piece of unit ``j``."""
-        zs = self._split(z)
-        win = zs.argmax(axis=-1)[..., None]
-        dz = np.zeros_like(zs)
-        np.put_along_axis(dz, win, g[..., None], axis=-1)
-        return dz.reshape(z.shape)
-
-    def __repr__(self) -> str:
-        return f"Maxout(pieces={self.pieces})"
-
-
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` over the stacked runs. With an inner size of 1 (a 1-input or 1-output layer,
-    as in the notes' 1-100-1 sin network) it is an outer product, computed as a broadcast
-    product: the same numbers, which numpy's matmul would compute without BLAS, slower."""
-    if a.shape[-1] == 1:
-        return a * b
-    return np.matmul(a, b)
 
 
 def _dtype(dtype) -> type:
@@ -198,28 +160,36 @@ class MLP:
                 self.params.append(np.full((self.runs, 1, width), act.init, dtype=self.dtype))
         self._shapes = [p.shape for p in self.params]
         self._losses: dict[str, Loss] = {}
-        self._zs: list[np.ndarray] = []
-        self._as: list[np.ndarray] = []
-        # keep each pass's z and a for layer_stats; False lets their memory go at once
+        # keep each pass for layer_stats; False lets its memory go at once
         self.record = True
-        self._recorded = False
-        self._masks: list[np.ndarray] = []
-        self._Ws: list[np.ndarray] = []
+        self.last_pass: Pass | Any | None = None  # a Pass, or parallel's BlockedPass
         self.last_noise: list[np.ndarray] | None = None
         # blocked execution (nnbench.core.parallel): None computes each pass in one piece
         self.chunking: Chunking | None = None
-        self._blocks: list = []
+
+    #: ``(fan_in + 1) x outputs`` at most for the one-hidden-layer pass (:mod:`narrow`)
+    NARROW = NARROW
+    #: the MLP trains until its step budget ends (the perceptron may finish sooner)
+    can_finish = False
+
+    @property
+    def noisy(self) -> bool:
+        """Whether a training pass draws random numbers (dropout, RReLU's slopes)."""
+        return self.dropout > 0 or bool(self.activation.random)
+
+    def finished(self, n_train: int) -> np.ndarray:
+        """No run of a plain MLP finishes by itself."""
+        return np.zeros(self.runs, dtype=bool)
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
+        """No columns beyond the engine's (the classic models add theirs)."""
+        return {}
 
     # -- views of params ---------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
         """The weight matrices ``W^1..W^L``, each ``(runs, fan_in, fan_out)``."""
         return self.params[0 : 2 * self.n_layers : 2]
-
-    @property
-    def biases(self) -> list[np.ndarray]:
-        """The biases ``b^1..b^L``, each ``(runs, 1, fan_out)``."""
-        return self.params[1 : 2 * self.n_layers : 2]
 
     def _slopes(self, train: bool, noise) -> list:
         """The negative-side slope of each hidden layer: None, PReLU's parameters, or
@@ -279,31 +249,30 @@ class MLP:
             )
         return [np.asarray(z, dtype=self.dtype) for z in noise]
 
-    def _forward(self, X: np.ndarray, train: bool, noise=None) -> np.ndarray:
-        """``z^l = a^(l-1) W^l + b^l``, ``a^l = f(z^l)``; keeps ``z^l`` and ``a^l`` (l < L)."""
+    def _forward(self, X: np.ndarray, train: bool, noise=None) -> tuple[np.ndarray, Pass]:
+        """``z^l = a^(l-1) W^l + b^l``, ``a^l = f(z^l)``: the output and the :class:`Pass`
+        (every hidden layer's ``z``, ``a``, dropout mask and slope)."""
         act = self.activation
         if act.random and train:
             n = X.shape[-2]
             noise = self._draw_noise(n) if noise is None else self._check_noise(noise, n)
-        self.last_noise = noise if act.random and train else None
+        else:
+            noise = None
         slopes = self._slopes(train, noise)
-        zs, as_, masks = [], [], []
+        p = Pass(weights=self.used_weights(), noise=noise)
         a = X
         L = self.n_layers
-        Ws = self._Ws = self._used_weights()
         for l in range(L - 1):
-            z = _matmul(a, Ws[l])
+            z = matmul(a, p.weights[l])
             z += self.params[2 * l + 1]
-            a = act(z, slopes[l])
-            zs.append(z)
-            as_.append(a)
+            layer = Layer(z, act(z, slopes[l]), slope=slopes[l])
             if train and self.dropout > 0:  # inverted dropout: keep with 1 - p, scale 1/(1 - p)
-                masks.append(self._dropout_mask(a.shape))
-                a = a * masks[-1]
-        out = _matmul(a, Ws[L - 1])
+                layer.mask = self._dropout_mask(layer.a.shape)
+            p.layers.append(layer)
+            a = layer.out
+        out = matmul(a, p.weights[L - 1])
         out += self.params[2 * L - 1]
-        self._zs, self._as, self._masks = zs, as_, masks
-        return out
+        return out, p
 
     def _used_weight(self, W: np.ndarray) -> np.ndarray:
         """The weight matrix of the forward pass: ``W``, or ``sign(W)`` in {-1, +1}."""
@@ -327,16 +296,16 @@ class MLP:
 
         ``train=True`` only matters for RReLU: random slopes instead of their mean, drawn
         unless ``noise`` (one ``(runs, n, width)`` array per hidden layer) fixes them."""
-        return self._done(self._forward(self._input(X), train, noise))
-
-    def _done(self, result):
-        """End of a pass: forget its hidden layers unless ``record`` asks to keep them."""
-        self._recorded = self.record
-        if not self.record:
-            self._zs, self._as, self._masks = [], [], []
-        return result
+        out, p = self._forward(self._input(X), train, noise)
+        self._keep(p)
+        return out
 
     __call__ = forward
+
+    def _keep(self, p: Any) -> None:
+        """The end of a pass: keep it for :meth:`layer_stats` if ``record`` asks to."""
+        self.last_pass = p if self.record else None
+        self.last_noise = None if p is None else p.noise
 
     # -- loss and backprop -------------------------------------------------------------
     def _loss(self, loss) -> Loss:
@@ -354,44 +323,50 @@ class MLP:
         ``noise`` (RReLU only, training mode) fixes the random slopes, one ``(runs, n, width)``
         array per hidden layer, instead of drawing them; the ones used are in ``last_noise``.
         With ``l2`` the loss includes :meth:`penalty` and ``dC/dW^l`` its ``lambda W^l``.
+        With ``chunking`` (the default) the pass runs in cache-sized blocks where it may.
         """
         loss_fn = self._loss(loss)
         X = self._input(X)
+        self.last_pass = None  # let the previous pass's arrays go before this one allocates
         if self.chunking is not None and noise is None and splittable(self, train, X):
-            return chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
-        if noise is None and self._narrow(X, train):
-            C, grads = self._narrow_loss_and_grads(X, Y, loss_fn)
-            return self._done(self._regularized(C, grads))
-        out = self._forward(X, train, noise)
+            C, grads, p = chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
+        else:
+            C, grads, p = self.compute(X, Y, loss_fn, train, noise)
+        self._keep(p)
+        return C, grads
+
+    def compute(self, X: np.ndarray, Y, loss_fn: Loss, train: bool = True,
+                noise=None) -> tuple[np.ndarray, list[np.ndarray], Pass]:
+        """One pass in one piece over a checked ``X``: the loss, its gradients and the
+        :class:`Pass`; nothing is kept in the network (blocks call this concurrently)."""
+        if noise is None and takes_narrow(self, train):
+            C, grads, p = narrow_loss_and_grads(self, X, Y, loss_fn)
+        else:
+            C, grads, p = self._backprop(X, Y, loss_fn, train, noise)
+        return (*self._regularized(C, grads), p)
+
+    def _backprop(self, X: np.ndarray, Y, loss_fn: Loss, train: bool,
+                  noise) -> tuple[np.ndarray, list[np.ndarray], Pass]:
+        """The notes' four equations over the stacked runs."""
+        out, p = self._forward(X, train, noise)
         C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
         act, L = self.activation, self.n_layers
-        slopes = self._slopes(train, self.last_noise)
         grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
-        masks, Ws = self._masks, self._Ws
         for l in range(L - 1, -1, -1):  # layer l + 1 of the notes
-            a_prev = X if l == 0 else self._as[l - 1]
-            if l > 0 and masks:  # the input layer l saw: the dropped-out a^(l-1)
-                a_prev = a_prev * masks[l - 1]
+            a_prev = X if l == 0 else p.layers[l - 1].out  # the (dropped-out) input it saw
             # (BP4) dC/dW^l = (a^(l-1))^T d^l, summed over the samples by the matmul
             grads[2 * l] = np.matmul(np.swapaxes(a_prev, -1, -2), delta)
             # (BP3) dC/db^l = d^l, summed over the samples
             grads[2 * l + 1] = delta.sum(axis=1, keepdims=True)
             if l == 0:
                 break
-            # dC/da^(l-1) = d^l (W^l)^T  (times the dropout mask of a^(l-1) in training)
-            g = _matmul(delta, np.swapaxes(Ws[l], -1, -2))
-            if masks:
-                g *= masks[l - 1]
-            z, a = self._zs[l - 1], self._as[l - 1]
-            if act.learnable:  # PReLU: dC/ds = sum_n dC/da * min(z, 0)
-                grads[2 * L + l - 1] = (g * act.slope_grad(z)).sum(axis=1, keepdims=True)
-            # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1)); maxout: to each unit's winning piece
-            if isinstance(act, Maxout):
-                delta = act.backward(z, g)
-                continue
-            g *= act.grad(z, a, slopes[l - 1])
-            delta = g
-        return self._done(self._regularized(C, grads))
+            # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1)): the activation's own backward
+            # (through dropout's mask; PReLU also gives its slopes' gradient)
+            g = matmul(delta, np.swapaxes(p.weights[l], -1, -2))
+            delta, dslope = act.backward(p.layers[l - 1], g)
+            if dslope is not None:
+                grads[2 * L + l - 1] = dslope
+        return C, grads, p
 
     def _regularized(self, C: np.ndarray, grads: list[np.ndarray]):
         """The straight-through gradient of ``binary`` and the L2 term, on a pass's result."""
@@ -404,102 +379,37 @@ class MLP:
                 grads[2 * l] += self.l2 * W
         return C, grads
 
-    # -- the one-hidden-layer network with few inputs and outputs ------------------------
-    #: ``(fan_in + 1) x outputs`` at most for :meth:`_narrow_loss_and_grads`
-    NARROW = 8
-
-    def _narrow(self, X: np.ndarray, train: bool) -> bool:
-        """Whether :meth:`_narrow_loss_and_grads` computes this pass: one hidden layer of an
-        elementwise activation without learned or random slopes or dropout, and an input
-        and output so narrow that ``(fan_in + 1) x outputs <= NARROW``."""
-        act = self.activation
-        if self.n_layers != 2 or isinstance(act, Maxout) or act.learnable:
-            return False
-        if train and (act.random or self.dropout > 0):
-            return False
-        return (self.sizes[0] + 1) * self.sizes[2] <= self.NARROW
-
-    def _narrow_loss_and_grads(self, X: np.ndarray, Y, loss_fn: Loss):
-        """``loss_and_grads`` of a one-hidden-layer network with ``K`` inputs and ``O``
-        outputs, ``(K + 1) O`` small (the notes' 1-100-1 sin network: 2), in about half
-        the passes over the ``n x width`` hidden layer.
-
-        With ``X1 = [X, 1]`` and ``V = [W^1; b^1]`` the hidden layer is one matmul,
-        ``z = X1 V``. Backprop's ``d^1 = (d^2 (W^2)^T) * f'(z)`` is never formed:
-
-            dC/dV_kj = sum_i X1_ik d^1_ij = sum_o W^2_jo sum_i f'(z_ij) X1_ik d^2_io,
-
-        so with ``P_i,(k,o) = X1_ik d^2_io`` (``n x (K+1) O``) it is the matmul
-        ``f'(z)^T P`` and a contraction with ``W^2``: the same sums in another order.
-        An activation with ``from_negated`` (sigmoid) gets ``-z`` from the matmul with
-        ``-V`` and saves the negation; its ``grad`` and statistics then use ``a`` only,
-        and ``z`` is not kept."""
-        act, W1, W2 = self.activation, *self._used_weights()
-        b1, b2 = self.params[1], self.params[3]
-        K, R = self.sizes[0], self.runs
-        X1 = np.empty(X.shape[:-1] + (K + 1,), dtype=self.dtype)
-        X1[..., :K] = X
-        X1[..., K] = 1.0
-        V = np.concatenate([W1, b1], axis=1)  # (R, K + 1, width)
-        negated = hasattr(act, "from_negated")
-        if negated:
-            np.negative(V, out=V)
-        z = np.matmul(X1, V[0])[None] if R == 1 and X.ndim == 2 else np.matmul(X1, V)
-        if negated:  # |z_ij| <= max |X| sum_k |W_kj| + |b_j|: a lower bound of -z, nearly free
-            bound = float(np.abs(X).max()) * np.abs(W1).sum(axis=1) + np.abs(b1[:, 0])
-            a = act.from_negated(z, low=-float(bound.max()) * (1 + 1e-3))
-        else:
-            a = act(z, None)
-        z = None if negated else z
-        out = np.matmul(a, W2)
-        out += b2
-        C, delta = loss_fn(out, Y)  # (R, n, O)
-        grads: list[np.ndarray] = [None] * 4  # type: ignore[list-item]
-        grads[2] = np.matmul(np.swapaxes(a, -1, -2), delta)  # (BP4) (a^1)^T d^2
-        grads[3] = delta.sum(axis=1, keepdims=True)  # (BP3)
-        n, O = delta.shape[-2], delta.shape[-1]
-        P = (X1[..., :, :, None] * delta[..., :, None, :]).reshape(R, n, (K + 1) * O)
-        Q = np.matmul(np.swapaxes(act.grad(z, a, None), -1, -2), P)  # f'(z)^T P
-        G = np.einsum("rjko,rjo->rkj", Q.reshape(R, -1, K + 1, O), W2)  # (R, K + 1, width)
-        grads[0] = np.ascontiguousarray(G[:, :K])
-        grads[1] = np.ascontiguousarray(G[:, K:])
-        self._zs, self._as, self._masks, self._Ws = [z], [a], [], [W1, W2]
-        self.last_noise = None
-        return C, grads
-
-    def _used_weights(self) -> list[np.ndarray]:
+    def used_weights(self) -> list[np.ndarray]:
+        """The weight matrices the forward pass multiplies by: ``W^l``, or ``sign(W^l)``."""
         return [self._used_weight(W) for W in self.weights]
 
     # -- diagnostics -------------------------------------------------------------------
     def layer_stats(self) -> list[dict[str, np.ndarray]]:
-        """One dict per hidden layer from the most recent forward pass, each value ``(runs,)``:
+        """One dict per hidden layer from the most recent pass, each value ``(runs,)``:
         ``saturated_frac`` (sigmoid/tanh kind: the fraction of unit activations whose
         derivative is below 5% of its maximum) or ``dead_frac`` (ReLU family: the fraction
         of units with ``z <= 0`` on every sample of the pass)."""
-        if not self._recorded:
+        if self.last_pass is None:
             raise NNBenchError("layer_stats needs the last pass recorded: set record = True")
-        if not self._zs and self._blocks:  # the last pass was blocked
-            return blocked_layer_stats(self)
-        stats = []
-        act = self.activation
-        for z, a in zip(self._zs, self._as, strict=True):
-            if act.stat is None:  # maxout
-                stats.append({})
-                continue
-            if act.stat == "dead_frac":
-                value = (z <= 0).all(axis=1).mean(axis=1)
-            else:
-                value = act.saturated(z, a).mean(axis=(1, 2))
-            stats.append({act.stat: value.astype(np.float64)})
-        return stats
+        return self.last_pass.layer_stats(self.activation)
 
-    def n_params(self) -> int:
-        """Number of trained numbers per run."""
-        return int(sum(p[0].size for p in self.params))
+    def subset(self, runs: slice) -> MLP:
+        """A shallow copy that sees the runs ``runs`` only: views of the parameters, the
+        runs' generators and seeds; no pass of its own. Blocks of a pass train on these."""
+        part = copy.copy(self)
+        part.chunking = None
+        part.last_pass = None
+        if runs.start in (0, None) and (runs.stop is None or runs.stop >= self.runs):
+            return part
+        part.params = [p[runs] for p in self.params]
+        part._shapes = [p.shape for p in part.params]
+        part.rngs = self.rngs[runs]
+        part.seeds = self.seeds[runs]
+        part.runs = len(part.rngs)
+        return part
 
     def __repr__(self) -> str:
         return (
             f"MLP(sizes={self.sizes}, activation={self.activation!r}, runs={self.runs}, "
             f"dtype={np.dtype(self.dtype).name})"
         )
-

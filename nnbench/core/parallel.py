@@ -27,7 +27,6 @@ run's draws would come in another order.
 
 from __future__ import annotations
 
-import copy
 import ctypes
 import ctypes.util
 import os
@@ -121,25 +120,10 @@ def splittable(net: Any, train: bool, X: np.ndarray) -> bool:
     """Whether ``net``'s pass over ``X`` is worth splitting (more than one block) and may
     be split: not when it draws per-sample noise (dropout or a random activation in
     training)."""
-    act = net.activation
-    if train and (getattr(net, "dropout", 0.0) > 0 or getattr(act, "random", False)):
+    if train and (net.dropout > 0 or net.activation.random):
         return False
     ch, n = net.chunking, X.shape[-2]
     return len(ch.blocks(net.runs, n, _width(net))) > 1 or ch.rows(n, _width(net)) < n
-
-
-def _part(net: Any, rs: slice) -> Any:
-    """A shallow copy of ``net`` that sees the runs ``rs`` only (views of its params)."""
-    part = copy.copy(net)
-    part.chunking = None
-    if rs.start == 0 and rs.stop >= net.runs:  # all of them: nothing to slice
-        return part
-    part.params = [p[rs] for p in net.params]
-    part._shapes = [p.shape for p in part.params]
-    part.rngs = net.rngs[rs]
-    part.seeds = net.seeds[rs]
-    part.runs = len(part.rngs)
-    return part
 
 
 def _take(A: Any, rs: slice, ss: slice, has_runs: bool, sample_axis: int) -> Any:
@@ -152,48 +136,76 @@ def _take(A: Any, rs: slice, ss: slice, has_runs: bool, sample_axis: int) -> Any
     return A[tuple(index)]
 
 
-def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bool,
-                           chunking: Chunking) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``net.loss_and_grads(X, Y, loss, train)`` computed block by block (see the module).
+@dataclass
+class BlockedPass:
+    """The pass of :func:`chunked_loss_and_grads`: for each slice of the runs, the pass of
+    each of its sample blocks with the block's number of rows."""
+
+    blocks: list[tuple[slice, list[tuple[Any, int]]]]
+    runs: int
+    noise: None = None
+
+    def layer_stats(self, act: Any) -> list[dict[str, np.ndarray]]:
+        """``layer_stats`` of the whole pass: the fraction of saturated entries (counted
+        over every block) or of units dead on every sample (AND over the sample blocks)."""
+        hidden = len(self.blocks[0][1][0][0].layers)
+        out: list[dict[str, np.ndarray]] = []
+        for l in range(hidden):
+            if act.stat is None:
+                out.append({})
+                continue
+            value = np.empty(self.runs, dtype=np.float64)
+            for rs, passes in self.blocks:
+                if act.stat == "dead_frac":
+                    dead = None
+                    for p, _ in passes:
+                        d = (p.layers[l].z <= 0).all(axis=1)
+                        dead = d if dead is None else dead & d
+                    value[rs] = dead.mean(axis=1)
+                else:
+                    count = sum(act.saturated(p.layers[l].z, p.layers[l].a).sum(axis=(1, 2))
+                                for p, _ in passes)
+                    total = sum(rows for _, rows in passes) * passes[0][0].layers[l].a.shape[-1]
+                    value[rs] = np.asarray(count, dtype=np.float64) / total
+            out.append({act.stat: value})
+        return out
+
+
+_freed_memory_kept = False
+
+
+def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss_fn: Any, train: bool,
+                           chunking: Chunking) -> tuple[np.ndarray, list[np.ndarray], Any]:
+    """``net.compute(X, Y, loss_fn, train)`` block by block (see the module): the loss, the
+    gradients, and a :class:`BlockedPass` when ``net.record`` (else ``None``).
 
     ``X`` is ``(n, d)`` or ``(runs, n, d)``; ``Y`` ``(n, k)``/``(runs, n, k)`` or labels
-    ``(n,)``/``(runs, n)``. Afterwards ``net.layer_stats()`` describes the whole pass."""
-    net._blocks = []  # let the previous pass's arrays go before this one allocates
-    loss_fn = net._loss(loss)
+    ``(n,)``/``(runs, n)``. Each block is ``net.subset(runs).compute(...)`` on its samples."""
+    global _freed_memory_kept
+    if not _freed_memory_kept:
+        _freed_memory_kept = True
+        keep_freed_memory()
     R, n = net.runs, X.shape[-2]
-    width = _width(net)
-    plan = chunking.blocks(R, n, width)
+    plan = chunking.blocks(R, n, _width(net))
     Y = np.asarray(Y)
-    labels = bool(getattr(loss_fn, "takes_labels", False))
+    labels = bool(loss_fn.takes_labels)
     y_runs = Y.ndim == (2 if labels else 3)
     y_axis = -1 if labels else -2
-    parts = [_part(net, rs) for rs, _ in plan]
+    parts = [net.subset(rs) for rs, _ in plan]
     errors = np.geterr()  # thread-local: the pool's threads get the caller's
+    record = net.record
 
-    record = getattr(net, "record", True)
-
-    def run_block(i: int, ss: slice, mine: dict) -> tuple[Any, np.ndarray, list[np.ndarray]]:
-        """Block ``ss`` of run slice ``i``. A recorded pass keeps every block's layers, so
-        each block gets its own shallow copy of the part; otherwise one copy per thread
-        (``mine``) serves all its blocks."""
+    def run_block(i: int, ss: slice) -> tuple[Any, np.ndarray, list[np.ndarray]]:
+        """Block ``ss`` of run slice ``i``; its pass is kept only for a recorded pass."""
         rs = plan[i][0]
-        if len(plan[i][1]) == 1:
-            part = parts[i]
-        elif record:
-            part = copy.copy(parts[i])
-        else:
-            if i not in mine:
-                mine[i] = copy.copy(parts[i])
-            part = mine[i]
         Xc = _take(X, rs, ss, X.ndim == 3, -2)
         Yc = _take(Y, rs, ss, y_runs, y_axis)
-        C, grads = part.loss_and_grads(Xc, Yc, loss_fn, train)
-        return part, C, grads
+        C, grads, p = parts[i].compute(Xc, Yc, loss_fn, train)
+        return (p if record else None), C, grads
 
     def in_pool(share: list) -> list:
-        mine: dict = {}
         with np.errstate(**errors):  # the caller's floating-point error handling
-            return [run_block(*job, mine) for job in share]
+            return [run_block(*job) for job in share]
 
     jobs = [(i, ss) for i, (_, samples) in enumerate(plan) for ss in samples]
     if chunking.pool is not None and len(jobs) > 1 and chunking.threads > 1:
@@ -201,13 +213,11 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
         k = min(chunking.threads, len(jobs))
         shares = [jobs[len(jobs) * j // k:len(jobs) * (j + 1) // k] for j in range(k)]
         later = [chunking.pool.submit(in_pool, share) for share in shares[1:]]
-        mine: dict = {}  # this thread takes the first share instead of waiting
-        done = [run_block(*job, mine) for job in shares[0]]
+        done = [run_block(*job) for job in shares[0]]  # this thread takes the first share
         for future in later:
             done += future.result()
     else:
-        mine = {}
-        done = [run_block(*job, mine) for job in jobs]
+        done = [run_block(*job) for job in jobs]
 
     C = np.empty(R, dtype=net.dtype)
     grads = [np.empty_like(p) for p in net.params]
@@ -216,7 +226,8 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
     for rs, samples in plan:
         block = done[pos:pos + len(samples)]
         pos += len(samples)
-        seen.append([(b[0], ss.stop - ss.start) for b, ss in zip(block, samples, strict=True)])
+        seen.append((rs, [(b[0], ss.stop - ss.start) for b, ss in zip(block, samples,
+                                                                       strict=True)]))
         if len(samples) == 1:
             C[rs] = block[0][1]
             for g, gb in zip(grads, block[0][2], strict=True):
@@ -229,34 +240,4 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss: Any, train: bo
             for w, b in zip(weights[1:], block[1:], strict=True):
                 acc += w * b[2][j]
             g[rs] = acc
-    net._zs, net._as = [], []
-    net._recorded = record
-    net._blocks = [(rs, parts_) for (rs, _), parts_ in zip(plan, seen, strict=True)]
-    return C, grads
-
-
-def blocked_layer_stats(net: Any) -> list[dict[str, np.ndarray]]:
-    """``layer_stats`` of the last blocked pass: the fraction of saturated entries (counted
-    over every block) or of units dead on every sample (AND over the sample blocks)."""
-    act = net.activation
-    hidden = net.n_layers - 1
-    out: list[dict[str, np.ndarray]] = []
-    for l in range(hidden):
-        if act.stat is None:
-            out.append({})
-            continue
-        value = np.empty(net.runs, dtype=np.float64)
-        for rs, parts in net._blocks:
-            if act.stat == "dead_frac":
-                dead = None
-                for part, _ in parts:
-                    d = (part._zs[l] <= 0).all(axis=1)
-                    dead = d if dead is None else dead & d
-                value[rs] = dead.mean(axis=1)
-            else:
-                count = sum(act.saturated(part._zs[l], part._as[l]).sum(axis=(1, 2))
-                            for part, _ in parts)
-                total = sum(rows for _, rows in parts) * parts[0][0]._as[l].shape[-1]
-                value[rs] = np.asarray(count, dtype=np.float64) / total
-        out.append({act.stat: value})
-    return out
+    return C, grads, (BlockedPass(seen, R) if record else None)
