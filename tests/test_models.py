@@ -245,8 +245,8 @@ def test_models_and_losses_are_grid_axes():
     assert [r.loss for r in resolve_experiment(exp)[1]] == ["bce_with_logits", "sigmoid_mse"]
 
 
-def test_a_perceptron_pass_is_never_split_into_blocks():
-    """Blocks would run the counting hook once per block (counting a step several times)."""
+def test_a_perceptron_step_is_counted_once_however_its_pass_is_split():
+    """Blocks compute passes; the counting hook runs once per step, not once per block."""
     from concurrent.futures import ThreadPoolExecutor
 
     from nnbench.core.parallel import Chunking
@@ -256,7 +256,6 @@ def test_a_perceptron_pass_is_never_split_into_blocks():
     X, y = np.array([[1.0, -1.0]]), np.array([1])
     with ThreadPoolExecutor(2) as pool:
         net.chunking = Chunking(target=1, min_rows=1, pool=pool, threads=2)
-        assert net.chunking is None
         for _ in range(3):  # zero weights: every run misclassifies the point each step
             net.loss_and_grads(X, y)
     assert net.updates.tolist() == [2, 2, 2, 2]  # the first two steps' updates are counted

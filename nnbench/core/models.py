@@ -18,22 +18,71 @@ one is its output size and its loss (the entry's ``defaults``, which come before
   ``perceptron``), from zero weights; reports ``converged`` and ``updates``.
 - ``mlp``: the core network (``--act maxout`` for maxout units).
 
-``extra_results(data)`` of a model gives its additional ``runs.csv`` columns.
+``extra_results(data, loss)`` of a model gives its additional ``runs.csv`` columns.
+
+:class:`Model` declares the interface the engine trains through; :func:`build_model` is
+the one place a run's model is built (the engine, the figures and ``prune`` use it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_int
+from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
 from nnbench.core.mlp import MLP
 from nnbench.core.registry import Registry
 
 MODELS = Registry("model")
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the engine trains: every model (the MLP family, a landscape's point) has these.
+
+    - ``params``: the trained arrays, each with the runs axis first; ``runs``; ``n_layers``
+      and ``weights`` (the weight matrices, for the layer statistics; ``[]`` for none);
+    - ``loss_and_grads(X, Y, loss, train)`` -> ``(C (runs,), grads like params)``,
+      ``forward(X, train)`` -> outputs, ``layer_stats()`` of the last recorded pass;
+    - ``record``: keep the next passes for ``layer_stats`` (``False`` between logged steps);
+    - ``chunking``: how a pass is split into blocks (``None``: in one piece; a model whose
+      passes cannot be split keeps it ``None``);
+    - ``noisy``: its training pass draws random numbers (dropout, RReLU), so its training
+      loss is not the evaluation loss; ``l2`` and ``penalty()``: the L2 term in the loss;
+    - ``can_finish`` and ``finished(n_train)``: a model that ends its own training (the
+      perceptron after an epoch without an update);
+    - ``extra_results(data, loss)``: additional ``runs.csv`` columns, ``(runs,)`` each.
+    """
+
+    params: list[np.ndarray]
+    runs: int
+    n_layers: int
+    record: bool
+    chunking: Any
+    l2: float
+    can_finish: bool
+
+    @property
+    def weights(self) -> list[np.ndarray]: ...
+
+    @property
+    def noisy(self) -> bool: ...
+
+    def forward(self, X: Any, train: bool = False) -> np.ndarray: ...
+
+    def loss_and_grads(self, X: Any, Y: Any, loss: Any = ...,
+                       train: bool = True) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+    def layer_stats(self) -> list[dict[str, np.ndarray]]: ...
+
+    def penalty(self) -> np.ndarray: ...
+
+    def finished(self, n_train: int) -> np.ndarray: ...
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]: ...
 
 # losses whose minimizer is the least-squares solution, with C = scale * sum of squares
 _SQUARED = {"mse": lambda n, k: 1.0 / (n * k), "half_sse": lambda n, k: 0.5 / n}
@@ -105,15 +154,7 @@ class Perceptron(MLP):
         self.stopped = np.zeros(R, dtype=bool)
         self._pending: tuple[np.ndarray, int] = (np.zeros(R, dtype=bool), 0)
 
-    @property
-    def chunking(self) -> None:
-        """Always None: the counters below count each step once, so the pass (one point
-        per step) is never split into blocks."""
-        return None
-
-    @chunking.setter
-    def chunking(self, value: Any) -> None:
-        pass
+    can_finish = True
 
     def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
         C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
@@ -222,8 +263,6 @@ def model_options(cfg: Any) -> dict[str, Any]:
 def check_options(cfg: Any, kind: str = "regression") -> None:
     """Raise NNBenchError when the model of ``cfg`` does not fit a task of ``kind`` or the
     regularization options do not fit the model."""
-    from nnbench.core.errors import check_range
-
     model = cfg.model
     if model == "linear" and kind != "regression":
         raise NNBenchError("model 'linear' is linear regression: give a regression task "
@@ -255,3 +294,32 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
     if valid is not None and cfg.loss not in valid:
         raise NNBenchError(f"model '{model}' trains with loss {' or '.join(valid)}, got "
                            f"'{cfg.loss}'")
+
+
+def model_names() -> list[str]:
+    """The names ``--model`` accepts."""
+    return MODELS.names()
+
+
+def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
+                seeds: Sequence[int]) -> Model:
+    """The stacked model of a group of resolved run configs ``cfg``: one model with
+    ``runs = len(seeds)``.
+
+    ``mlp`` is ``MLP([d] + [width] * depth + [out], act, init, seed=seeds, runs=R,
+    dtype)`` (``depth 0`` is a linear model, whose activation is unused); a
+    landscape task gets ``task.model(runs, dtype)`` (the task was built with the run's
+    ``start``); other names are looked up in ``MODELS`` and built with ``n_features,
+    n_outputs, seed, runs, dtype, init``.
+    """
+    runs = len(seeds)
+    if task.kind == "landscape":
+        return task.model(runs, cfg.dtype)
+    if cfg.model == "mlp":
+        sizes = [n_features] + [int(cfg.width)] * int(cfg.depth) + [n_outputs]
+        act = cfg.act if int(cfg.depth) > 0 else "sigmoid"  # unused without hidden layers
+        return MLP(sizes, activation=act, init=cfg.init, seed=list(seeds), runs=runs,
+                   dtype=cfg.dtype, **model_options(cfg))
+    return MODELS.create(cfg.model, n_features=n_features, n_outputs=n_outputs,
+                         seed=list(seeds), runs=runs, dtype=cfg.dtype, init=cfg.init,
+                         **model_options(cfg))

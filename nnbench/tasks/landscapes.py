@@ -64,6 +64,11 @@ class LandscapeModel:
     """
 
     n_layers = 0
+    record = True  # nothing to record: no layers
+    chunking = None  # one point per run: nothing to split
+    noisy = False
+    l2 = 0.0
+    can_finish = False
 
     def __init__(self, task: LandscapeTask, runs: int = 1, dtype: Any = "float32"):
         if isinstance(runs, bool) or int(runs) != runs or int(runs) < 1:
@@ -93,6 +98,15 @@ class LandscapeModel:
 
     def layer_stats(self) -> list[dict[str, np.ndarray]]:
         return []
+
+    def penalty(self) -> np.ndarray:
+        return np.zeros(self.runs, dtype=self.dtype)
+
+    def finished(self, n_train: int) -> np.ndarray:
+        return np.zeros(self.runs, dtype=bool)
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
+        return {}
 
 
 class LandscapeTask(Task):
