@@ -405,7 +405,7 @@ def test_one_flat_update_equals_an_update_per_array(optim, monkeypatch):
             for s, lr in [(0, 0.01), (1, 0.03)]]
     flat_sink, plain_sink = ListSink(), ListSink()
     flat = train_group(cfgs, sink=flat_sink)
-    monkeypatch.setattr(engine, "FLAT_MAX", 0)
+    monkeypatch.setattr(engine.speed, "FLAT_MAX", 0)
     plain = train_group(cfgs, sink=plain_sink)
     for a, b in zip(flat.runs, plain.runs, strict=True):
         assert len(a.weights) == 6

@@ -164,8 +164,9 @@ class MLP:
         self.record = True
         self.last_pass: Pass | Any | None = None  # a Pass, or parallel's BlockedPass
         self.last_noise: list[np.ndarray] | None = None
-        # blocked execution (nnbench.core.parallel): None computes each pass in one piece
-        self.chunking: Chunking | None = None
+        # blocked execution (nnbench.core.parallel): cache-sized blocks on one thread unless
+        # a pool is given (the CLI's pass, also for library calls); None: in one piece
+        self.chunking: Chunking | None = Chunking()
 
     #: ``(fan_in + 1) x outputs`` at most for the one-hidden-layer pass (:mod:`narrow`)
     NARROW = NARROW

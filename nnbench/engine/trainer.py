@@ -1,0 +1,506 @@
+"""Training one group of runs on the runs axis: the loop of steps, its logs and its results.
+
+One step of :meth:`GroupTrainer._loop`: the batch of every run (:meth:`GroupTrainer.batch`),
+the loss and gradients of all runs at once (``net.loss_and_grads``, the model's pass),
+divergence and logging, then one optimizer update with the per-run learning rates
+``lr_r * schedule(t)`` (:meth:`GroupTrainer.lr_at`). Per-run state is one
+:class:`RunState` of ``(R,)`` arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnbench.config import FULL_BATCH, RunConfig, group_key, make_task
+from nnbench.core.errors import NNBenchError
+from nnbench.core.losses import LOSSES
+from nnbench.core.models import Model, build_model
+from nnbench.core.optimizers import clip_grad_norm, optimizer
+from nnbench.core.schedules import schedule
+from nnbench.engine.protocols import (
+    ListSink,
+    MetricsSink,
+    NullReporter,
+    Reporter,
+    RunProgress,
+    StopFlag,
+)
+from nnbench.engine.results import GroupResult, RunResult, metric_columns
+from nnbench.engine.speed import blocked_execution, flatten_params
+
+REPORT_INTERVAL = 0.1  # seconds between reporter updates
+FLUSH_INTERVAL = 2.0  # seconds between sink writes
+DIVERGE_FACTOR = 1e6  # a loss this many times its initial value counts as divergence
+
+
+def group_label(cfg: Any) -> str:
+    """A readable label of a group: task, model and the architecture and optimizer."""
+    if cfg.model == "mlp":
+        arch = f"{cfg.act}-d{cfg.depth}-w{cfg.width}"
+    else:
+        arch = str(cfg.model)
+    return f"{cfg.task}-{arch}-{cfg.optim}"
+
+
+def schedule_factors(cfg: Any) -> np.ndarray:
+    """The learning-rate factor of every step ``0..steps`` (float64), computed once."""
+    f = schedule(cfg.schedule, warmup_steps=cfg.warmup_steps, **cfg.schedule_kw)
+    t = np.arange(int(cfg.steps) + 1)
+    return np.broadcast_to(np.asarray(f(t), dtype=np.float64), t.shape).copy()
+
+
+def batch_rng(seed: int) -> np.random.Generator:
+    """The generator of a run's batch order: child 1 of the run's ``SeedSequence``
+    (the network draws its initial weights from the ``SeedSequence`` itself)."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1,)))
+
+
+def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-run L2 norm over a list of ``(R, ...)`` arrays, in float64."""
+    sq = 0.0
+    for a in arrays:
+        flat = a.reshape(a.shape[0], -1).astype(np.float64, copy=False)
+        sq = sq + np.einsum("ij,ij->i", flat, flat)
+    return np.sqrt(sq)
+
+
+def _nan(R: int) -> np.ndarray:
+    return np.full(R, np.nan)
+
+
+@dataclass
+class RunState:
+    """Every run's state in a group, one ``(R,)`` array per field.
+
+    ``status`` is ``running`` until a run ends (``done``, ``diverged``, ``interrupted``);
+    ``active`` is derived from it. ``last_*`` are the last logged values, ``best_*`` the
+    lowest, ``best_step`` the step of the best validation loss (-1: none yet), ``wait`` the
+    evaluations since it improved, ``limit`` the loss above which a run diverged,
+    ``diverged_step`` -1 for a run that did not diverge."""
+
+    status: np.ndarray
+    steps_done: np.ndarray
+    diverged_step: np.ndarray
+    stopped_early: np.ndarray
+    end_wall: np.ndarray
+    limit: np.ndarray
+    best_train: np.ndarray
+    best_val: np.ndarray
+    best_step: np.ndarray
+    wait: np.ndarray
+    last: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, R: int) -> RunState:
+        return cls(status=np.full(R, "running", dtype=object),
+                   steps_done=np.zeros(R, dtype=np.int64),
+                   diverged_step=np.full(R, -1, dtype=np.int64),
+                   stopped_early=np.zeros(R, dtype=bool), end_wall=_nan(R),
+                   limit=np.full(R, np.inf), best_train=np.full(R, np.inf),
+                   best_val=np.full(R, np.inf), best_step=np.full(R, -1, dtype=np.int64),
+                   wait=np.zeros(R, dtype=np.int64),
+                   last={k: _nan(R) for k in ("train_loss", "val_loss", "train_acc",
+                                              "val_acc")})
+
+    @property
+    def active(self) -> np.ndarray:
+        """The runs still training."""
+        return self.status == "running"
+
+    def end(self, runs: np.ndarray, status: str, wall: float) -> None:
+        """Runs ``runs`` (indices or a mask) end with ``status`` at ``wall`` seconds."""
+        self.status[runs] = status
+        self.end_wall[runs] = wall
+
+
+def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
+                sink: MetricsSink | None = None, stop: StopFlag | None = None,
+                data: Any = None, task: Any = None, threads: int | None = None,
+                blocks: bool = True) -> GroupResult:
+    """Train the runs ``configs`` (resolved :class:`~nnbench.config.RunConfig` or their
+    dicts) as one group and return their results in the same order.
+
+    The runs must agree on everything but ``seed``, ``lr`` and ``run_id``. Each step:
+    the loss and gradients of every run on its batch, then one optimizer update with
+    the per-run learning rates ``lr_r * schedule(t)``. Logged rows go to ``sink``;
+    progress to ``reporter``; ``stop.requested`` (or Ctrl-C) ends training at the next
+    step with the runs in flight ``interrupted``. ``data``/``task`` may be passed to
+    avoid loading them again.
+
+    Execution (never the numbers): ``blocks`` computes an MLP's passes in cache-sized
+    blocks (:mod:`nnbench.core.parallel`; the same numbers whatever ``threads``), run on
+    ``threads`` threads (default: the cores this process may use).
+    """
+    cfgs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
+    if not cfgs:
+        return GroupResult([])
+    keys = {group_key(c) for c in cfgs}
+    if len(keys) != 1:
+        raise NNBenchError("the runs of a group must differ only in seed and lr")
+    trainer = GroupTrainer(cfgs, reporter or NullReporter(), sink or ListSink(),
+                           stop or StopFlag(), data, task)
+    with blocked_execution(trainer.net, threads, blocks):
+        return trainer.run()
+
+
+class GroupTrainer:
+    """The state of one group's training; :meth:`run` is the loop."""
+
+    def __init__(self, cfgs, reporter, sink, stop, data, task):
+        self.cfgs = cfgs
+        c = self.cfg = cfgs[0]
+        self.reporter, self.sink, self.stop = reporter, sink, stop
+        self.task = task if task is not None else make_task(c)
+        self.kind = self.task.kind
+        self.R = R = len(cfgs)
+        self.ids = [x.run_id for x in cfgs]
+        self.seeds = [int(x.seed) for x in cfgs]
+        self.base_lr = np.array([float(x.lr) for x in cfgs])
+        self.steps = int(c.steps)
+        self.columns = metric_columns(self.kind)
+        if self.kind == "landscape":
+            self.data = None
+            n_features = n_outputs = 2
+        else:
+            self.data = data if data is not None else self.task.load(
+                seed=c.data_seed, val_frac=c.val_frac, dtype=c.dtype)
+            n_features, n_outputs = self.data.n_features, self.data.n_outputs
+        self.net: Model = build_model(c, self.task, n_features, n_outputs, self.seeds)
+        self.opt = optimizer(c.optim, lr=self.base_lr if R > 1 else float(self.base_lr[0]),
+                             **c.hp)
+        self.flat = flatten_params(self.net)
+        self.opt_state = self.opt.init(self.net.params if self.flat is None else [self.flat])
+        self.factors = schedule_factors(c)
+        self.perms: np.ndarray | None = None  # each run's order of the training set
+        if self.data is not None:
+            self.loss_name = c.loss
+            self.loss_obj = LOSSES.create(c.loss)
+            self.classify = bool(self.loss_obj.takes_labels)
+            n = len(self.data.X_train)
+            self.full = c.batch_size == FULL_BATCH or int(c.batch_size) >= n
+            self.b = n if self.full else int(c.batch_size)
+            self.spe = -(-n // self.b)
+            self.rngs = [batch_rng(s) for s in self.seeds]
+            self.has_val = self.data.X_val is not None and len(self.data.X_val) > 0
+        else:
+            self.loss_name, self.loss_obj, self.classify = None, None, False
+            self.full, self.has_val = True, False
+        self.patience = c.patience if self.has_val else None
+        self.state = RunState.new(R)
+        self.best_params: list[np.ndarray] | None = None
+        self.final: dict[int, list[np.ndarray]] = {}  # weights of runs that stopped
+        self.pending_metrics: list[dict] = []
+        self.pending_layers: list[dict] = []
+        self.open_layers: list[tuple[dict, int, int]] = []  # rows awaiting update_ratio
+        self.t0 = self.last_report = self.last_flush = time.perf_counter()
+
+    # -- batches -----------------------------------------------------------------------
+    def batch(self, t: int):
+        d = self.data
+        if self.full:
+            return d.X_train, d.y_train
+        j = t % self.spe
+        if j == 0:
+            n = len(d.X_train)
+            self.perms = np.stack([rng.permutation(n) for rng in self.rngs])
+        idx = self.perms[:, j * self.b:(j + 1) * self.b]
+        return d.X_train[idx], d.y_train[idx]
+
+    # -- evaluation ----------------------------------------------------------------------
+    def _eval_set(self, X, Y) -> tuple[np.ndarray, np.ndarray]:
+        out = self.net.forward(X, train=False)
+        C, _ = self.loss_obj(out, Y)
+        C = np.asarray(C, dtype=np.float64)
+        if self.classify:
+            acc = (self.loss_obj.predict(out) == Y).mean(axis=-1)
+        else:
+            acc = _nan(self.R)
+        return C, acc
+
+    def _step_is_evaluation(self) -> bool:
+        """Whether the training step's loss is already the full training loss: a full
+        batch, nothing random in the pass, and no accuracy to compute from its outputs."""
+        return self.full and not self.classify and not self.net.noisy
+
+    def evaluate(self, loss: np.ndarray) -> dict[str, np.ndarray]:
+        """Train (and validation) loss and accuracy; ``loss`` is the step's, used as the
+        training loss when :meth:`_step_is_evaluation` (no second pass over the data)."""
+        d = self.data
+        ev = {}
+        if self._step_is_evaluation():
+            ev["train_loss"], ev["train_acc"] = loss, _nan(self.R)
+        else:
+            ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
+            if self.net.l2:  # the objective trained: data loss + L2 penalty
+                ev["train_loss"] = ev["train_loss"] + self.net.penalty()
+        if self.has_val:
+            ev["val_loss"], ev["val_acc"] = self._eval_set(d.X_val, d.y_val)
+        return ev
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> GroupResult:
+        self.t0 = time.perf_counter()
+        self.last_report = self.last_flush = self.t0
+        interrupted = False
+        try:
+            with np.errstate(all="ignore"):
+                interrupted = self._loop()
+        except KeyboardInterrupt:
+            interrupted = True
+        if interrupted:
+            self.state.end(self.state.active, "interrupted", time.perf_counter() - self.t0)
+        self.flush()
+        results = self.results()
+        self.report()
+        return GroupResult(results, interrupted)
+
+    def _loop(self) -> bool:
+        steps, log_every, eval_every = self.steps, self.cfg.log_every, self.cfg.eval_every
+        net, clip, st = self.net, self.cfg.clip, self.state
+        for t in range(steps + 1):
+            if self.stop.requested:
+                return True
+            Xb, Yb = (None, None) if self.data is None else self.batch(t)
+            # keep the hidden layers only where this step may log
+            net.record = t % log_every == 0 or t == steps or net.can_finish
+            loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
+            loss = np.asarray(loss, dtype=np.float64)
+            if t == 0:
+                # a run starting at loss 0 (the perceptron from zero weights) has no scale
+                st.limit = np.where(loss == 0, np.inf,
+                                    DIVERGE_FACTOR * np.maximum(np.abs(loss), 1e-12))
+            bad = st.active & ~(np.abs(loss) <= st.limit)  # NaN counts as bad
+            if bad.any():
+                self.diverge(t, loss, bad)
+                if not st.active.any():
+                    break
+            conv = self.converged(t)
+            log_now = t % log_every == 0 or t == steps or conv.any()
+            eval_now = t % eval_every == 0 or t == steps or conv.any()
+            if log_now or eval_now:
+                self.log(t, loss, grads, log_now, eval_now)
+            for r in np.flatnonzero(conv & st.active):  # the perceptron: nothing left to do
+                st.status[r] = "done"
+                st.steps_done[r] = t
+                self.freeze(r)
+            if (log_now or eval_now or conv.any()) and not st.active.any():
+                break
+            if t == steps:
+                break
+            if clip is not None:
+                clip_grad_norm(grads, clip)
+            lr_t = self.lr_at(t)
+            lr_t = lr_t if self.R > 1 else float(lr_t[0])
+            if self.flat is not None:  # one update over the group's parameters, end to end
+                params = [self.flat]
+                grads = [np.concatenate([g.reshape(self.R, -1) for g in grads], axis=1)]
+            else:
+                params = net.params
+            if log_now and net.weights:
+                before = [W.copy() for W in net.weights]
+                self.opt.update(params, grads, self.opt_state, lr=lr_t)
+                self.update_ratios(before)
+            else:
+                self.opt.update(params, grads, self.opt_state, lr=lr_t)
+            st.steps_done[st.active] = t + 1
+            now = time.perf_counter()  # ~0.1 us, against >= tens of us for a step
+            if now - self.last_report >= REPORT_INTERVAL:
+                self.last_report = now
+                self.report()
+            if now - self.last_flush >= FLUSH_INTERVAL:
+                self.flush()
+        st.end(st.active, "done", time.perf_counter() - self.t0)
+        return False
+
+    def converged(self, t: int) -> np.ndarray:
+        """Runs whose model says, at an epoch boundary, that training is over (a model that
+        ``can_finish``: the perceptron after an epoch without update)."""
+        if not self.net.can_finish or self.data is None or t == 0 or t % self.spe:
+            return np.zeros(self.R, dtype=bool)
+        return self.state.active & np.asarray(self.net.finished(len(self.data.X_train)),
+                                              dtype=bool)
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def lr_at(self, t: int) -> np.ndarray:
+        """Every run's learning rate at step ``t``: ``lr_r * schedule(t)``."""
+        return self.base_lr * self.factors[t]
+
+    def freeze(self, r: int, weights: list[np.ndarray] | None = None) -> None:
+        """Stop run ``r`` (its status already set): its weights are kept (or set to
+        ``weights``), it logs no more."""
+        self.final[r] = weights if weights is not None else [
+            p[r:r + 1].copy() for p in self.net.params]
+        self.state.end_wall[r] = self.wall()
+
+    def diverge(self, t: int, loss: np.ndarray, bad: np.ndarray) -> None:
+        wall, lr, st = self.wall(), self.lr_at(t), self.state
+        for r in np.flatnonzero(bad):
+            row = dict.fromkeys(self.columns, np.nan)
+            row.update(run_id=self.ids[r], step=t, wall_s=wall, lr=lr[r],
+                       train_loss=float(loss[r]))
+            self.pending_metrics.append(row)
+            st.last["train_loss"][r] = loss[r]
+            st.status[r] = "diverged"
+            st.diverged_step[r] = t
+            st.steps_done[r] = t
+            self.freeze(r)
+
+    def log(self, t: int, loss: np.ndarray, grads, log_now: bool, eval_now: bool) -> None:
+        st = self.state
+        act = np.flatnonzero(st.active)
+        wall, lr = self.wall(), self.lr_at(t)
+        gnorm = _norms(grads)
+        cols: dict[str, np.ndarray] = {"train_loss": loss}
+        if self.kind == "landscape":
+            P = np.asarray(self.net.params[0], dtype=np.float64).reshape(self.R, 2)
+            cols["x0"], cols["x1"] = P[:, 0], P[:, 1]
+            cols["dist_to_min"] = np.asarray(self.task.distance_to_min(P), dtype=np.float64)
+        stats = self.net.layer_stats() if log_now else []
+        if eval_now and self.data is not None:
+            ev = self.evaluate(loss)
+            cols.update(ev)
+            for k, v in ev.items():
+                st.last[k] = np.where(st.active, v, st.last[k])
+        else:
+            st.last["train_loss"] = np.where(st.active, loss, st.last["train_loss"])
+        st.best_train = np.where(st.active, np.fmin(st.best_train, cols["train_loss"]),
+                                 st.best_train)
+        for r in act:
+            row = dict.fromkeys(self.columns, np.nan)
+            row.update(run_id=self.ids[r], step=t, wall_s=wall, lr=float(lr[r]),
+                       grad_norm=float(gnorm[r]))
+            for k, v in cols.items():
+                if k in row:
+                    row[k] = float(v[r])
+            self.pending_metrics.append(row)
+        if log_now and self.net.weights:
+            self._layer_rows(t, grads, stats, act)
+        if eval_now and self.has_val:
+            self.early_stopping(t, cols["val_loss"])
+
+    def _layer_rows(self, t: int, grads, stats, act) -> None:
+        net = self.net
+        self.open_layers = []
+        for l in range(net.n_layers):
+            W, gW = net.weights[l], grads[2 * l]
+            g, w = _norms([gW]), _norms([W])
+            st = stats[l] if l < len(stats) else {}
+            for r in act:
+                row = {"run_id": self.ids[r], "step": t, "layer": l + 1,
+                       "grad_norm": float(g[r]), "weight_norm": float(w[r]),
+                       "update_ratio": np.nan,
+                       "saturated_frac": float(st["saturated_frac"][r])
+                       if "saturated_frac" in st else np.nan,
+                       "dead_frac": float(st["dead_frac"][r]) if "dead_frac" in st else np.nan}
+                self.pending_layers.append(row)
+                self.open_layers.append((row, l, r))
+
+    def update_ratios(self, before: list[np.ndarray]) -> None:
+        """``||W_(t+1) - W_t|| / ||W_t||`` into the layer rows just logged."""
+        if not self.open_layers:
+            return
+        ratios = []
+        for l, W0 in enumerate(before):
+            dW = _norms([self.net.weights[l] - W0])
+            ratios.append(dW / np.where(_norms([W0]) > 0, _norms([W0]), np.nan))
+        active = self.state.active
+        for row, l, r in self.open_layers:  # a run that stopped at this step made no update
+            row["update_ratio"] = float(ratios[l][r]) if active[r] else np.nan
+        self.open_layers = []
+
+    def early_stopping(self, t: int, val: np.ndarray) -> None:
+        st = self.state
+        improved = st.active & (val < st.best_val)
+        st.best_val = np.where(improved, val, st.best_val)
+        st.best_step = np.where(improved, t, st.best_step)
+        st.wait = np.where(improved, 0, st.wait + st.active)
+        if self.patience is None:
+            return
+        params = self.net.params
+        if self.best_params is None:
+            self.best_params = [p.copy() for p in params]
+        elif improved.any():
+            for b, p in zip(self.best_params, params, strict=True):
+                b[improved] = p[improved]
+        for r in np.flatnonzero(st.active & (st.wait >= self.patience)):
+            st.status[r] = "done"
+            st.stopped_early[r] = True
+            st.steps_done[r] = t
+            self.freeze(r, [b[r:r + 1].copy() for b in self.best_params])
+
+    # -- output --------------------------------------------------------------------------
+    def flush(self) -> None:
+        if self.pending_metrics or self.pending_layers:
+            m, la = self.pending_metrics, self.pending_layers
+            self.pending_metrics, self.pending_layers = [], []
+            self.sink.write(m, la)
+        self.last_flush = time.perf_counter()
+
+    def progress(self) -> list[RunProgress]:
+        elapsed = max(self.wall(), 1e-9)
+        st = self.state
+        out = []
+        for r in range(self.R):
+            status = st.status[r]
+            if status == "done" and st.stopped_early[r]:
+                status = "stopped"
+            best = st.best_train[r]
+            out.append(RunProgress(self.ids[r], int(st.steps_done[r]), self.steps,
+                                   float(st.last["train_loss"][r]),
+                                   float(best) if np.isfinite(best) else float("nan"),
+                                   float(st.steps_done[r]) / elapsed, status))
+        return out
+
+    def report(self) -> None:
+        self.reporter.update(self.progress())
+
+    def results(self) -> list[RunResult]:
+        R, st = self.R, self.state
+        weights = []
+        for r in range(R):
+            if r in self.final:
+                weights.append(self.final[r])
+            elif self.best_params is not None and self.patience is not None:
+                weights.append([b[r:r + 1].copy() for b in self.best_params])
+            else:
+                weights.append([p[r:r + 1].copy() for p in self.net.params])
+        test_loss, test_acc = _nan(R), _nan(R)
+        d = self.data
+        if d is not None and d.X_test is not None and len(d.X_test):
+            self.net.params[:] = [np.concatenate([w[i] for w in weights])
+                                  for i in range(len(self.net.params))]
+            with np.errstate(all="ignore"):
+                test_loss, test_acc = self._eval_set(d.X_test, d.y_test)
+        extra: dict[str, np.ndarray] = {}
+        if d is not None:
+            with np.errstate(all="ignore"):
+                extra = self.net.extra_results(d, self.loss_name)
+        out = []
+        for r in range(R):
+            ok = st.status[r] == "done"
+            best_step = int(st.best_step[r]) if st.best_step[r] >= 0 else None
+            best_val = float(st.best_val[r]) if np.isfinite(st.best_val[r]) else np.nan
+            best_train = (float(st.best_train[r]) if np.isfinite(st.best_train[r])
+                          else np.nan)
+            diverged = int(st.diverged_step[r]) if st.diverged_step[r] >= 0 else None
+            out.append(RunResult(
+                run_id=self.ids[r], status=str(st.status[r]),
+                steps_done=int(st.steps_done[r]), diverged_step=diverged,
+                stopped_early=bool(st.stopped_early[r]), best_step=best_step,
+                final_train_loss=float(st.last["train_loss"][r]),
+                best_train_loss=best_train,
+                final_val_loss=float(st.last["val_loss"][r]), best_val_loss=best_val,
+                final_train_acc=float(st.last["train_acc"][r]),
+                final_val_acc=float(st.last["val_acc"][r]),
+                final_test_loss=float(test_loss[r]) if ok else np.nan,
+                final_test_acc=float(test_acc[r]) if ok else np.nan,
+                wall_s=float(st.end_wall[r]), weights=weights[r],
+                extra={k: v[r].item() for k, v in extra.items()}))
+        return out
