@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import threading
 from typing import Any
 
@@ -44,9 +43,11 @@ _LOCK = threading.Lock()  # numba's workqueue layer takes one parallel call at a
 def numba_missing() -> str | None:
     """``"numba is not installed"`` when it cannot be imported, else ``None`` (without
     importing it)."""
-    if "numba" in sys.modules or importlib.util.find_spec("numba") is not None:
-        return None
-    return "numba is not installed"
+    try:
+        found = importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else "numba is not installed"
 
 
 def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
