@@ -1,0 +1,237 @@
+"""Compiled fused kernels for an MLP's training pass (numba, optional).
+
+``missing(net, loss_name, train=True)`` says in one line why no kernel computes this pass
+(``None`` when one does); ``make_pass(net, loss_name)`` gives a :class:`KernelPass` whose
+``loss_and_grads(params, X, Y)`` has the contract of ``net.loss_and_grads(X, Y, loss,
+train=True)``: the same loss ``(runs,)`` and gradients to float rounding.
+
+Importing this package does not import numba: that happens in :func:`make_pass`, and the
+kernels compile on their first call (cached on disk in nnbench's cache directory,
+``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise). numba runs its threads with
+the ``workqueue`` layer (no spin-waiting) unless ``NUMBA_THREADING_LAYER`` chooses one.
+
+Covered: one hidden layer (any inputs and outputs), the activations of ``ACTIVATIONS``
+below, the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one
+per run, ``l2``. Not covered: deeper networks, dropout in training, binary weights and the
+activations with learned, random or non-elementwise units (prelu, rrelu, maxout).
+
+A run's numbers do not depend on the other runs of the call nor on numba's thread count:
+each run's samples are summed in parts of a fixed size, the parts added in a fixed order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from nnbench.core.errors import NNBenchError
+
+#: activation name -> kernel code (the numbering of ``_onehidden``)
+ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "selu": 4,
+               "softplus": 5, "silu": 6, "gelu": 7}
+#: loss name -> kernel code
+LOSSES = {"mse": 0, "half_sse": 1, "bce_with_logits": 2, "sigmoid_mse": 3,
+          "softmax_cross_entropy": 4, "hinge": 5}
+
+_LOCK = threading.Lock()  # numba's workqueue layer takes one parallel call at a time
+
+
+def numba_missing() -> str | None:
+    """``"numba is not installed"`` when it cannot be imported, else ``None`` (without
+    importing it)."""
+    try:
+        found = importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else "numba is not installed"
+
+
+def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
+    """``None`` when a kernel computes ``net.loss_and_grads(X, Y, loss_name, train)``, else
+    one line naming what is missing (the first thing found)."""
+    sizes = getattr(net, "sizes", None)
+    act = getattr(net, "activation", None)
+    if sizes is None or act is None or not hasattr(net, "params"):
+        return f"no numba kernel for model {type(net).__name__}"
+    hidden = len(sizes) - 2
+    if hidden != 1:
+        return f"no numba kernel for {hidden} hidden layers (only 1)"
+    name = getattr(act, "name", type(act).__name__)
+    if name not in ACTIVATIONS:
+        return f"no numba kernel for activation {name}"
+    if loss_name not in LOSSES:
+        return f"no numba kernel for loss {loss_name}"
+    if np.dtype(net.dtype).name not in ("float32", "float64"):
+        return f"no numba kernel for dtype {np.dtype(net.dtype).name}"
+    if getattr(net, "binary", False):
+        return "no numba kernel for binary weights"
+    if train and getattr(net, "dropout", 0.0) > 0:
+        return "no numba kernel for dropout"
+    return numba_missing()
+
+
+def make_pass(net: Any, loss_name: str, train: bool = True) -> KernelPass:
+    """The compiled pass of ``net`` with the loss ``loss_name``; raises
+    :class:`~nnbench.core.errors.NNBenchError` with :func:`missing`'s reason when there is
+    none. ``train=False`` allows a dropout network (evaluation: no dropout)."""
+    reason = missing(net, loss_name, train)
+    if reason is not None:
+        raise NNBenchError(reason)
+    return KernelPass(net, loss_name)
+
+
+def _kernel_module():
+    """Import the numba module, numba being set up first: its cache in nnbench's cache
+    directory and the workqueue threading layer (unless the environment chose)."""
+    from nnbench.tasks.cache import cache_dir
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+    import numba
+
+    if not numba.config.CACHE_DIR:
+        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+    from nnbench.core.kernels import _onehidden
+
+    return _onehidden
+
+
+class KernelPass:
+    """The fused loss-and-gradients pass of one network shape, activation and loss.
+
+    It reads from ``net`` only its configuration (sizes, activation and its constants,
+    dtype, ``l2``, runs), never its parameters: they are given to each call."""
+
+    def __init__(self, net: Any, loss_name: str):
+        from nnbench.core.losses import LOSSES as LOSS_REGISTRY
+
+        self._k = _kernel_module()
+        self.sizes = list(net.sizes)
+        self.runs = int(net.runs)
+        self.dtype = np.dtype(net.dtype)
+        self.l2 = float(net.l2)
+        act = net.activation
+        self.act = ACTIVATIONS[act.name]
+        self.loss_name = loss_name
+        self.loss = LOSS_REGISTRY.create(loss_name)
+        self.code = LOSSES[loss_name]
+        T = self.dtype.type
+        self.slope = T(getattr(act, "negative_slope", 0.0))
+        self.alpha = T(getattr(act, "alpha", 1.0))
+        self.scale = T(getattr(act, "scale", 1.0))
+        K, H, O = self.sizes
+        self.shapes = [(self.runs, K, H), (self.runs, 1, H), (self.runs, H, O),
+                       (self.runs, 1, O)]
+        self.n_flat = K * H + H + H * O + O
+
+    # -- inputs ------------------------------------------------------------------------
+    def _params(self, params) -> list[np.ndarray]:
+        """The four parameter arrays as C-contiguous ``W1, b1 (R, H), W2, b2 (R, O)``."""
+        params = list(params)
+        if len(params) != 4:
+            raise NNBenchError(f"params must hold 4 arrays, got {len(params)}")
+        for i, (p, shape) in enumerate(zip(params, self.shapes, strict=True)):
+            if getattr(p, "shape", None) != shape or p.dtype != self.dtype:
+                raise NNBenchError(
+                    f"params[{i}] must be a {self.dtype.name} array of shape "
+                    f"{shape}, got {getattr(p, 'dtype', type(p).__name__)} "
+                    f"{getattr(p, 'shape', '')}"
+                )
+        W1, b1, W2, b2 = params
+        R = self.runs
+        return [np.ascontiguousarray(W1), np.ascontiguousarray(b1.reshape(R, -1)),
+                np.ascontiguousarray(W2), np.ascontiguousarray(b2.reshape(R, -1))]
+
+    def _input(self, X) -> np.ndarray:
+        """``X`` as a C-contiguous ``(1 or R, n, K)`` array (the MLP's checks and wording)."""
+        X = np.asarray(X, dtype=self.dtype)
+        d = self.sizes[0]
+        if not (
+            (X.ndim == 2 and X.shape[1] == d)
+            or (X.ndim == 3 and X.shape[0] == self.runs and X.shape[2] == d)
+        ) or X.shape[-2] < 1:
+            raise NNBenchError(
+                f"X must have shape (n, {d}) or (runs={self.runs}, n, {d}) with n >= 1, "
+                f"got {X.shape}"
+            )
+        return np.ascontiguousarray(X if X.ndim == 3 else X[None])
+
+    def _targets(self, Y, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(Yf, Yl)``: float targets ``(1 or R, n, O)`` and labels ``(1 or R, n)``, the
+        unused one a one-element stand-in; checked by the loss itself."""
+        shape = (self.runs, n, self.sizes[-1])
+        fake_out = np.broadcast_to(np.zeros((), dtype=self.dtype), shape)
+        Yc = self.loss.targets(Y, fake_out)
+        if self.loss.takes_labels:
+            Yl = Yc[:1] if Yc.strides[0] == 0 else Yc
+            return np.zeros((1, 1, 1), self.dtype), np.ascontiguousarray(Yl, dtype=np.int64)
+        Yf = Yc if Yc.ndim == 3 else Yc[None]
+        return np.ascontiguousarray(Yf), np.zeros((1, 1), np.int64)
+
+    def _factors(self, n: int) -> tuple[Any, float]:
+        """The gradient's factor (in the dtype, as NumPy's path rounds it) and the loss's."""
+        O, T = self.sizes[-1], self.dtype.type
+        name = self.loss_name
+        if name == "mse":
+            scale = 1.0 / (n * O)
+            return T(2.0 * scale), scale
+        if name == "hinge":
+            return T(1.0 / (n * O)), 1.0 / (n * O)
+        half = name in ("half_sse", "sigmoid_mse")
+        return T(1.0 / n), (0.5 / n if half else 1.0 / n)
+
+    # -- the pass ----------------------------------------------------------------------
+    def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None):
+        """``(C (R,), grads)`` as ``net.loss_and_grads(X, Y, loss, train=True)``: ``grads``
+        like ``params``. With ``out`` (``(R, N)`` of the dtype, laid out as
+        ``engine.flatten_params`` lays the parameters out) the gradients are written
+        there and returned as views of it."""
+        W1, b1, W2, b2 = ws = self._params(params)
+        X = self._input(X)
+        n = X.shape[1]
+        Yf, Yl = self._targets(Y, n)
+        R, N = self.runs, self.n_flat
+        if out is None:
+            out = np.empty((R, N), dtype=self.dtype)
+        elif out.shape != (R, N) or out.dtype != self.dtype:
+            raise NNBenchError(
+                f"out must be a {self.dtype.name} array of shape {(R, N)}, "
+                f"got {out.dtype} {out.shape}"
+            )
+        k = self._k
+        fac, lscale = self._factors(n)
+        acc = np.empty((R, -(-n // k.PART), N + 1))
+        C = np.empty(R)
+        with _LOCK:
+            k.parts(X, Yf, Yl, W1, b1, W2, b2, self.act, self.slope, self.alpha,
+                    self.scale, self.code, fac, acc)
+        k.reduce_parts(acc, lscale, out, C)
+        C = C.astype(self.dtype)
+        grads = self._views(out)
+        if self.l2 > 0:  # as MLP._regularized: C + lambda/2 ||W||^2, dC/dW + lambda W
+            sq = sum(np.einsum("rij,rij->r", W, W) for W in (W1, W2))
+            C = C + (0.5 * self.l2 * np.asarray(sq)).astype(self.dtype)
+            for g, W in ((grads[0], ws[0]), (grads[2], ws[2])):
+                g += self.l2 * W
+        return C, grads
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """``flat`` ``(R, N)`` cut into the four gradient arrays (views)."""
+        views, at = [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape[1:]))
+            views.append(flat[:, at:at + size].reshape(shape))
+            at += size
+        return views
+
+    def __repr__(self) -> str:
+        return (f"KernelPass(sizes={self.sizes}, activation code {self.act}, "
+                f"loss={self.loss_name!r}, dtype={self.dtype.name})")
+
+
+__all__ = ["ACTIVATIONS", "LOSSES", "KernelPass", "make_pass", "missing", "numba_missing"]

@@ -1,0 +1,308 @@
+"""The fused loss-and-gradients pass of a one-hidden-layer MLP, compiled with numba.
+
+``K -> H -> O``: ``z = X W1 + b1``, ``a = f(z)``, ``out = a W2 + b2``, a loss of ``out``.
+Each run's samples are cut into parts of ``PART`` samples (a fixed number, whatever the
+thread count or the number of runs), and the ``(run, part)`` tasks are spread over numba's
+threads. A task goes through its part in chunks of ``LANES`` samples, the samples being the
+SIMD lanes of every inner loop: unit by unit it forms ``z``, ``a`` and ``f'(z)`` of the chunk
+in small buffers that stay in the L1 cache, accumulates the output per lane, takes the loss
+and ``dC/dout`` per lane, then reduces ``dC/dW2``, ``dC/db2``, ``dC/dW1`` and ``dC/db1`` over
+the chunk's lanes into float64 sums of its own. The parts' sums are then added in part order
+(:func:`reduce_parts`), so a run's numbers depend on nothing but the run.
+
+The flat layout of the sums is that of ``engine.flatten_params``: ``W1`` (``K H``, row-major),
+``b1`` (``H``), ``W2`` (``H O``), ``b2`` (``O``), then the loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from nnbench.core.kernels._exp import clamp, fexp, fexpm1
+
+#: samples per chunk: the SIMD lanes of the inner loops
+LANES = 64
+#: samples per part, the unit of work of a thread and of the fixed-order sum
+PART = 512
+
+#: the main kernel's flags: reassociation lets the lane reductions vectorize; no ``nnan`` or
+#: ``ninf``, so a NaN or an infinity goes through as in NumPy (the engine watches for it)
+FLAGS = {"reassoc", "contract", "nsz"}
+
+SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, SILU, GELU = range(8)
+MSE, HALF_SSE, BCE, SIGMOID_MSE, SOFTMAX_CE, HINGE = range(6)
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SOFTPLUS_THRESHOLD = 20.0
+
+
+_JIT = {"fastmath": FLAGS, "error_model": "numpy", "cache": True}
+
+
+# -- activations: value and derivative of one element, in the precision T -------------------
+@njit(**_JIT)
+def _sigmoid(z, T):
+    """``1 / (1 + e^-z)``, ``-z`` raised to -50 as in NumPy's path (exp clamps the top)."""
+    e = -z
+    e = T(-50.0) if e < T(-50.0) else e
+    return T(1.0) / (T(1.0) + fexp(e))
+
+
+@njit(**_JIT)
+def _activate(code, Z, A, H, m, T, slope, alpha, scale):
+    """``A = f(Z)`` and ``Z <- f'(Z)`` on the first ``m`` lanes of the chunk's ``H`` units,
+    the same formulas as ``nnbench.core.activations``. ``slope``: leaky ReLU's negative
+    side; ``alpha``, ``scale``: ELU's and SELU's constants."""
+    one, zero = T(1.0), T(0.0)
+    if code == SIGMOID:
+        for j in range(H):
+            for i in range(m):
+                a = _sigmoid(Z[j, i], T)
+                A[j, i] = a
+                Z[j, i] = (one - a) * a
+    elif code == TANH:
+        for j in range(H):
+            for i in range(m):
+                t = fexpm1(T(2.0) * clamp(Z[j, i], T(-20.0), T(20.0)))
+                a = t / (t + T(2.0))
+                A[j, i] = a
+                Z[j, i] = one - a * a
+    elif code == RELU:
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                A[j, i] = zero if z < zero else z
+                Z[j, i] = one if z > zero else zero
+    elif code == LEAKY_RELU:
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                A[j, i] = z if z > zero else z * slope
+                Z[j, i] = one if z > zero else slope
+    elif code == ELU:
+        sa = scale * alpha
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                a = (z if z > zero else alpha * fexpm1(z)) * scale
+                A[j, i] = a
+                Z[j, i] = scale if z > zero else a + sa
+    elif code == SOFTPLUS:
+        top = T(_SOFTPLUS_THRESHOLD)
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                if z > top:
+                    A[j, i] = z
+                    Z[j, i] = one
+                else:
+                    A[j, i] = T(math.log1p(fexp(z)))
+                    Z[j, i] = _sigmoid(z, T)
+    elif code == SILU:
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                s = _sigmoid(z, T)
+                A[j, i] = z * s
+                Z[j, i] = s * (one + z * (one - s))
+    else:  # GELU, exact: erf in float64 as NumPy's path
+        for j in range(H):
+            for i in range(m):
+                z = Z[j, i]
+                u = z * T(_INV_SQRT2)
+                a = T(0.5) * z * (one + T(math.erf(np.float64(u))))
+                z2 = z * z
+                if abs(z) < T(1.0 / 64.0):
+                    cdf = T(0.5) + T(_INV_SQRT_2PI) * z * (one - z2 * (T(1.0 / 6.0) - z2 / T(40.0)))
+                else:
+                    cdf = a / z
+                A[j, i] = a
+                Z[j, i] = cdf + z * (T(_INV_SQRT_2PI) * fexp(T(-0.5) * z2))
+
+
+# -- losses: the chunk's loss sum, and dC/dout in place of the output ----------------------
+@njit(**_JIT)
+def _loss(code, Ob, Yb, Lb, O, m, T, fac):
+    """The sum of the per-sample losses of the chunk's ``m`` lanes (before the loss's
+    ``1/n``-like factor, applied once to the total) and ``Ob <- dC/dout``. ``fac`` is the
+    gradient's factor: ``2/(n O)`` (mse), ``1/n`` (half_sse, bce, sigmoid_mse, softmax),
+    ``1/(n O)`` (hinge); ``Yb`` the float targets, ``Lb`` the integer labels."""
+    one, zero = T(1.0), T(0.0)
+    total = 0.0
+    if code == MSE or code == HALF_SSE:
+        for o in range(O):
+            s = zero
+            for i in range(m):
+                d = Ob[o, i] - Yb[o, i]
+                s += d * d
+                Ob[o, i] = d * fac
+            total += s
+    elif code == BCE:
+        s = zero
+        for i in range(m):
+            x, y = Ob[0, i], T(Lb[i])
+            s += (x if x > zero else zero) - x * y + T(math.log1p(fexp(-abs(x))))
+            Ob[0, i] = (_sigmoid(x, T) - y) * fac
+        total += s
+    elif code == SIGMOID_MSE:
+        s = zero
+        for i in range(m):
+            h = _sigmoid(Ob[0, i], T)
+            r = h - T(Lb[i])
+            s += r * r
+            Ob[0, i] = r * h * (one - h) * fac
+        total += s
+    elif code == SOFTMAX_CE:
+        for i in range(m):
+            y = Lb[i]
+            c = Ob[0, i]
+            for o in range(1, O):
+                c = Ob[o, i] if Ob[o, i] > c else c
+            s = zero
+            for o in range(O):
+                e = fexp(Ob[o, i] - c)
+                s += e
+                Yb[o, i] = e
+            total += c + T(math.log(s)) - Ob[y, i]
+            for o in range(O):
+                Ob[o, i] = Yb[o, i] / s
+            Ob[y, i] = Ob[y, i] - one
+            for o in range(O):
+                Ob[o, i] *= fac
+    else:  # HINGE (p=1, margin 1)
+        for i in range(m):
+            y = Lb[i]
+            top = one - Ob[y, i]
+            gy = zero
+            for o in range(O):
+                if o == y:
+                    continue
+                margin = top + Ob[o, i]
+                if margin > zero:
+                    total += margin
+                    Ob[o, i] = fac
+                    gy += fac
+                else:
+                    Ob[o, i] = zero
+            Ob[y, i] = -gy
+    return total
+
+
+# -- one (run, part) task ------------------------------------------------------------------
+@njit(**_JIT)
+def _part(X, Yf, Yl, W1, b1, W2, b2, start, stop, act, slope, alpha, scale, loss, fac, acc):
+    """Samples ``start:stop`` of one run (``X`` ``(n, K)``, ``Yf`` ``(n, O)`` or, for a loss
+    of labels, ``Yl`` ``(n,)``, the run's weights) into ``acc``, the part's float64 sums in
+    the flat layout."""
+    n_in, H = W1.shape
+    O = W2.shape[1]
+    T = W1.dtype.type
+    zero = T(0.0)
+    labels = loss >= BCE
+    xb = np.empty((n_in, LANES), dtype=W1.dtype)
+    Z = np.empty((H, LANES), dtype=W1.dtype)
+    A = np.empty((H, LANES), dtype=W1.dtype)
+    Ob = np.empty((O, LANES), dtype=W1.dtype)
+    Yb = np.empty((O, LANES), dtype=W1.dtype)
+    Lb = np.zeros(LANES, dtype=np.int64)
+    g = np.empty(LANES, dtype=W1.dtype)
+    at_b1, at_W2 = n_in * H, n_in * H + H
+    at_b2 = at_W2 + H * O
+    acc[:] = 0.0
+    for c in range(start, stop, LANES):
+        m = min(LANES, stop - c)
+        for i in range(m):
+            for k in range(n_in):
+                xb[k, i] = X[c + i, k]
+        if labels:
+            for i in range(m):
+                Lb[i] = Yl[c + i]
+        else:
+            for i in range(m):
+                for o in range(O):
+                    Yb[o, i] = Yf[c + i, o]
+        # forward: z = x W1 + b1, a = f(z), out = a W2 + b2, all lanes at once
+        for j in range(H):
+            for i in range(m):
+                Z[j, i] = b1[j]
+            for k in range(n_in):
+                w = W1[k, j]
+                for i in range(m):
+                    Z[j, i] += xb[k, i] * w
+        _activate(act, Z, A, H, m, T, slope, alpha, scale)
+        for o in range(O):
+            for i in range(m):
+                Ob[o, i] = b2[o]
+        for j in range(H):
+            for o in range(O):
+                w = W2[j, o]
+                for i in range(m):
+                    Ob[o, i] += A[j, i] * w
+        acc[at_b2 + O] += _loss(loss, Ob, Yb, Lb, O, m, T, fac)
+        # backward: Ob is d^2 = dC/dout; Z holds f'(z)
+        for o in range(O):
+            s = zero
+            for i in range(m):
+                s += Ob[o, i]
+            acc[at_b2 + o] += s
+        for j in range(H):
+            for o in range(O):
+                s = zero
+                for i in range(m):
+                    s += A[j, i] * Ob[o, i]
+                acc[at_W2 + j * O + o] += s
+            for i in range(m):  # d^1 = (d^2 W2^T) f'(z)
+                g[i] = zero
+            for o in range(O):
+                w = W2[j, o]
+                for i in range(m):
+                    g[i] += Ob[o, i] * w
+            s = zero
+            for i in range(m):
+                g[i] *= Z[j, i]
+                s += g[i]
+            acc[at_b1 + j] += s
+            for k in range(n_in):
+                s = zero
+                for i in range(m):
+                    s += g[i] * xb[k, i]
+                acc[k * H + j] += s
+
+
+@njit(parallel=True, **_JIT)
+def parts(X, Yf, Yl, W1, b1, W2, b2, act, slope, alpha, scale, loss, fac, acc):
+    """Every ``(run, part)`` task of the pass, on numba's threads: ``acc[r, p]`` gets the
+    sums of part ``p`` of run ``r``. ``X`` is ``(1 or R, n, K)``, ``Yf`` ``(1 or R, n, O)``
+    float targets or a ``(1, 1, 1)`` stand-in, ``Yl`` ``(1 or R, n)`` labels or a ``(1, 1)``
+    stand-in; ``W1`` ``(R, K, H)``, ``b1`` ``(R, H)``, ``W2`` ``(R, H, O)``, ``b2`` ``(R, O)``."""
+    R, P = acc.shape[0], acc.shape[1]
+    n = X.shape[1]
+    for t in prange(R * P):
+        r, p = t // P, t % P
+        start, stop = p * PART, min(n, (p + 1) * PART)
+        rx = r if X.shape[0] > 1 else 0
+        rf = r if Yf.shape[0] > 1 else 0
+        rl = r if Yl.shape[0] > 1 else 0
+        _part(X[rx], Yf[rf], Yl[rl], W1[r], b1[r], W2[r], b2[r], start, stop,
+              act, slope, alpha, scale, loss, fac, acc[r, p])
+
+
+@njit(error_model="numpy", cache=True)
+def reduce_parts(acc, lscale, grads, C):
+    """``grads[r] = sum_p acc[r, p, :-1]`` and ``C[r] = lscale sum_p acc[r, p, -1]``, the
+    parts added in order (no reassociation), each in float64, rounded once to the dtype."""
+    R, P, N = acc.shape
+    for r in range(R):
+        for i in range(N - 1):
+            s = 0.0
+            for p in range(P):
+                s += acc[r, p, i]
+            grads[r, i] = s
+        s = 0.0
+        for p in range(P):
+            s += acc[r, p, N - 1]
+        C[r] = s * lscale

@@ -1,0 +1,304 @@
+"""The compiled kernels (``nnbench.core.kernels``) against the NumPy path: lazy import,
+``missing``'s reasons, the vectorized exp in ulps, loss and gradients of every covered
+activation, loss, dtype and shape, and determinism (threads, other runs of the call)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from nnbench.core import kernels
+from nnbench.core.errors import NNBenchError
+from nnbench.core.kernels import make_pass, missing
+from nnbench.core.mlp import MLP
+
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "selu", "gelu"]
+# loss -> (labels?, outputs)
+LOSS_CASES = {"mse": (False, 3), "half_sse": (False, 2), "bce_with_logits": (True, 1),
+              "sigmoid_mse": (True, 1), "softmax_cross_entropy": (True, 4), "hinge": (True, 3)}
+ACT_KW = {"leaky_relu": {"negative_slope": 0.1}, "elu": {"alpha": 0.7}}
+
+
+def _numba():
+    return pytest.importorskip("numba")
+
+
+def _net(sizes, act="sigmoid", runs=2, dtype="float64", seed=0, spread=0.5, **kw):
+    """A randomized net (its parameters moved off the init) of the given configuration."""
+    net = MLP(sizes, activation=act, seed=seed, runs=runs, dtype=dtype,
+              **{**ACT_KW.get(act, {}), **kw})
+    rng = np.random.default_rng(seed + 100)
+    net.params = [(p + rng.normal(0, spread, size=p.shape)).astype(net.dtype)
+                  for p in net.params]
+    return net
+
+
+def _data(net, n, labels, per_run, seed=1):
+    """Inputs and targets for ``net``: shared ``(n, K)`` or per run ``(R, n, K)``."""
+    rng = np.random.default_rng(seed)
+    K, O, R = net.sizes[0], net.sizes[-1], net.runs
+    lead = (R, n) if per_run else (n,)
+    X = rng.uniform(-2, 2, size=lead + (K,))
+    if labels:
+        Y = rng.integers(0, max(O, 2), size=lead)
+    else:
+        Y = rng.normal(size=lead + (O,))
+    return X, Y
+
+
+def _assert_close64(got, ref):
+    """float64: elementwise rtol 1e-10, entries below 1e-12 of the largest ignored (they
+    only need to be that small in error too)."""
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    assert got.shape == ref.shape
+    top = float(np.max(np.abs(ref))) if ref.size else 0.0
+    big = np.abs(ref) >= 1e-12 * top
+    np.testing.assert_allclose(got[big], ref[big], rtol=1e-10, atol=0)
+    assert np.all(np.abs(got - ref)[~big] <= 1e-12 * top)
+
+
+def _rel(a, ref):
+    """The largest error of ``a`` relative to the largest entry of ``ref``."""
+    a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
+    return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-300))
+
+
+def _check_pass(net, loss, X, Y):
+    """The kernel's loss and gradients against ``net.loss_and_grads``: rtol 1e-10 in float64;
+    in float32 an error against the float64 reference at most 4x NumPy's float32 error
+    (each array, relative to its largest entry, at least one ulp allowed)."""
+    C, grads = make_pass(net, loss).loss_and_grads(net.params, X, Y)
+    C0, grads0 = net.loss_and_grads(X, Y, loss)
+    assert C.dtype == net.dtype and C.shape == (net.runs,)
+    assert [g.shape for g in grads] == [g.shape for g in grads0]
+    assert all(g.dtype == net.dtype for g in grads)
+    if net.dtype == np.float64:
+        _assert_close64(C, C0)
+        for g, g0 in zip(grads, grads0, strict=True):
+            _assert_close64(g, g0)
+        return
+    ref = MLP(net.sizes, activation=net.activation, runs=net.runs, dtype="float64",
+              l2=net.l2)
+    ref.params = [p.astype(np.float64) for p in net.params]
+    Cr, grads_r = ref.loss_and_grads(X, Y, loss)
+    ulp = float(np.finfo(np.float32).eps)
+    for got, mine, want in [(C, C0, Cr)] + list(zip(grads, grads0, grads_r, strict=True)):
+        assert _rel(got, want) <= 4 * max(_rel(mine, want), ulp), (got, mine, want)
+
+
+# -- without numba ---------------------------------------------------------------------------
+def test_import_and_help_do_not_import_numba():
+    code = ("import sys\nimport nnbench.core.kernels\nfrom nnbench.cli import main\n"
+            "sys.argv = ['nnbench', '--help']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_missing_says_numba_is_not_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now fails
+    net = MLP([1, 8, 1])
+    assert missing(net, "mse") == "numba is not installed"
+    with pytest.raises(NNBenchError, match="numba is not installed"):
+        make_pass(net, "mse")
+
+
+@pytest.mark.parametrize(("make", "loss", "reason"), [
+    (lambda: MLP([1, 8, 8, 1]), "mse", "no numba kernel for 2 hidden layers (only 1)"),
+    (lambda: MLP([1, 1]), "mse", "no numba kernel for 0 hidden layers (only 1)"),
+    (lambda: MLP([1, 8, 1], activation="maxout"), "mse", "no numba kernel for activation maxout"),
+    (lambda: MLP([1, 8, 1], activation="prelu"), "mse", "no numba kernel for activation prelu"),
+    (lambda: MLP([1, 8, 1], activation="rrelu"), "mse", "no numba kernel for activation rrelu"),
+    (lambda: MLP([1, 8, 1]), "perceptron", "no numba kernel for loss perceptron"),
+    (lambda: MLP([1, 8, 1], binary=True), "mse", "no numba kernel for binary weights"),
+    (lambda: MLP([1, 8, 1], dropout=0.5), "mse", "no numba kernel for dropout"),
+])
+def test_missing_names_what_is_not_covered(make, loss, reason):
+    assert missing(make(), loss) == reason
+    with pytest.raises(NNBenchError, match="no numba kernel"):
+        make_pass(make(), loss)
+
+
+def test_missing_ignores_dropout_outside_training():
+    _numba()
+    assert missing(MLP([1, 8, 1], dropout=0.5), "mse", train=False) is None
+
+
+# -- the exp -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("dtype", "lo", "hi"), [(np.float32, -87.3, 88.3),
+                                                 (np.float64, -708.0, 709.0)])
+def test_exp_within_two_ulp_over_its_range(dtype, lo, hi):
+    _numba()
+    from nnbench.core.kernels._exp import exp_array, expm1_array
+
+    x = np.concatenate([np.linspace(lo, hi, 400_001), np.linspace(-1, 1, 20_001),
+                        [lo, hi, 0.0, -0.0, np.nextafter(lo, 0), np.nextafter(hi, 0)]])
+    x = x.astype(dtype)
+    out = np.empty_like(x)
+    exp_array(x, out)
+    ref = np.exp(x.astype(np.float64)) if dtype == np.float32 else np.exp(x)
+    ulp = np.spacing(np.abs(ref.astype(dtype))).astype(np.float64)
+    assert np.max(np.abs(out - ref) / ulp) <= 2.0
+    expm1_array(x, out)
+    ref = np.expm1(x.astype(np.float64)) if dtype == np.float32 else np.expm1(x)
+    ulp = np.maximum(np.spacing(np.abs(ref.astype(dtype))).astype(np.float64),
+                     float(np.finfo(dtype).smallest_subnormal))
+    assert np.max(np.abs(out - ref) / ulp) <= 5.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_clamps_and_keeps_nan(dtype):
+    _numba()
+    from nnbench.core.kernels._exp import exp_array
+
+    x = np.array([-1e4, 1e4, np.nan, -np.inf, np.inf], dtype=dtype)
+    out = np.empty_like(x)
+    exp_array(x, out)
+    assert np.isnan(out[2])
+    assert np.all(np.isfinite(out[[0, 1, 3, 4]]))
+    assert out[0] < 1e-37 and out[1] > 1e38
+
+
+# -- parity with the NumPy path -----------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize(("sizes", "n"), [([1, 100, 1], 1000), ([1, 32, 1], 300),
+                                          ([3, 17, 2], 77)])
+def test_activations_match_numpy(act, dtype, sizes, n):
+    _numba()
+    net = _net(sizes, act, runs=2, dtype=dtype)
+    X, Y = _data(net, n, labels=False, per_run=False)
+    _check_pass(net, "mse", X, Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("loss", list(LOSS_CASES))
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("per_run", [False, True])
+def test_losses_match_numpy(loss, act, dtype, per_run):
+    _numba()
+    labels, O = LOSS_CASES[loss]
+    net = _net([2, 24, O], act, runs=3, dtype=dtype, seed=3)
+    X, Y = _data(net, 530, labels, per_run)
+    _check_pass(net, loss, X, Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 511, 513, 2000])
+def test_sample_counts_and_l2(n, dtype):
+    """Chunks and parts cut anywhere; the L2 term as MLP._regularized adds it."""
+    _numba()
+    net = _net([2, 10, 3], "tanh", runs=2, dtype=dtype, l2=0.05)
+    X, Y = _data(net, n, labels=False, per_run=True)
+    _check_pass(net, "half_sse", X, Y)
+
+
+def test_out_receives_the_flat_gradients():
+    _numba()
+    from nnbench.engine import flatten_params
+
+    net = _net([2, 12, 3], "elu", runs=3, dtype="float32")
+    X, Y = _data(net, 200, labels=True, per_run=False)
+    kpass = make_pass(net, "softmax_cross_entropy")
+    C, grads = kpass.loss_and_grads(net.params, X, Y)
+    flat_params = flatten_params(net)
+    out = np.full_like(flat_params, np.nan)
+    C2, views = kpass.loss_and_grads(net.params, X, Y, out=out)
+    assert np.array_equal(C, C2)
+    assert np.array_equal(out, np.concatenate([g.reshape(3, -1) for g in grads], axis=1))
+    assert all(np.shares_memory(v, out) for v in views)
+    with pytest.raises(NNBenchError, match="out must be a float32 array"):
+        kpass.loss_and_grads(net.params, X, Y, out=out[:, 1:])
+
+
+def test_bad_inputs_are_refused_with_the_mlp_wording():
+    _numba()
+    net = _net([2, 5, 1], runs=2)
+    kpass = make_pass(net, "mse")
+    X, Y = _data(net, 10, labels=False, per_run=False)
+    with pytest.raises(NNBenchError, match=r"X must have shape \(n, 2\)"):
+        kpass.loss_and_grads(net.params, X[:, :1], Y)
+    with pytest.raises(NNBenchError, match="Y for loss 'mse' must have shape"):
+        kpass.loss_and_grads(net.params, X, Y[:5])
+    with pytest.raises(NNBenchError, match=r"params\[0\] must be a float64 array"):
+        kpass.loss_and_grads([p.astype(np.float32) for p in net.params], X, Y)
+
+
+# -- stability ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ACTS)
+def test_finite_and_silent_at_huge_z(act, dtype):
+    _numba()
+    net = _net([1, 6, 1], act, runs=1, dtype=dtype, spread=0.0)
+    net.params[0][...] = 1e4 * np.sign(np.arange(6) - 2.5)  # |z| = 1e4 at |x| = 1
+    X = np.array([[-1.0], [1.0], [0.5]])
+    Y = np.zeros((3, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        C, grads = make_pass(net, "mse").loss_and_grads(net.params, X, Y)
+    assert np.all(np.isfinite(C)) and all(np.all(np.isfinite(g)) for g in grads)
+    C0, _ = net.loss_and_grads(X, Y, "mse")
+    np.testing.assert_allclose(C, C0, rtol=1e-5)
+
+
+def test_nan_weights_give_a_nan_loss():
+    _numba()
+    net = _net([1, 8, 1], "relu", runs=2)
+    net.params[0][1] = np.nan  # run 1 only
+    X, Y = _data(net, 100, labels=False, per_run=False)
+    C, _ = make_pass(net, "mse").loss_and_grads(net.params, X, Y)
+    assert np.isfinite(C[0]) and np.isnan(C[1])
+
+
+# -- determinism -------------------------------------------------------------------------------
+def _run_pass(net, loss, X, Y):
+    C, grads = make_pass(net, loss).loss_and_grads(net.params, X, Y)
+    return [C.copy()] + [g.copy() for g in grads]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bit_identical_whatever_the_thread_count(dtype):
+    numba = _numba()
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    net = _net([1, 40, 1], "sigmoid", runs=3, dtype=dtype)
+    X, Y = _data(net, 5000, labels=False, per_run=False)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = _run_pass(net, "mse", X, Y)
+        numba.set_num_threads(2)
+        two = _run_pass(net, "mse", X, Y)
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+@pytest.mark.parametrize("per_run", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_run_is_the_same_alone_or_in_a_group(per_run, dtype):
+    _numba()
+    R = 4
+    group = _net([2, 30, 2], "tanh", runs=R, dtype=dtype, l2=0.01)
+    X, Y = _data(group, 1500, labels=True, per_run=per_run)
+    together = _run_pass(group, "softmax_cross_entropy", X, Y)
+    for r in range(R):
+        alone = MLP(group.sizes, activation="tanh", runs=1, dtype=dtype, l2=0.01)
+        alone.params = [p[r:r + 1].copy() for p in group.params]
+        Xr, Yr = (X[r], Y[r]) if per_run else (X, Y)
+        mine = _run_pass(alone, "softmax_cross_entropy", Xr, Yr)
+        assert all(np.array_equal(a[r:r + 1], b) for a, b in zip(together, mine, strict=True))
+
+
+def test_kernel_constants_are_fixed():
+    """The part size fixes the summation order: changing it changes the numbers."""
+    _numba()
+    from nnbench.core.kernels import _onehidden
+
+    assert (_onehidden.LANES, _onehidden.PART) == (64, 512)
+    assert kernels.ACTIVATIONS["selu"] == kernels.ACTIVATIONS["elu"]
