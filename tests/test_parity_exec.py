@@ -185,6 +185,8 @@ def _sin(seed: int, lr: float, **kw) -> RunConfig:
 
 
 def _train(cfgs, **kw):
+    """The NumPy path's blocks and threads (tests/test_backend.py checks the compiled one)."""
+    kw.setdefault("backend", "numpy")
     sink = ListSink()
     res = train_group(cfgs, sink=sink, **kw)
     return res, sink

@@ -167,6 +167,8 @@ class MLP:
         # blocked execution (nnbench.core.parallel): cache-sized blocks on one thread unless
         # a pool is given (the CLI's pass, also for library calls); None: in one piece
         self.chunking: Chunking | None = Chunking()
+        # a compiled pass (nnbench.core.kernels) for the training passes of one loss, or None
+        self.kernel: Any = None
 
     #: ``(fan_in + 1) x outputs`` at most for the one-hidden-layer pass (:mod:`narrow`)
     NARROW = NARROW
@@ -324,11 +326,19 @@ class MLP:
         ``noise`` (RReLU only, training mode) fixes the random slopes, one ``(runs, n, width)``
         array per hidden layer, instead of drawing them; the ones used are in ``last_noise``.
         With ``l2`` the loss includes :meth:`penalty` and ``dC/dW^l`` its ``lambda W^l``.
-        With ``chunking`` (the default) the pass runs in cache-sized blocks where it may.
+        With ``chunking`` (the default) the pass runs in cache-sized blocks where it may;
+        with a ``kernel`` (:mod:`nnbench.core.kernels`) a training pass of its loss is
+        compiled code, equal to the NumPy pass to float rounding.
         """
         loss_fn = self._loss(loss)
         X = self._input(X)
         self.last_pass = None  # let the previous pass's arrays go before this one allocates
+        if self.kernel is not None and train and noise is None \
+                and self.kernel.loss_name == loss_fn.name:
+            C, grads = self.kernel.loss_and_grads(self.params, X, Y)
+            # the statistics of a recorded pass come from the NumPy forward pass
+            self._keep(self._forward(X, train)[1] if self.record else None)
+            return C, grads
         if self.chunking is not None and noise is None and splittable(self, train, X):
             C, grads, p = chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)
         else:

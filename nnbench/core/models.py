@@ -54,7 +54,9 @@ class Model(Protocol):
       loss is not the evaluation loss; ``l2`` and ``penalty()``: the L2 term in the loss;
     - ``can_finish`` and ``finished(n_train)``: a model that ends its own training (the
       perceptron after an epoch without an update);
-    - ``extra_results(data, loss)``: additional ``runs.csv`` columns, ``(runs,)`` each.
+    - ``extra_results(data, loss)``: additional ``runs.csv`` columns, ``(runs,)`` each;
+    - ``kernel``: a compiled pass its training passes use (:mod:`nnbench.core.kernels`), or
+      ``None``.
     """
 
     params: list[np.ndarray]
@@ -64,6 +66,7 @@ class Model(Protocol):
     chunking: Any
     l2: float
     can_finish: bool
+    kernel: Any
 
     @property
     def weights(self) -> list[np.ndarray]: ...

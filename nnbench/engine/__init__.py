@@ -28,7 +28,7 @@ from nnbench.engine.protocols import (
     StopFlag,
 )
 from nnbench.engine.results import LAYER_COLUMNS, GroupResult, RunResult, metric_columns
-from nnbench.engine.speed import FLAT_MAX, blocked_execution, flatten_params
+from nnbench.engine.speed import BACKENDS, FLAT_MAX, execution, flat_grads, flatten_params
 from nnbench.engine.trainer import (
     DIVERGE_FACTOR,
     FLUSH_INTERVAL,
@@ -42,9 +42,9 @@ from nnbench.engine.trainer import (
 )
 
 __all__ = [
-    "DIVERGE_FACTOR", "FLAT_MAX", "FLUSH_INTERVAL", "LAYER_COLUMNS", "REPORT_INTERVAL",
-    "GroupResult", "GroupTrainer", "ListSink", "MetricsSink", "NullReporter", "Reporter",
-    "RunInfo", "RunProgress", "RunResult", "RunState", "StopFlag", "batch_rng",
-    "blocked_execution", "build_model", "flatten_params", "group_label", "metric_columns",
+    "BACKENDS", "DIVERGE_FACTOR", "FLAT_MAX", "FLUSH_INTERVAL", "LAYER_COLUMNS",
+    "REPORT_INTERVAL", "GroupResult", "GroupTrainer", "ListSink", "MetricsSink", "NullReporter",
+    "Reporter", "RunInfo", "RunProgress", "RunResult", "RunState", "StopFlag", "batch_rng",
+    "build_model", "execution", "flat_grads", "flatten_params", "group_label", "metric_columns",
     "model_names", "schedule_factors", "train_group",
 ]

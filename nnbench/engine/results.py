@@ -64,3 +64,4 @@ class GroupResult:
 
     runs: list[RunResult]
     interrupted: bool = False
+    backend: str = "numpy"  # what computed the passes: numpy, or numba's compiled kernels

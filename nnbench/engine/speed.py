@@ -6,6 +6,7 @@ the same CSVs with or without blocks, for any thread count).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import check_int
+from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
 
 #: above this many numbers a group's parameters are not gathered into one array
@@ -43,28 +44,81 @@ def flatten_params(net) -> np.ndarray | None:
     return flat
 
 
+#: the backends a group's passes may run on; ``auto`` takes a compiled kernel where one
+#: covers the pass, else NumPy
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def backend_choice(backend: str | None) -> str:
+    """``backend``, else the environment's ``NNBENCH_BACKEND``, else ``auto``; checked."""
+    choice = backend or os.environ.get("NNBENCH_BACKEND") or "auto"
+    if choice not in BACKENDS:
+        raise NNBenchError(f"backend must be one of {', '.join(BACKENDS)}, got {choice!r}"
+                           + (" (from NNBENCH_BACKEND)" if not backend else ""))
+    return choice
+
+
+def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
+    """Give ``net`` the compiled pass of ``loss`` when ``backend`` allows and a kernel
+    covers it; the backend used (``numpy`` or ``numba``). ``numba`` without a kernel for
+    the case is an error naming what is missing."""
+    if backend == "numpy" or loss is None:
+        reason = None if backend != "numba" else "the task trains no network"
+    else:
+        from nnbench.core import kernels
+
+        reason = kernels.missing(net, loss, train=True)
+        if reason is None:
+            net.kernel = kernels.make_pass(net, loss)
+            import numba  # there since make_pass compiled
+
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            return "numba"
+    if backend == "numba":
+        raise NNBenchError(f"--backend numba: {reason}; use --backend auto or numpy")
+    return "numpy"
+
+
 @contextmanager
-def blocked_execution(net: Any, threads: int | None, blocks: bool) -> Iterator[None]:
-    """While training, ``net``'s passes run in cache-sized blocks on ``threads`` threads
-    (default: the cores this process may use) when ``blocks`` and the model allows
+def execution(net: Any, threads: int | None, blocks: bool, backend: str = "auto",
+              loss: str | None = None) -> Iterator[str]:
+    """While training, ``net``'s passes run on the chosen backend (:func:`use_kernel`;
+    yields its name) and otherwise in cache-sized blocks on ``threads`` threads (default:
+    the cores this process may use) when ``blocks`` and the model allows
     (``net.chunking`` not ``None``), with BLAS on one thread meanwhile; else in one piece."""
     saved = net.chunking
-    if not blocks or saved is None:
-        net.chunking = None
-        try:
-            yield
-        finally:
-            net.chunking = saved
-        return
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
-    keep_freed_memory()
-    with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool, \
-            _one_blas_thread(threads > 1):
-        net.chunking = Chunking(pool=pool, threads=threads)
-        try:
-            yield
-        finally:
-            net.chunking = saved
+    used = use_kernel(net, loss, backend_choice(backend), threads)
+    try:
+        if not blocks or saved is None:
+            net.chunking = None
+            yield used
+            return
+        keep_freed_memory()
+        with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool, \
+                _one_blas_thread(threads > 1):
+            net.chunking = Chunking(pool=pool, threads=threads)
+            yield used
+    finally:
+        net.chunking = saved
+        net.kernel = None
+
+
+def flat_grads(grads: list[np.ndarray], R: int) -> np.ndarray:
+    """The gradients end to end in one ``(R, N)`` array, as :func:`flatten_params` lays the
+    parameters out: the array they are already views of (a compiled pass writes them so),
+    else a copy."""
+    base = grads[0].base
+    N = sum(g[0].size for g in grads)
+    if base is not None and base.shape == (R, N) and base.flags.c_contiguous:
+        at, start, item = 0, base.ctypes.data, base.itemsize
+        for g in grads:
+            if g.ctypes.data != start + at * item or g.base is not base:
+                break
+            at += g[0].size
+        else:
+            return base
+    return np.concatenate([g.reshape(R, -1) for g in grads], axis=1)
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from nnbench.engine.protocols import (
     StopFlag,
 )
 from nnbench.engine.results import GroupResult, RunResult, metric_columns
-from nnbench.engine.speed import blocked_execution, flatten_params
+from nnbench.engine.speed import execution, flat_grads, flatten_params
 
 REPORT_INTERVAL = 0.1  # seconds between reporter updates
 FLUSH_INTERVAL = 2.0  # seconds between sink writes
@@ -121,7 +121,7 @@ class RunState:
 def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
                 sink: MetricsSink | None = None, stop: StopFlag | None = None,
                 data: Any = None, task: Any = None, threads: int | None = None,
-                blocks: bool = True) -> GroupResult:
+                blocks: bool = True, backend: str | None = None) -> GroupResult:
     """Train the runs ``configs`` (resolved :class:`~nnbench.config.RunConfig` or their
     dicts) as one group and return their results in the same order.
 
@@ -132,9 +132,12 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
     step with the runs in flight ``interrupted``. ``data``/``task`` may be passed to
     avoid loading them again.
 
-    Execution (never the numbers): ``blocks`` computes an MLP's passes in cache-sized
-    blocks (:mod:`nnbench.core.parallel`; the same numbers whatever ``threads``), run on
-    ``threads`` threads (default: the cores this process may use).
+    Execution (never the numbers beyond float rounding): ``blocks`` computes an MLP's
+    passes in cache-sized blocks (:mod:`nnbench.core.parallel`; the same numbers whatever
+    ``threads``), run on ``threads`` threads (default: the cores this process may use);
+    ``backend`` ``auto`` (default, or ``NNBENCH_BACKEND``) takes a compiled kernel where one
+    covers the pass, ``numpy`` never, ``numba`` always (an error where none does); the
+    result's ``backend`` says which one trained.
     """
     cfgs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
     if not cfgs:
@@ -144,8 +147,10 @@ def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
         raise NNBenchError("the runs of a group must differ only in seed and lr")
     trainer = GroupTrainer(cfgs, reporter or NullReporter(), sink or ListSink(),
                            stop or StopFlag(), data, task)
-    with blocked_execution(trainer.net, threads, blocks):
-        return trainer.run()
+    with execution(trainer.net, threads, blocks, backend, trainer.loss_name) as used:
+        result = trainer.run()
+    result.backend = used
+    return result
 
 
 class GroupTrainer:
@@ -298,7 +303,7 @@ class GroupTrainer:
             lr_t = lr_t if self.R > 1 else float(lr_t[0])
             if self.flat is not None:  # one update over the group's parameters, end to end
                 params = [self.flat]
-                grads = [np.concatenate([g.reshape(self.R, -1) for g in grads], axis=1)]
+                grads = [flat_grads(grads, self.R)]
             else:
                 params = net.params
             if log_now and net.weights:

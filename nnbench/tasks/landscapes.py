@@ -69,6 +69,7 @@ class LandscapeModel:
     noisy = False
     l2 = 0.0
     can_finish = False
+    kernel = None  # no compiled pass
 
     def __init__(self, task: LandscapeTask, runs: int = 1, dtype: Any = "float32"):
         if isinstance(runs, bool) or int(runs) != runs or int(runs) < 1:

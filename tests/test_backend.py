@@ -1,0 +1,73 @@
+"""The engine on the compiled backend: the NumPy path's numbers to float rounding, a run's
+trajectory independent of its group and thread count, and a clear word where no kernel
+covers a case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnbench.config import RunConfig, resolve
+from nnbench.core.errors import NNBenchError
+from nnbench.engine import ListSink, flat_grads, train_group
+
+pytest.importorskip("numba")
+
+
+def _group(seeds, backend, threads=1, **kw):
+    cfgs = [resolve(RunConfig(seed=s, run_id=f"s{s}", **kw)) for s in seeds]
+    sink = ListSink()
+    return train_group(cfgs, sink=sink, backend=backend, threads=threads), sink
+
+
+SIN = dict(task="sin-small", steps=60, log_every=10, width=16)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_numba_backend_trains_as_numpy_does(dtype):
+    a, sa = _group([0, 1], "numpy", dtype=dtype, **SIN)
+    b, sb = _group([0, 1], "numba", dtype=dtype, **SIN)
+    assert (a.backend, b.backend) == ("numpy", "numba")
+    rtol = 1e-9 if dtype == "float64" else 2e-3
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        np.testing.assert_allclose(rb.final_train_loss, ra.final_train_loss, rtol=rtol)
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_allclose(wb, wa, rtol=rtol, atol=rtol * np.abs(wa).max())
+    # the layer statistics of the logged steps come along
+    assert len(sb.layers) == len(sa.layers) and len(sb.metrics) == len(sa.metrics)
+
+
+def test_numba_run_is_the_same_in_any_group_and_on_any_thread_count():
+    alone, _ = _group([1], "numba", **SIN)
+    group, _ = _group([0, 1, 2], "numba", threads=2, **SIN)
+    for wa, wb in zip(alone.runs[0].weights, group.runs[1].weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_auto_takes_numpy_where_no_kernel_covers_and_numba_says_what_is_missing():
+    kw = dict(task="moons", steps=3, act="maxout", depth=1, width=4)
+    result, _ = _group([0], "auto", **kw)
+    assert result.backend == "numpy"
+    with pytest.raises(NNBenchError, match="^--backend numba: no numba kernel for activation"):
+        _group([0], "numba", **kw)
+
+
+def test_backend_from_the_environment_and_bad_names(monkeypatch):
+    monkeypatch.setenv("NNBENCH_BACKEND", "numpy")
+    result, _ = _group([0], None, **SIN)
+    assert result.backend == "numpy"
+    monkeypatch.setenv("NNBENCH_BACKEND", "cuda")
+    with pytest.raises(NNBenchError, match="NNBENCH_BACKEND"):
+        _group([0], None, **SIN)
+
+
+def test_flat_grads_takes_the_array_the_gradients_are_views_of():
+    flat = np.arange(2 * 7, dtype=float).reshape(2, 7).copy()  # owns its memory
+    views = [flat[:, :4].reshape(2, 2, 2), flat[:, 4:6].reshape(2, 1, 2), flat[:, 6:7]]
+    assert flat_grads(views, 2) is flat
+    copies = [v.copy() for v in views]
+    joined = flat_grads(copies, 2)
+    assert joined is not flat
+    np.testing.assert_array_equal(joined, flat)
+    swapped = [views[1], views[0], views[2]]  # views, but not in order: copied
+    assert flat_grads(swapped, 2) is not flat
