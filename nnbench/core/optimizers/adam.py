@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnbench.core.errors import check_positive, check_range
-from nnbench.core.optimizers.base import Hyper, Optimizer, _betas, _col, _flag, _hyper, _is_zero
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.constraints import BETAS, FLAG, NON_NEGATIVE, POSITIVE, Interval
 
 
 @dataclass
@@ -51,26 +51,19 @@ class Adam(Optimizer):
     Goodfellow's algorithm 8.7 divides by ``sqrt(r_hat + delta)``; torch (and the paper)
     by ``sqrt(v_hat) + eps``.
 
-    Defaults: ``betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-    decoupled_weight_decay=False, maximize=False`` (torch's default lr is 1e-3; the
-    notes' sin(x) example uses 5e-3). ``adamw`` is this rule with
-    ``decoupled_weight_decay=True, weight_decay=1e-2``.
+    torch's default lr is 1e-3; the notes' sin(x) example uses 5e-3. The ``adamw`` alias
+    is this rule with decoupled weight decay.
     """
 
     name = "adam"
+    _parameter_constraints = dict(betas=BETAS, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  amsgrad=FLAG, decoupled_weight_decay=FLAG, maximize=FLAG)
 
     def __init__(self, lr: Hyper = 5e-3, betas=(0.9, 0.999), eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, amsgrad: bool = False,
                  decoupled_weight_decay: bool = False, maximize: bool = False):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.amsgrad = _flag("amsgrad", amsgrad)
-        self.decoupled_weight_decay = _flag("decoupled_weight_decay", decoupled_weight_decay)
-        self.maximize = _flag("maximize", maximize)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamState:
         z = [np.zeros_like(p) for p in params]
@@ -118,25 +111,20 @@ class NAdam(Optimizer):
     ``decoupled_weight_decay=True`` decays ``theta *= 1 - lr * weight_decay`` (NAdamW)
     instead of adding ``weight_decay * theta`` to ``g``.
 
-    Defaults: ``betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-    decoupled_weight_decay=False, maximize=False`` (torch's default lr is 2e-3).
+    torch's default lr is 2e-3.
     """
 
     name = "nadam"
+    _parameter_constraints = dict(betas=BETAS, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  momentum_decay=NON_NEGATIVE, decoupled_weight_decay=FLAG,
+                                  maximize=FLAG)
 
     def __init__(self, lr: Hyper = 5e-3, betas=(0.9, 0.999), eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, momentum_decay: Hyper = 4e-3,
                  decoupled_weight_decay: bool = False, maximize: bool = False):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.momentum_decay = _hyper("momentum_decay", momentum_decay)
-        self.decoupled_weight_decay = _flag("decoupled_weight_decay", decoupled_weight_decay)
-        self.maximize = _flag("maximize", maximize)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
-        check_range("momentum_decay", self.momentum_decay, 0.0)
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         momentum_decay=momentum_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> NAdamState:
         return NAdamState(0, 1.0, [np.zeros_like(p) for p in params],
@@ -180,23 +168,18 @@ class RAdam(Optimizer):
     ``decoupled_weight_decay=True`` decays ``theta *= 1 - lr * weight_decay`` (RAdamW).
     The variance rectification replaces a learning-rate warmup.
 
-    Defaults: ``betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
-    maximize=False`` (torch's default lr is 1e-3).
+    torch's default lr is 1e-3.
     """
 
     name = "radam"
+    _parameter_constraints = dict(betas=BETAS, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  decoupled_weight_decay=FLAG, maximize=FLAG)
 
     def __init__(self, lr: Hyper = 5e-3, betas=(0.9, 0.999), eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, decoupled_weight_decay: bool = False,
                  maximize: bool = False):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.decoupled_weight_decay = _flag("decoupled_weight_decay", decoupled_weight_decay)
-        self.maximize = _flag("maximize", maximize)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamState:
         return AdamState(0, [np.zeros_like(p) for p in params],
@@ -246,21 +229,16 @@ class Adamax(Optimizer):
         u = max(beta2 u, |g| + eps)
         theta = theta - lr / (1 - beta1^t) * m / u
 
-    Defaults: ``betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False``
-    (torch's default lr is 2e-3).
+    torch's default lr is 2e-3.
     """
 
     name = "adamax"
+    _parameter_constraints = dict(betas=BETAS, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  maximize=FLAG)
 
     def __init__(self, lr: Hyper = 1e-2, betas=(0.9, 0.999), eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, maximize: bool = False):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.maximize = _flag("maximize", maximize)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamaxState:
         return AdamaxState(0, [np.zeros_like(p) for p in params],
@@ -294,26 +272,19 @@ class AdaBound(Optimizer):
         eta = clip(eta, f (1 - 1 / (gamma t + 1)), f (1 + 1 / (gamma t)))
         theta = theta - eta * m
 
-    Defaults: ``betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3, eps=1e-8, weight_decay=0
-    (coupled L2), amsbound=False`` (the reference's default lr is 1e-3).
+    ``weight_decay`` is coupled L2; the reference's default lr is 1e-3.
     """
 
     name = "adabound"
+    _parameter_constraints = dict(betas=BETAS, final_lr=POSITIVE, gamma=Interval(0, 1,
+                                  closed="neither"), eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  amsbound=FLAG)
 
     def __init__(self, lr: Hyper = 5e-3, betas=(0.9, 0.999), final_lr: Hyper = 0.1,
                  gamma: Hyper = 1e-3, eps: Hyper = 1e-8, weight_decay: Hyper = 0.0,
                  amsbound: bool = False):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.final_lr = _hyper("final_lr", final_lr)
-        self.gamma = _hyper("gamma", gamma)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.amsbound = _flag("amsbound", amsbound)
-        check_positive("final_lr", self.final_lr)
-        check_range("gamma", self.gamma, 0.0, 1.0, low_open=True, high_open=True)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, betas=betas, final_lr=final_lr, gamma=gamma, eps=eps,
+                         weight_decay=weight_decay, amsbound=amsbound)
 
     def _init(self, params) -> AdamState:
         return AdamState(0, [np.zeros_like(p) for p in params],

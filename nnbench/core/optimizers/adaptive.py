@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnbench.core.errors import check_range
-from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _flag, _hyper, _is_zero
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT
 
 
 @dataclass
@@ -31,26 +31,20 @@ class Adagrad(Optimizer):
     ``eta^t = eta / sqrt(t + 1)`` and ``sigma^t = sqrt(mean of the squared past gradients)``
     is the same rule: the two ``sqrt(t + 1)`` cancel, leaving ``eta / sqrt(sum g^2)``.
 
-    Defaults: ``lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-    maximize=False`` (torch's default lr is 1e-2).
+    torch's default lr is 1e-2.
     """
 
     name = "adagrad"
+    _parameter_constraints = dict(lr_decay=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  initial_accumulator_value=NON_NEGATIVE, eps=NON_NEGATIVE,
+                                  maximize=FLAG)
 
     def __init__(self, lr: Hyper = 0.05, lr_decay: Hyper = 0.0, weight_decay: Hyper = 0.0,
                  initial_accumulator_value: Hyper = 0.0, eps: Hyper = 1e-10,
                  maximize: bool = False):
-        super().__init__(lr)
-        self.lr_decay = _hyper("lr_decay", lr_decay)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.initial_accumulator_value = _hyper("initial_accumulator_value",
-                                                initial_accumulator_value)
-        self.eps = _hyper("eps", eps)
-        self.maximize = _flag("maximize", maximize)
-        check_range("lr_decay", self.lr_decay, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
-        check_range("initial_accumulator_value", self.initial_accumulator_value, 0.0)
-        check_range("eps", self.eps, 0.0)
+        super().__init__(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps,
+                         maximize=maximize)
 
     def _init(self, params) -> AdagradState:
         sums = []
@@ -99,26 +93,18 @@ class RMSprop(Optimizer):
     form (``sigma^0 = g^0``) starts the average at the first squared gradient instead
     of at 0.
 
-    Defaults: ``alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-    maximize=False`` (torch's default lr is 1e-2).
+    torch's default lr is 1e-2.
     """
 
     name = "rmsprop"
+    _parameter_constraints = dict(alpha=UNIT, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  momentum=UNIT, centered=FLAG, maximize=FLAG)
 
     def __init__(self, lr: Hyper = 1e-3, alpha: Hyper = 0.99, eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, momentum: Hyper = 0.0, centered: bool = False,
                  maximize: bool = False):
-        super().__init__(lr)
-        self.alpha = _hyper("alpha", alpha)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.momentum = _hyper("momentum", momentum)
-        self.centered = _flag("centered", centered)
-        self.maximize = _flag("maximize", maximize)
-        check_range("alpha", self.alpha, 0.0, 1.0)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
-        check_range("momentum", self.momentum, 0.0, 1.0)
+        super().__init__(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered, maximize=maximize)
 
     def _init(self, params) -> RMSpropState:
         zeros = [np.zeros_like(p) for p in params]
@@ -172,22 +158,16 @@ class Adadelta(Optimizer):
         u = rho u + (1 - rho) d^2
         theta = theta - lr * d
 
-    Defaults: ``rho=0.9, eps=1e-6, weight_decay=0, maximize=False`` (torch's default lr
-    is 1.0, which is also ours: the rule sets its own step size).
+    torch's default lr is 1.0, which is also ours: the rule sets its own step size.
     """
 
     name = "adadelta"
+    _parameter_constraints = dict(rho=UNIT, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                                  maximize=FLAG)
 
     def __init__(self, lr: Hyper = 1.0, rho: Hyper = 0.9, eps: Hyper = 1e-6,
                  weight_decay: Hyper = 0.0, maximize: bool = False):
-        super().__init__(lr)
-        self.rho = _hyper("rho", rho)
-        self.eps = _hyper("eps", eps)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.maximize = _flag("maximize", maximize)
-        check_range("rho", self.rho, 0.0, 1.0)
-        check_range("eps", self.eps, 0.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdadeltaState:
         return AdadeltaState(0, [np.zeros_like(p) for p in params],

@@ -1,57 +1,26 @@
-"""The base class of every update rule and the helpers the rules share: hyperparameter
-conversion, per-run factors and the checks of the parameters' runs axis."""
+"""The base class of every update rule and the helpers the rules share: per-run
+factors and the checks of the parameters' runs axis."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_positive, check_range
+from nnbench.core.errors import NNBenchError
+from nnbench.core.optimizers.constraints import (
+    POSITIVE,
+    Constraint,
+    check_hyperparameters,
+    number,
+)
 
 Params = list[np.ndarray]
 Hyper = Any  # float or (R,) array
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _hyper(name: str, value: Any) -> float | np.ndarray:
-    """A numeric hyperparameter as a Python float or a 1-d float64 array (one per run)."""
-    if isinstance(value, bool):
-        raise NNBenchError(f"{name} must be a number or one number per run, got {value!r}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise NNBenchError(
-            f"{name} must be a number or one number per run, got {value!r}"
-        ) from None
-    if arr.ndim == 0:
-        return float(arr)
-    if arr.ndim != 1 or arr.size == 0:
-        raise NNBenchError(
-            f"{name} must be a number or a 1-d array with one value per run, "
-            f"got shape {arr.shape}"
-        )
-    return arr.copy()
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise NNBenchError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
-
-
-def _betas(value: Any) -> tuple[float | np.ndarray, float | np.ndarray]:
-    try:
-        b1, b2 = value
-    except (TypeError, ValueError):
-        raise NNBenchError(f"betas must be a pair (beta1, beta2), got {value!r}") from None
-    b1, b2 = _hyper("betas[0]", b1), _hyper("betas[1]", b2)
-    check_range("betas[0]", b1, 0.0, 1.0, high_open=True)
-    check_range("betas[1]", b2, 0.0, 1.0, high_open=True)
-    return b1, b2
 
 
 def _is_zero(x: float | np.ndarray) -> bool:
@@ -88,6 +57,13 @@ def _check_params(params: Sequence[np.ndarray]) -> int:
     return runs.pop()
 
 
+def _declared(cls: type) -> list[dict[str, Constraint]]:
+    """The ``_parameter_constraints`` each class of ``cls``'s MRO declares itself, the
+    base class first."""
+    return [vars(k)["_parameter_constraints"] for k in reversed(cls.__mro__)
+            if "_parameter_constraints" in vars(k)]
+
+
 # --------------------------------------------------------------------------- base class
 
 
@@ -96,13 +72,41 @@ class Optimizer:
 
     ``lr`` in :meth:`update` (a scalar or one value per run) replaces the configured
     learning rate for that step only; schedules act through it.
+
+    Each subclass declares its own hyperparameters' constraints in
+    ``_parameter_constraints`` (a :mod:`~nnbench.core.optimizers.constraints` rule per
+    name, in the order of its constructor's arguments) and passes every argument to
+    ``super().__init__``, which checks and stores them; :meth:`_check_together` is the
+    hook for a rule between several of them.
     """
 
     name = "optimizer"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {"lr": POSITIVE}
 
-    def __init__(self, lr: Hyper):
-        self.lr = _hyper("lr", lr)
-        check_positive("lr", self.lr)
+    def __init__(self, **hypers: Any):
+        """Check and store ``hypers``, exactly the names the classes declare: the base
+        class's group (``lr``) first, then the subclass's; within a group every type is
+        checked before any range, the order the messages have always come in."""
+        declared = _declared(type(self))
+        names = [k for own in declared for k in own]
+        if sorted(names) != sorted(hypers):
+            raise TypeError(f"{type(self).__name__} declares {names}, got {list(hypers)}")
+        for own in declared:  # the base class's lr first, as its own group
+            self._store(check_hyperparameters(own, {k: hypers[k] for k in own}))
+        self._check_together()
+
+    @classmethod
+    def constraints(cls) -> dict[str, Constraint]:
+        """Every hyperparameter's constraint by name, in the constructor's order."""
+        return {k: rule for own in _declared(cls) for k, rule in own.items()}
+
+    def _store(self, values: Mapping[str, Any]) -> None:
+        """Set the checked hyperparameters as attributes (their torch names)."""
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    def _check_together(self) -> None:
+        """Raise NNBenchError on a combination of values that cannot work (none here)."""
 
     def _per_run(self) -> dict[str, Any]:
         """The hyperparameters given as (R,) arrays, checked against R in ``init``."""
@@ -129,7 +133,7 @@ class Optimizer:
         if lr is None:
             lr = self.lr
         else:
-            lr = _hyper("lr", lr)
+            lr = number("lr", lr)
             if np.ndim(lr) == 1 and lr.size not in (1, len(params[0])):
                 raise NNBenchError(f"lr has {lr.size} values but the parameters have "
                                    f"{len(params[0])} runs; give one value or {len(params[0])}")

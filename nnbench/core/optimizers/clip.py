@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnbench.core.errors import check_positive
-from nnbench.core.optimizers.base import Hyper, _check_lengths, _check_params, _hyper
+from nnbench.core.optimizers.base import Hyper, _check_lengths, _check_params
+from nnbench.core.optimizers.constraints import POSITIVE, check_hyperparameters
 
 
 def clip_grad_norm(grads: Sequence[np.ndarray], max_norm: Hyper) -> np.ndarray:
@@ -18,8 +18,7 @@ def clip_grad_norm(grads: Sequence[np.ndarray], max_norm: Hyper) -> np.ndarray:
     as ``torch.nn.utils.clip_grad_norm_`` does for one model. ``max_norm`` is a
     positive scalar or one value per run. Returns ``n`` with shape ``(R,)``.
     """
-    mx = _hyper("max_norm", max_norm)
-    check_positive("max_norm", mx)
+    mx = check_hyperparameters({"max_norm": POSITIVE}, {"max_norm": max_norm})["max_norm"]
     runs = _check_params(grads)
     _check_lengths({"max_norm": mx}, runs)
     sq = None

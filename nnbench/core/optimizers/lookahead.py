@@ -7,14 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_int, check_range
-from nnbench.core.optimizers.base import (
-    Hyper,
-    Optimizer,
-    _check_lengths,
-    _check_params,
-    _col,
-    _hyper,
+from nnbench.core.errors import NNBenchError
+from nnbench.core.optimizers.base import Hyper, Optimizer, _check_lengths, _check_params, _col
+from nnbench.core.optimizers.constraints import (
+    UNIT,
+    Constraint,
+    Integer,
+    check_hyperparameters,
 )
 
 
@@ -42,16 +41,20 @@ class Lookahead(Optimizer):
     """
 
     name = "lookahead"
+    _parameter_constraints = dict(k=Integer(1), alpha=UNIT)
 
     def __init__(self, base: Optimizer, k: int = 5, alpha: Hyper = 0.5):
         if not isinstance(base, Optimizer) or isinstance(base, Lookahead):
             raise NNBenchError(f"lookahead needs a base optimizer other than lookahead, "
                                f"got {base!r}")
         self.base = base
-        self.k = check_int("k", k, 1)
-        self.alpha = _hyper("alpha", alpha)
-        check_range("alpha", self.alpha, 0.0, 1.0)
+        self._store(check_hyperparameters(self._parameter_constraints, {"k": k, "alpha": alpha}))
         self.lr = base.lr
+
+    @classmethod
+    def constraints(cls) -> dict[str, Constraint]:
+        """``k`` and ``alpha``; the learning rate and the rest are the base rule's."""
+        return dict(cls._parameter_constraints)
 
     def init(self, params) -> LookaheadState:
         runs = _check_params(params)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_range
-from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _flag, _hyper, _is_zero
+from nnbench.core.errors import NNBenchError
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT
 
 
 @dataclass
@@ -37,34 +38,31 @@ class SGD(Optimizer):
     whereas the book's form keeps past steps at their old rates. Nesterov momentum in
     torch's form is Sutskever et al. (2013), ICML, rewritten at the look-ahead point.
 
-    Defaults: ``momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False``
-    (torch's default lr is 1e-3). A momentum of 0 for some runs of a group behaves as
+    torch's default lr is 1e-3. A momentum of 0 for some runs of a group behaves as
     plain SGD for those runs (dampening is only applied where momentum > 0).
     """
 
     name = "sgd"
+    _parameter_constraints = dict(momentum=UNIT, dampening=UNIT, weight_decay=NON_NEGATIVE,
+                                  nesterov=FLAG, maximize=FLAG)
 
     def __init__(self, lr: Hyper = 0.1, momentum: Hyper = 0.0, dampening: Hyper = 0.0,
                  weight_decay: Hyper = 0.0, nesterov: bool = False, maximize: bool = False):
-        super().__init__(lr)
-        self.momentum = _hyper("momentum", momentum)
-        self.dampening = _hyper("dampening", dampening)
-        self.weight_decay = _hyper("weight_decay", weight_decay)
-        self.nesterov = _flag("nesterov", nesterov)
-        self.maximize = _flag("maximize", maximize)
-        check_range("momentum", self.momentum, 0.0, 1.0)
-        check_range("dampening", self.dampening, 0.0, 1.0)
-        check_range("weight_decay", self.weight_decay, 0.0)
+        super().__init__(lr=lr, momentum=momentum, dampening=dampening,
+                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        # 1 - dampening where momentum > 0; 1 where momentum == 0 (plain SGD for that run)
+        self._keep = np.where(np.asarray(self.momentum) > 0, 1.0 - np.asarray(self.dampening), 1.0)
+        if self._keep.ndim == 0:
+            self._keep = float(self._keep)
+
+    def _check_together(self) -> None:
+        """Nesterov momentum needs a momentum and no dampening (as torch requires)."""
         if self.nesterov and (np.any(np.asarray(self.momentum) <= 0)
                               or not _is_zero(self.dampening)):
             raise NNBenchError(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
                 f"momentum={self.momentum!r}, dampening={self.dampening!r}"
             )
-        # 1 - dampening where momentum > 0; 1 where momentum == 0 (plain SGD for that run)
-        self._keep = np.where(np.asarray(self.momentum) > 0, 1.0 - np.asarray(self.dampening), 1.0)
-        if self._keep.ndim == 0:
-            self._keep = float(self._keep)
 
     def _init(self, params: Sequence[np.ndarray]) -> SGDState:
         bufs = [] if _is_zero(self.momentum) else [np.zeros_like(p) for p in params]
