@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 from typing import Any
 
 from nnbench.core.errors import NNBenchError
@@ -63,7 +64,6 @@ __all__ = [
 OPTIMIZERS = Registry("optimizer")
 
 
-
 def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
     accepted = OPTIMIZERS.get(name).defaults
     unknown = [k for k in hyper if k not in accepted]
@@ -78,11 +78,10 @@ def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
 
 
 def _make_lookahead(**hyper: Any) -> Lookahead:
-    base_name = hyper.pop("base", "adam")
+    base_name = hyper.pop("base", OPTIMIZERS.get("lookahead").defaults["base"])
     if base_name == "lookahead":
         raise NNBenchError("lookahead's base must be another optimizer, not lookahead")
-    k = hyper.pop("k", 5)
-    alpha = hyper.pop("alpha", 0.5)
+    own = {k: hyper.pop(k) for k in Lookahead.constraints() if k in hyper}  # k, alpha
     try:
         base = OPTIMIZERS.create(base_name, **hyper)
     except NNBenchError as err:
@@ -91,54 +90,52 @@ def _make_lookahead(**hyper: Any) -> Lookahead:
         valid = ", ".join(["base", "k", "alpha", *OPTIMIZERS.get(base_name).defaults])
         raise NNBenchError(f"{str(err).split(' valid:')[0]} (lookahead over "
                            f"'{base_name}') valid: {valid}") from None
-    return Lookahead(base, k=k, alpha=alpha)
+    return Lookahead(base, **own)
 
 
-_SGD = dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False)
-_ADAM = dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-             decoupled_weight_decay=False, maximize=False)
+def defaults_of(cls: type[Optimizer], **overrides: Any) -> dict[str, Any]:
+    """The defaults of ``cls``'s constructor in its order, ``overrides`` replacing some of
+    them; an override the signature has no default for (lookahead's ``base``) stays in
+    its place, one it does not name at all (lookahead's ``lr``) comes last."""
+    params = inspect.signature(cls).parameters
+    out = {k: overrides.get(k, p.default) for k, p in params.items()
+           if k in overrides or p.default is not inspect.Parameter.empty}
+    return {**out, **overrides}
 
-_TABLE: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
-    ("sgd", SGD, "plain gradient descent: theta -= lr g (torch.optim.SGD)",
-     dict(lr=0.1, **_SGD)),
+
+# Each name is a rule with its constructor's defaults, and what the name changes in
+# them (as optax's aliases: momentum is sgd with momentum 0.9). The lr default is the
+# one suited to small problems, used when the user gives none.
+_ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
+    ("sgd", SGD, "plain gradient descent: theta -= lr g (torch.optim.SGD)", {}),
     ("momentum", SGD, "SGD with heavy-ball momentum 0.9: b = 0.9 b + g; theta -= lr b",
-     dict(lr=0.01, **{**_SGD, "momentum": 0.9})),
+     dict(lr=0.01, momentum=0.9)),
     ("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch.optim.SGD nesterov=True)",
-     dict(lr=0.01, **{**_SGD, "momentum": 0.9, "nesterov": True})),
-    ("adagrad", Adagrad, "AdaGrad: per-coordinate lr / sqrt(sum of squared gradients)",
-     dict(lr=0.05, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-          eps=1e-10, maximize=False)),
-    ("rmsprop", RMSprop, "RMSProp: lr / sqrt(running mean of squared gradients)",
-     dict(lr=1e-3, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-          maximize=False)),
+     dict(lr=0.01, momentum=0.9, nesterov=True)),
+    ("adagrad", Adagrad, "AdaGrad: per-coordinate lr / sqrt(sum of squared gradients)", {}),
+    ("rmsprop", RMSprop, "RMSProp: lr / sqrt(running mean of squared gradients)", {}),
     ("adam", Adam, "Adam: bias-corrected momentum over RMSProp's scale (amsgrad optional)",
-     dict(lr=5e-3, **_ADAM)),
+     {}),
     ("adamw", Adam, "AdamW: Adam with decoupled weight decay 1e-2",
-     dict(lr=5e-3, **{**_ADAM, "weight_decay": 1e-2, "decoupled_weight_decay": True})),
-    ("nadam", NAdam, "NAdam: Adam with Nesterov momentum and torch's momentum schedule",
-     dict(lr=5e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-          decoupled_weight_decay=False, maximize=False)),
-    ("radam", RAdam, "RAdam: Adam with the variance rectification instead of a warmup",
-     dict(lr=5e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-          decoupled_weight_decay=False, maximize=False)),
-    ("adamax", Adamax, "Adamax: Adam with the infinity norm of past gradients",
-     dict(lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False)),
-    ("adadelta", Adadelta, "Adadelta: step = RMS of past steps / RMS of gradients",
-     dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)),
+     dict(weight_decay=1e-2, decoupled_weight_decay=True)),
+    ("nadam", NAdam, "NAdam: Adam with Nesterov momentum and torch's momentum schedule", {}),
+    ("radam", RAdam, "RAdam: Adam with the variance rectification instead of a warmup", {}),
+    ("adamax", Adamax, "Adamax: Adam with the infinity norm of past gradients", {}),
+    ("adadelta", Adadelta, "Adadelta: step = RMS of past steps / RMS of gradients", {}),
     ("adabound", AdaBound, "AdaBound: Adam with step sizes bounded towards SGD's final_lr",
-     dict(lr=5e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3, eps=1e-8,
-          weight_decay=0.0, amsbound=False)),
+     {}),
 ]
 
-for _name, _cls, _desc, _defaults in _TABLE:
-    OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc, _defaults)
+for _name, _cls, _desc, _overrides in _ALIASES:
+    OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc,
+                   defaults_of(_cls, **_overrides))
 
 OPTIMIZERS.add(
     "lookahead",
     _make_lookahead,
     "Lookahead: k fast steps of a base rule, then the slow weights move alpha of the way",
     # lr shown is the default base's (adam); with another base its own default is used
-    dict(base="adam", k=5, alpha=0.5, lr=5e-3),
+    defaults_of(Lookahead, base="adam", lr=OPTIMIZERS.get("adam").defaults["lr"]),
 )
 
 
