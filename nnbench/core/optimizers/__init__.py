@@ -128,7 +128,7 @@ _ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
 
 for _name, _cls, _desc, _overrides in _ALIASES:
     OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc,
-                   defaults_of(_cls, **_overrides))
+                   defaults_of(_cls, **_overrides), _cls.constraints())
 
 OPTIMIZERS.add(
     "lookahead",
@@ -136,6 +136,7 @@ OPTIMIZERS.add(
     "Lookahead: k fast steps of a base rule, then the slow weights move alpha of the way",
     # lr shown is the default base's (adam); with another base its own default is used
     defaults_of(Lookahead, base="adam", lr=OPTIMIZERS.get("adam").defaults["lr"]),
+    {"base": "another rule", **Lookahead.constraints(), "lr": Adam.constraints()["lr"]},
 )
 
 
