@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero, _zeros
 from nnbench.core.optimizers.constraints import BETAS, FLAG, NON_NEGATIVE, POSITIVE, Interval
 
 
@@ -16,6 +16,12 @@ class AdamState:
     exp_avg: list[np.ndarray] = field(default_factory=list)
     exp_avg_sq: list[np.ndarray] = field(default_factory=list)
     max_exp_avg_sq: list[np.ndarray] = field(default_factory=list)
+
+
+def _adam_state(params, with_max: bool) -> AdamState:
+    """Zero moments for ``params``; the running maximum of ``v`` too when ``with_max``
+    (AMSGrad, AMSBound)."""
+    return AdamState(0, _zeros(params), _zeros(params), _zeros(params) if with_max else [])
 
 
 def _decay_or_couple(p: np.ndarray, g: np.ndarray, lr, wd, decoupled: bool) -> np.ndarray:
@@ -66,9 +72,7 @@ class Adam(Optimizer):
                          decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamState:
-        z = [np.zeros_like(p) for p in params]
-        return AdamState(0, z, [np.zeros_like(p) for p in params],
-                         [np.zeros_like(p) for p in params] if self.amsgrad else [])
+        return _adam_state(params, self.amsgrad)
 
     def _update(self, params, grads, state: AdamState, lr) -> None:
         state.step += 1
@@ -127,8 +131,7 @@ class NAdam(Optimizer):
                          decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> NAdamState:
-        return NAdamState(0, 1.0, [np.zeros_like(p) for p in params],
-                          [np.zeros_like(p) for p in params])
+        return NAdamState(0, 1.0, _zeros(params), _zeros(params))
 
     def _update(self, params, grads, state: NAdamState, lr) -> None:
         state.step += 1
@@ -182,8 +185,7 @@ class RAdam(Optimizer):
                          decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamState:
-        return AdamState(0, [np.zeros_like(p) for p in params],
-                         [np.zeros_like(p) for p in params])
+        return _adam_state(params, False)
 
     def _update(self, params, grads, state: AdamState, lr) -> None:
         state.step += 1
@@ -241,8 +243,7 @@ class Adamax(Optimizer):
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdamaxState:
-        return AdamaxState(0, [np.zeros_like(p) for p in params],
-                           [np.zeros_like(p) for p in params])
+        return AdamaxState(0, _zeros(params), _zeros(params))
 
     def _update(self, params, grads, state: AdamaxState, lr) -> None:
         state.step += 1
@@ -287,9 +288,7 @@ class AdaBound(Optimizer):
                          weight_decay=weight_decay, amsbound=amsbound)
 
     def _init(self, params) -> AdamState:
-        return AdamState(0, [np.zeros_like(p) for p in params],
-                         [np.zeros_like(p) for p in params],
-                         [np.zeros_like(p) for p in params] if self.amsbound else [])
+        return _adam_state(params, self.amsbound)
 
     def _update(self, params, grads, state: AdamState, lr) -> None:
         state.step += 1

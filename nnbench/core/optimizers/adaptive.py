@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero, _zeros
 from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT
 
 
@@ -107,12 +107,12 @@ class RMSprop(Optimizer):
                          centered=centered, maximize=maximize)
 
     def _init(self, params) -> RMSpropState:
-        zeros = [np.zeros_like(p) for p in params]
+        zeros = _zeros(params)
         return RMSpropState(
             0,
             zeros,
-            [np.zeros_like(p) for p in params] if self.centered else [],
-            [] if _is_zero(self.momentum) else [np.zeros_like(p) for p in params],
+            _zeros(params) if self.centered else [],
+            [] if _is_zero(self.momentum) else _zeros(params),
         )
 
     def _update(self, params, grads, state: RMSpropState, lr) -> None:
@@ -170,8 +170,7 @@ class Adadelta(Optimizer):
         super().__init__(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _init(self, params) -> AdadeltaState:
-        return AdadeltaState(0, [np.zeros_like(p) for p in params],
-                             [np.zeros_like(p) for p in params])
+        return AdadeltaState(0, _zeros(params), _zeros(params))
 
     def _update(self, params, grads, state: AdadeltaState, lr) -> None:
         state.step += 1

@@ -23,6 +23,11 @@ Hyper = Any  # float or (R,) array
 # --------------------------------------------------------------------------- helpers
 
 
+def _zeros(params: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One zero array per parameter, in its shape and dtype (where every moment starts)."""
+    return [np.zeros_like(p) for p in params]
+
+
 def _is_zero(x: float | np.ndarray) -> bool:
     return bool(np.all(np.asarray(x) == 0))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnbench.core.errors import NNBenchError
-from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero
+from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero, _zeros
 from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT
 
 
@@ -65,7 +65,7 @@ class SGD(Optimizer):
             )
 
     def _init(self, params: Sequence[np.ndarray]) -> SGDState:
-        bufs = [] if _is_zero(self.momentum) else [np.zeros_like(p) for p in params]
+        bufs = [] if _is_zero(self.momentum) else _zeros(params)
         return SGDState(0, bufs)
 
     def _update(self, params, grads, state: SGDState, lr) -> None:
