@@ -21,10 +21,18 @@ decay (``g <- g + weight_decay * theta``), exactly as in ``torch.optim``; ``t`` 
 steps from 1. ``OPTIMIZERS.get(name).defaults`` holds each rule's hyperparameters
 (torch's names) with their defaults; ``defaults["lr"]`` is a learning rate suited to
 the rule on small problems, used when the user gives none (torch's own default is
-given in each class's docstring).
+given in each class's docstring). The defaults are those of the class's constructor,
+with what an alias changes (``momentum`` is ``SGD`` with momentum 0.9 and lr 0.01);
+``constraints`` holds what each hyperparameter may be, as the class declares it in
+``_parameter_constraints`` (see :mod:`~nnbench.core.optimizers.constraints`).
 
 ``clip_grad_norm`` clips the gradients of each run to a global norm, as
 ``torch.nn.utils.clip_grad_norm_`` does for one model.
+
+The package: ``base`` (the :class:`Optimizer` base class and shared helpers),
+``constraints``, ``sgd``, ``adaptive`` (AdaGrad, RMSProp, Adadelta), ``adam`` (Adam,
+AdamW, NAdam, RAdam, Adamax, AdaBound), ``lookahead``, ``clip``; this module holds the
+registry.
 """
 
 from __future__ import annotations
