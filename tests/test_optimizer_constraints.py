@@ -157,3 +157,14 @@ def test_a_bad_hp_on_the_command_line_is_one_line_and_exit_2(optim, hp, message,
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert lines[0].startswith(f"nnbench: error: {message}"), lines[0]
     assert not (tmp_path / "results").exists()
+
+
+def test_an_interval_reads_as_its_range_and_checks_scalars_and_runs_alike():
+    rule = Interval(0, 1, closed="left")
+    assert str(rule) == "[0, 1)" and str(Interval(-math.inf, 2, closed="both")) == "(-inf, 2]"
+    for value in (1.0, np.array([0.5, 1.0])):
+        with pytest.raises(NNBenchError, match=r"^beta must be in \[0, 1\), got 1$"):
+            rule.check("beta", rule.convert("beta", value))
+    Interval(0, math.inf, closed="left").check("eps", math.inf)  # an infinite end: unchecked
+    with pytest.raises(ValueError, match="closed must be"):
+        Interval(0, 1, closed="open")

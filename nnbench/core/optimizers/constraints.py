@@ -68,6 +68,10 @@ class Interval(Constraint):
     high: float
     closed: Literal["left", "right", "both", "neither"]
 
+    def __post_init__(self) -> None:
+        if self.closed not in ("left", "right", "both", "neither"):
+            raise ValueError(f"closed must be left, right, both or neither, got {self.closed!r}")
+
     def convert(self, name: str, value: Any) -> float | np.ndarray:
         return number(name, value)
 
