@@ -721,7 +721,8 @@ def _fmt(value) -> str:
 def list_(
     family: Annotated[str, typer.Argument(help="One of: " + ", ".join(FAMILIES))] = "optimizers",
 ):
-    """List the names of a family with a one-line description and defaults.
+    """List the names of a family with a one-line description and defaults (optimizers:
+    and the values each hyperparameter allows).
 
     Example: [bold]nnbench list optimizers[/bold]
     """
@@ -732,11 +733,19 @@ def list_(
         from nnbench.core.errors import UnknownNameError
 
         _fail(str(UnknownNameError("family", family, FAMILIES)))
+    ruled = any(entry.constraints for entry in registry(family))  # optimizers
     table = Table(title=f"nnbench {family}")
     table.add_column("name", style="bold")
     table.add_column("description")
-    table.add_column("defaults")
+    table.add_column("defaults", no_wrap=ruled)
+    if ruled:  # one parameter a line, what it may be beside it
+        table.add_column("allowed", no_wrap=True)
     for entry in registry(family):
+        if ruled:
+            table.add_row(entry.name, entry.description,
+                          "\n".join(f"{k}={_fmt(v)}" for k, v in entry.defaults.items()),
+                          "\n".join(str(entry.constraints.get(k, "")) for k in entry.defaults))
+            continue
         defaults = ", ".join(f"{k}={_fmt(v)}" for k, v in entry.defaults.items())
         table.add_row(entry.name, entry.description, defaults)
     Console().print(table)

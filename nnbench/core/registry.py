@@ -1,6 +1,6 @@
 """Registries: one per family (optimizers, activations, losses, initializers,
 schedules, tasks, models), each mapping a name to a factory with a one-line
-description and its default hyperparameters."""
+description, its default hyperparameters and (optimizers) what each may be."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from nnbench.core.errors import NNBenchError, UnknownNameError
 
 @dataclass(frozen=True)
 class Entry:
-    """One registered name: ``factory(**kwargs)`` builds the object."""
+    """One registered name: ``factory(**kwargs)`` builds the object. ``constraints``
+    maps a parameter to what it may be (an object whose ``str`` reads as a range, e.g.
+    ``[0, 1)``); a family that declares none leaves it empty."""
 
     name: str
     factory: Callable[..., Any]
     description: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    constraints: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Registry:
@@ -30,10 +33,11 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def add(self, name: str, factory: Callable[..., Any], description: str,
-            defaults: Mapping[str, Any] | None = None) -> Entry:
+            defaults: Mapping[str, Any] | None = None,
+            constraints: Mapping[str, Any] | None = None) -> Entry:
         if name in self._entries:
             raise KeyError(f"{self.family} '{name}' is registered twice")
-        entry = Entry(name, factory, description, dict(defaults or {}))
+        entry = Entry(name, factory, description, dict(defaults or {}), dict(constraints or {}))
         self._entries[name] = entry
         return entry
 

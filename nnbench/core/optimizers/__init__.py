@@ -1,0 +1,174 @@
+"""Optimizers: the update rules of the notes, with the names and semantics of ``torch.optim``.
+
+Each rule is one small class with an explicit state (an ``init``/``update`` pair, as in
+optax)::
+
+    opt = optimizer("adam", lr=1e-3, betas=(0.9, 0.999))
+    state = opt.init(params)                 # moments, step counter, ...
+    opt.update(params, grads, state)         # params changed in place, state advanced
+    opt.update(params, grads, state, lr=lr_t)  # this step with another learning rate
+
+``params`` and ``grads`` are lists of arrays with a leading *runs* axis
+(``W`` is ``(R, fan_in, fan_out)``, ``b`` is ``(R, 1, fan_out)``; any ``(R, ...)``
+shape works). A numeric hyperparameter is a scalar or an ``(R,)`` array, one value
+per run; it is reshaped to ``(R, 1, ..., 1)`` for each parameter. The arithmetic stays
+in the parameters' dtype: state arrays are created with ``zeros_like(param)`` and
+scalar coefficients (bias corrections, step sizes) are Python floats or are cast to
+that dtype before they touch an array.
+
+``g`` below is the gradient after ``maximize`` (``g = -grad``) and coupled L2 weight
+decay (``g <- g + weight_decay * theta``), exactly as in ``torch.optim``; ``t`` counts
+steps from 1. ``OPTIMIZERS.get(name).defaults`` holds each rule's hyperparameters
+(torch's names) with their defaults; ``defaults["lr"]`` is a learning rate suited to
+the rule on small problems, used when the user gives none (torch's own default is
+given in each class's docstring). The defaults are those of the class's constructor,
+with what an alias changes (``momentum`` is ``SGD`` with momentum 0.9 and lr 0.01);
+``constraints`` holds what each hyperparameter may be, as the class declares it in
+``_parameter_constraints`` (see :mod:`~nnbench.core.optimizers.constraints`).
+
+``clip_grad_norm`` clips the gradients of each run to a global norm, as
+``torch.nn.utils.clip_grad_norm_`` does for one model.
+
+The package: ``base`` (the :class:`Optimizer` base class and shared helpers),
+``constraints``, ``sgd``, ``adaptive`` (AdaGrad, RMSProp, Adadelta), ``adam`` (Adam,
+AdamW, NAdam, RAdam, Adamax, AdaBound), ``lookahead``, ``clip``; this module holds the
+registry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from typing import Any
+
+from nnbench.core.errors import NNBenchError
+from nnbench.core.optimizers.adam import AdaBound, Adam, Adamax, NAdam, RAdam
+from nnbench.core.optimizers.adaptive import Adadelta, Adagrad, RMSprop
+from nnbench.core.optimizers.base import Optimizer
+from nnbench.core.optimizers.clip import clip_grad_norm
+from nnbench.core.optimizers.lookahead import Lookahead
+from nnbench.core.optimizers.sgd import SGD
+from nnbench.core.registry import Registry
+
+__all__ = [
+    "OPTIMIZERS",
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "NAdam",
+    "RAdam",
+    "Adamax",
+    "Adadelta",
+    "AdaBound",
+    "Lookahead",
+    "optimizer",
+    "clip_grad_norm",
+    "hyperparameter_names",
+]
+
+OPTIMIZERS = Registry("optimizer")
+
+
+def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
+    accepted = OPTIMIZERS.get(name).defaults
+    unknown = [k for k in hyper if k not in accepted]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(accepted), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise NNBenchError(
+            f"unknown hyperparameter '{unknown[0]}' for optimizer '{name}'{hint} "
+            f"valid: {', '.join(accepted)}"
+        )
+    return cls(**{**accepted, **hyper})
+
+
+def _make_lookahead(**hyper: Any) -> Lookahead:
+    base_name = hyper.pop("base", OPTIMIZERS.get("lookahead").defaults["base"])
+    if base_name == "lookahead":
+        raise NNBenchError("lookahead's base must be another optimizer, not lookahead")
+    own = {k: hyper.pop(k) for k in Lookahead.constraints() if k in hyper}  # k, alpha
+    try:
+        base = OPTIMIZERS.create(base_name, **hyper)
+    except NNBenchError as err:
+        if not str(err).startswith("unknown hyperparameter"):
+            raise
+        valid = ", ".join(["base", "k", "alpha", *OPTIMIZERS.get(base_name).defaults])
+        raise NNBenchError(f"{str(err).split(' valid:')[0]} (lookahead over "
+                           f"'{base_name}') valid: {valid}") from None
+    return Lookahead(base, **own)
+
+
+def defaults_of(cls: type[Optimizer], **overrides: Any) -> dict[str, Any]:
+    """The defaults of ``cls``'s constructor in its order, ``overrides`` replacing some of
+    them; an override the signature has no default for (lookahead's ``base``) stays in
+    its place, one it does not name at all (lookahead's ``lr``) comes last."""
+    params = inspect.signature(cls).parameters
+    out = {k: overrides.get(k, p.default) for k, p in params.items()
+           if k in overrides or p.default is not inspect.Parameter.empty}
+    return {**out, **overrides}
+
+
+# Each name is a rule with its constructor's defaults, and what the name changes in
+# them (as optax's aliases: momentum is sgd with momentum 0.9). The lr default is the
+# one suited to small problems, used when the user gives none.
+_ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
+    ("sgd", SGD, "plain gradient descent: theta -= lr g (torch.optim.SGD)", {}),
+    ("momentum", SGD, "SGD with heavy-ball momentum 0.9: b = 0.9 b + g; theta -= lr b",
+     dict(lr=0.01, momentum=0.9)),
+    ("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch.optim.SGD nesterov=True)",
+     dict(lr=0.01, momentum=0.9, nesterov=True)),
+    ("adagrad", Adagrad, "AdaGrad: per-coordinate lr / sqrt(sum of squared gradients)", {}),
+    ("rmsprop", RMSprop, "RMSProp: lr / sqrt(running mean of squared gradients)", {}),
+    ("adam", Adam, "Adam: bias-corrected momentum over RMSProp's scale (amsgrad optional)",
+     {}),
+    ("adamw", Adam, "AdamW: Adam with decoupled weight decay 1e-2",
+     dict(weight_decay=1e-2, decoupled_weight_decay=True)),
+    ("nadam", NAdam, "NAdam: Adam with Nesterov momentum and torch's momentum schedule", {}),
+    ("radam", RAdam, "RAdam: Adam with the variance rectification instead of a warmup", {}),
+    ("adamax", Adamax, "Adamax: Adam with the infinity norm of past gradients", {}),
+    ("adadelta", Adadelta, "Adadelta: step = RMS of past steps / RMS of gradients", {}),
+    ("adabound", AdaBound, "AdaBound: Adam with step sizes bounded towards SGD's final_lr",
+     {}),
+]
+
+for _name, _cls, _desc, _overrides in _ALIASES:
+    OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc,
+                   defaults_of(_cls, **_overrides), _cls.constraints())
+
+OPTIMIZERS.add(
+    "lookahead",
+    _make_lookahead,
+    "Lookahead: k fast steps of a base rule, then the slow weights move alpha of the way",
+    # lr shown is the default base's (adam); with another base its own default is used
+    defaults_of(Lookahead, base="adam", lr=OPTIMIZERS.get("adam").defaults["lr"]),
+    {"base": "another rule", **Lookahead.constraints(), "lr": Adam.constraints()["lr"]},
+)
+
+
+def optimizer(name: str, **hyper: Any) -> Optimizer:
+    """Build the optimizer ``name`` with torch-named hyperparameters over its defaults.
+
+    Unknown names raise :class:`~nnbench.core.errors.UnknownNameError`; unknown
+    hyperparameters and out-of-range values raise
+    :class:`~nnbench.core.errors.NNBenchError` naming the valid ones. A numeric
+    hyperparameter may be an ``(R,)`` array, one value per run. ``lookahead`` takes
+    ``base`` (another optimizer's name), ``k`` and ``alpha``, and passes the rest
+    (``lr`` included) to its base.
+    """
+    return OPTIMIZERS.create(name, **hyper)
+
+
+def hyperparameter_names(name: str, base: str | None = None) -> list[str]:
+    """The hyperparameter names ``optimizer(name, ...)`` accepts (for ``--hp NAME=VALUE``).
+
+    For ``lookahead`` these are ``base``, ``k``, ``alpha`` and the names of its base
+    (``base``, default ``adam``).
+    """
+    names = list(OPTIMIZERS.get(name).defaults)
+    if name == "lookahead":
+        inner = OPTIMIZERS.get(base or OPTIMIZERS.get(name).defaults["base"]).defaults
+        names += [k for k in inner if k not in names]
+    return names
