@@ -11,16 +11,16 @@ import numpy as np
 from nnbench import summary
 from nnbench.plots.data import final_loss, final_loss_name, lr_swept, seed_stats, series, split_axes
 from nnbench.plots.style import (
-    _cap_log_top,
-    _facet_title,
-    _facets,
-    _figure,
-    _legend,
-    _positive,
-    _seeds_phrase,
-    _suptitle,
-    _task_phrase,
-    _y_label,
+    add_legend,
+    all_positive,
+    cap_log_top,
+    facet_title,
+    facet_values,
+    new_figure,
+    seeds_phrase,
+    suptitle,
+    task_phrase,
+    y_label,
 )
 from nnbench.store import Results
 
@@ -62,8 +62,8 @@ def fig_curves(res: Results, metric: str = "train_loss",
         return None
     ax_ = split_axes(res)
     ss = series(res, ax_=ax_)
-    facets = _facets(ss)
-    fig, axes = _figure(len(facets), len(xs), sharey="row")
+    facets = facet_values(ss)
+    fig, axes = new_figure(len(facets), len(xs), sharey="row")
     ys_all = []
     for i, fv in enumerate(facets):
         for j, x in enumerate(xs):
@@ -76,19 +76,19 @@ def fig_curves(res: Results, metric: str = "train_loss",
                 ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.6, label=s.label)
                 if len(s.run_ids) > 1:
                     ax.fill_between(xv, lo, hi, color=s.color, alpha=0.18, lw=0)
-            ax.set_xlabel(_y_label(x))
+            ax.set_xlabel(y_label(x))
             if j == 0:
                 landscape = metric == "train_loss" and "x0" in m.columns
-                ax.set_ylabel("value f(x0, x1)" if landscape else _y_label(metric))
-            t = _facet_title(res, ax_.facet, fv)
+                ax.set_ylabel("value f(x0, x1)" if landscape else y_label(metric))
+            t = facet_title(res, ax_.facet, fv)
             if t:
                 ax.set_title(t, fontsize="medium")
             ax.grid(alpha=0.3)
     capped = False
-    if _positive(ys_all) and "acc" not in metric:
+    if all_positive(ys_all) and "acc" not in metric:
         for ax in axes.ravel():
             ax.set_yscale("log")
-        capped = _cap_log_top(axes, ys_all[::2])
+        capped = cap_log_top(axes, ys_all[::2])
     elif ys_all and "acc" not in metric:
         v = np.abs(np.concatenate([np.ravel(y) for y in ys_all]))
         v = v[np.isfinite(v) & (v > 0)]
@@ -99,10 +99,10 @@ def fig_curves(res: Results, metric: str = "train_loss",
     tuned = "each at its tuned learning rate; " if lr_swept(res) else ""
     clip = "; spikes clipped" if capped else ""
     what = "value f(x0, x1)" if metric == "train_loss" and "x0" in m.columns \
-        else _y_label(metric)
-    _suptitle(fig, f"{res.title}: {what}{_task_phrase(res)} "
-                 f"({tuned}{_seeds_phrase(res)}{clip})")
-    _legend(fig, axes)
+        else y_label(metric)
+    suptitle(fig, f"{res.title}: {what}{task_phrase(res)} "
+                 f"({tuned}{seeds_phrase(res)}{clip})")
+    add_legend(fig, axes)
     return fig
 
 
@@ -114,7 +114,7 @@ def fig_closed_form(res: Results) -> Figure | None:
     m, runs = res.metrics, res.runs
     if not has_closed_form(res):
         return None
-    fig, axes = _figure(1, 2, w=5.4)
+    fig, axes = new_figure(1, 2, w=5.4)
     ax, gap_ax = axes[0, 0], axes[0, 1]
     ss = series(res)
     cf_done = set()
@@ -137,9 +137,9 @@ def fig_closed_form(res: Results) -> Figure | None:
         a.grid(alpha=0.3)
     ax.set_ylabel("training loss")
     gap_ax.set_ylabel("relative gap to the closed form")
-    _suptitle(fig, f"{res.title}: gradient descent against the closed form"
-                   f"{_task_phrase(res)} ({_seeds_phrase(res)})")
-    _legend(fig, axes, handles_from=ax)
+    suptitle(fig, f"{res.title}: gradient descent against the closed form"
+                   f"{task_phrase(res)} ({seeds_phrase(res)})")
+    add_legend(fig, axes, handles_from=ax)
     return fig
 
 
@@ -151,8 +151,8 @@ def fig_accuracy(res: Results) -> Figure | None:
         return None
     ax_ = split_axes(res)
     ss = series(res, ax_=ax_)
-    facets = _facets(ss)
-    fig, axes = _figure(len(facets), len(cols), sharey=True)
+    facets = facet_values(ss)
+    fig, axes = new_figure(len(facets), len(cols), sharey=True)
     for i, fv in enumerate(facets):
         for j, c in enumerate(cols):
             ax = axes[i, j]
@@ -164,12 +164,12 @@ def fig_accuracy(res: Results) -> Figure | None:
                 if len(s.run_ids) > 1:
                     ax.fill_between(xv, lo, hi, color=s.color, alpha=0.18, lw=0)
             ax.set_xlabel("step")
-            ax.set_ylabel(_y_label(c))
-            t = _facet_title(res, ax_.facet, fv)
-            ax.set_title(", ".join(filter(None, [t, _y_label(c)])), fontsize="medium")
+            ax.set_ylabel(y_label(c))
+            t = facet_title(res, ax_.facet, fv)
+            ax.set_title(", ".join(filter(None, [t, y_label(c)])), fontsize="medium")
             ax.grid(alpha=0.3)
-    _suptitle(fig, f"{res.title}: accuracy{_task_phrase(res)} ({_seeds_phrase(res)})")
-    _legend(fig, axes)
+    suptitle(fig, f"{res.title}: accuracy{task_phrase(res)} ({seeds_phrase(res)})")
+    add_legend(fig, axes)
     return fig
 
 
@@ -184,10 +184,10 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
     runs["_final"] = final_loss(res).reindex(runs["run_id"]).to_numpy()
     ax_ = split_axes(res)
     ss = series(res, runs=runs, ax_=ax_, show_lr=False)
-    facets = _facets(ss)
-    fig, axes = _figure(1, len(facets), w=5.4, h=4.0, sharey=True)
+    facets = facet_values(ss)
+    fig, axes = new_figure(1, len(facets), w=5.4, h=4.0, sharey=True)
     finite = runs["_final"].to_numpy(float)
-    logy = _positive([finite])
+    logy = all_positive([finite])
     for j, fv in enumerate(facets):
         ax = axes[0, j]
         for k, s in enumerate(s for s in ss if s.facet == fv):
@@ -216,12 +216,12 @@ def fig_lr_sensitivity(res: Results) -> Figure | None:
         ax.set_xlabel("learning rate")
         if j == 0:
             ax.set_ylabel(final_loss_name(res))
-        t = _facet_title(res, ax_.facet, fv)
+        t = facet_title(res, ax_.facet, fv)
         if t:
             ax.set_title(t, fontsize="medium")
         ax.grid(alpha=0.3, which="both")
-    _suptitle(fig, f"{res.title}: learning-rate sensitivity{_task_phrase(res)} "
-                 f"({_seeds_phrase(res).replace('band', 'bars')}; x = a seed diverged, "
+    suptitle(fig, f"{res.title}: learning-rate sensitivity{task_phrase(res)} "
+                 f"({seeds_phrase(res).replace('band', 'bars')}; x = a seed diverged, "
                  "* = best)")
-    _legend(fig, axes)
+    add_legend(fig, axes)
     return fig

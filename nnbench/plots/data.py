@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from nnbench import summary
-from nnbench.plots.style import _BASE, _STYLES, _fmt, colours, linestyles
+from nnbench.plots.style import BASE, STYLES, colours, fmt_value, linestyles
 from nnbench.schema import COLUMN_ALIASES, config_columns
 from nnbench.store import Results, load_results, require_results_dir
 
@@ -41,7 +41,7 @@ def load(path: str | Path) -> Results:
     return load_results(require_results_dir(path), strict=False)
 
 
-def _varying(res: Results, name: str) -> bool:
+def varies(res: Results, name: str) -> bool:
     c = res.col(name)
     return c is not None and res.runs[c].nunique(dropna=True) > 1
 
@@ -89,7 +89,7 @@ def split_axes(res: Results, exclude: Iterable[str] = ()) -> Axes_:
         facet = min(cands, key=lambda c: rank(c, _FACET_ORDER))
     rest = sorted((c for c in varying if c != facet), key=lambda c: rank(c, _HUE_ORDER))
     hue = rest[0] if rest else None
-    style = rest[1] if len(rest) > 1 and res.runs[rest[1]].nunique() <= len(_STYLES) else None
+    style = rest[1] if len(rest) > 1 and res.runs[rest[1]].nunique() <= len(STYLES) else None
     other = [c for c in rest[2 if style else 1:]]
     return Axes_(hue, style, facet, other)
 
@@ -196,23 +196,23 @@ def series(res: Results, runs: pd.DataFrame | None = None,
         show_lr = lr is not None and res.runs[lr].nunique() > 1
     if not cols and len(runs):  # one configuration: say what it is
         return [Series(key=(), label=describe(res, str(runs["run_id"].iloc[0])),
-                       color=_BASE[0], linestyle="-", facet=None,
+                       color=BASE[0], linestyle="-", facet=None,
                        run_ids=list(runs["run_id"].astype(str)))]
     out = []
     groups = runs.groupby(cols, dropna=False, sort=False) if cols else [((), runs)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         vals = dict(zip(cols, key, strict=True))
-        parts = [_fmt(vals[c]) for c in (ax_.hue, ax_.style) if c]
-        parts += [f"{c}={_fmt(vals[c])}" for c in ax_.other]
+        parts = [fmt_value(vals[c]) for c in (ax_.hue, ax_.style) if c]
+        parts += [f"{c}={fmt_value(vals[c])}" for c in ax_.other]
         if show_lr:
             lrs = sorted(g[lr].unique())
-            parts.append("lr " + "/".join(_fmt(v) for v in lrs))
+            parts.append("lr " + "/".join(fmt_value(v) for v in lrs))
         label = ", ".join(parts) if parts else (str(runs[res.col("task")].iloc[0])
                                                 if res.col("task") else "run")
         out.append(Series(
             key=key, label=label,
-            color=cmap.get(vals.get(ax_.hue), _BASE[0]) if ax_.hue else _BASE[0],
+            color=cmap.get(vals.get(ax_.hue), BASE[0]) if ax_.hue else BASE[0],
             linestyle=smap.get(vals.get(ax_.style), "-") if ax_.style else "-",
             facet=vals.get(ax_.facet) if ax_.facet else None,
             run_ids=list(g["run_id"].astype(str)),
@@ -259,7 +259,7 @@ def describe(res: Results, run_id: str) -> str:
                                                     "width"))
     parts = []
     if opt is not None:
-        parts.append(f"{opt}" + (f" lr {_fmt(lr)}" if lr is not None else ""))
+        parts.append(f"{opt}" + (f" lr {fmt_value(lr)}" if lr is not None else ""))
     if depth is not None and int(depth) == 0:
         parts.append("linear, no hidden layer")
     elif act is not None:

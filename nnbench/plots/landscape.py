@@ -10,7 +10,7 @@ import numpy as np
 from nnbench.config import RunConfig, make_task
 from nnbench.core.errors import NNBenchError
 from nnbench.plots.data import Axes_, seed_stats, series, split_axes
-from nnbench.plots.style import _figure, _legend, _positive, _suptitle, _y_label
+from nnbench.plots.style import add_legend, all_positive, new_figure, suptitle, y_label
 from nnbench.store import Results, run_config
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +49,7 @@ def fig_landscape(res: Results) -> Figure | None:
     ax_ = split_axes(res, exclude=[tcol] if tcol else [])
     ss = series(res, ax_=Axes_(ax_.hue, ax_.style, tcol, ax_.other))
     has_d = "dist_to_min" in m.columns and m["dist_to_min"].notna().any()
-    fig, axes = _figure(len(tasks) or 1, 2 if has_d else 1, w=5.0, h=4.4)
+    fig, axes = new_figure(len(tasks) or 1, 2 if has_d else 1, w=5.0, h=4.4)
     for i, tname in enumerate(tasks or [None]):
         ax = axes[i, 0]
         mine = [s for s in ss if tname is None or str(s.facet) == tname]
@@ -86,15 +86,15 @@ def fig_landscape(res: Results) -> Figure | None:
                 xv, mean, lo, hi = seed_stats(m, s.run_ids, "dist_to_min")
                 ys.append(mean)
                 ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.5, label=s.label)
-            if _positive(ys):
+            if all_positive(ys):
                 ax.set_yscale("log")
             ax.set_xlabel("step")
-            ax.set_ylabel(_y_label("dist_to_min"))
+            ax.set_ylabel(y_label("dist_to_min"))
             ax.set_title(f"{tname or ''} distance to the nearest minimum".strip(),
                          fontsize="medium")
             ax.grid(alpha=0.3, which="both")
-    _suptitle(fig, f"{res.title}: optimizer trajectories")
-    _legend(fig, axes)
+    suptitle(fig, f"{res.title}: optimizer trajectories")
+    add_legend(fig, axes)
     return fig
 
 

@@ -10,28 +10,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from nnbench.plots import style
 from nnbench.plots.data import (
     Axes_,
-    _varying,
     final_loss,
     final_loss_name,
     seed_stats,
     series,
     split_axes,
     tuned_runs,
-)
-from nnbench.plots.style import (
-    _cap_log_top,
-    _facet_title,
-    _facets,
-    _figure,
-    _fmt,
-    _legend,
-    _positive,
-    _seeds_phrase,
-    _suptitle,
-    _task_phrase,
-    _y_label,
+    varies,
 )
 from nnbench.store import Results
 
@@ -41,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def varies_activation_and_depth(res: Results) -> bool:
     """Whether both the activation and the depth vary (the activation x depth figures)."""
-    return _varying(res, "activation") and _varying(res, "depth")
+    return varies(res, "activation") and varies(res, "depth")
 
 
 def has_layer_gradients(res: Results) -> bool:
@@ -73,14 +61,14 @@ def fig_activation_depths(res: Results) -> Figure | None:
     if not varies_activation_and_depth(res):
         return None
     act, depth = res.col("activation"), res.col("depth")
-    other = [c for c in (res.col("optimizer"), res.col("init")) if c and _varying(res, c)]
+    other = [c for c in (res.col("optimizer"), res.col("init")) if c and varies(res, c)]
     ax_ = Axes_(act, None, depth, other)
     ss = series(res, ax_=ax_)
-    facets = _facets(ss)
+    facets = style.facet_values(ss)
     metric = "train_loss"
     ncols = 2 if len(facets) == 4 else min(len(facets), 3)
     nrows = math.ceil(len(facets) / ncols)
-    fig, axes = _figure(nrows, ncols, w=3.9, h=3.3, sharey=True)
+    fig, axes = style.new_figure(nrows, ncols, w=3.9, h=3.3, sharey=True)
     for ax in axes.ravel()[len(facets):]:
         ax.set_visible(False)
     ys = []
@@ -94,21 +82,21 @@ def fig_activation_depths(res: Results) -> Figure | None:
             ax.plot(xv, mean, color=s.color, lw=1.5, label=s.label)
             if len(s.run_ids) > 1:
                 ax.fill_between(xv, lo, hi, color=s.color, alpha=0.15, lw=0)
-        ax.set_title(_facet_title(res, depth, fv), fontsize="medium")
+        ax.set_title(style.facet_title(res, depth, fv), fontsize="medium")
         if j >= len(facets) - ncols:
             ax.set_xlabel("step")
         if j % ncols == 0:
-            ax.set_ylabel(_y_label(metric))
+            ax.set_ylabel(style.y_label(metric))
         ax.grid(alpha=0.3)
     capped = False
-    if _positive(ys):
+    if style.all_positive(ys):
         for ax in axes.ravel():
             ax.set_yscale("log")
-        capped = _cap_log_top(axes, ys)
+        capped = style.cap_log_top(axes, ys)
     clip = "; spikes clipped" if capped else ""
-    _suptitle(fig, f"{res.title}: activations across depths{_task_phrase(res)} "
-                 f"({_seeds_phrase(res)}{clip})")
-    _legend(fig, axes)
+    style.suptitle(fig, f"{res.title}: activations across depths{style.task_phrase(res)} "
+                 f"({style.seeds_phrase(res)}{clip})")
+    style.add_legend(fig, axes)
     return fig
 
 
@@ -118,7 +106,7 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
         return None
     table = activation_depth_table(res)
     v = table.to_numpy(float)
-    fig, axes = _figure(1, 1, w=1.1 * v.shape[1] + 3.2, h=0.45 * v.shape[0] + 1.6)
+    fig, axes = style.new_figure(1, 1, w=1.1 * v.shape[1] + 3.2, h=0.45 * v.shape[0] + 1.6)
     ax = axes[0, 0]
     from matplotlib.colors import LogNorm, Normalize
 
@@ -126,7 +114,7 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
     norm = LogNorm(finite.min(), finite.max()) if finite.size and (finite > 0).all() \
         and finite.min() < finite.max() else Normalize()
     im = ax.imshow(np.ma.masked_invalid(v), cmap="viridis_r", norm=norm, aspect="auto")
-    ax.set_xticks(range(v.shape[1]), [_fmt(c) for c in table.columns])
+    ax.set_xticks(range(v.shape[1]), [style.fmt_value(c) for c in table.columns])
     ax.set_yticks(range(v.shape[0]), [str(i) for i in table.index])
     ax.set_xlabel("hidden layers (depth)")
     ax.set_ylabel("activation")
@@ -140,7 +128,7 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
         ax.text(j, i, txt, ha="center", va="center", fontsize="small",
                 color="white" if dark else "black")
     fig.colorbar(im, ax=ax, label=final_loss_name(res) + " (mean over seeds that finished)")
-    ax.set_title(f"{res.title}: {final_loss_name(res)}{_task_phrase(res)}",
+    ax.set_title(f"{res.title}: {final_loss_name(res)}{style.task_phrase(res)}",
                  fontsize="medium")
     return fig
 
@@ -173,10 +161,10 @@ def fig_gradients(res: Results) -> Figure | None:
         return None
     ax_ = split_axes(res)
     ss = series(res, ax_=ax_)
-    facets = _facets(ss)
+    facets = style.facet_values(ss)
     fracs = _layer_frac_col(L)
     ncols = 2 + (1 if fracs else 0)
-    fig, axes = _figure(len(facets), ncols, w=4.3, h=3.4)
+    fig, axes = style.new_figure(len(facets), ncols, w=4.3, h=3.4)
     lo_layer = int(L["layer"].min())
     for i, fv in enumerate(facets):
         for s in (s for s in ss if s.facet == fv):
@@ -190,7 +178,7 @@ def fig_gradients(res: Results) -> Figure | None:
                     if np.isfinite(y).any():
                         axes[i, 2].plot(x, y, color=s.color, ls=s.linestyle, marker=mk,
                                         ms=3.5, label=s.label)
-        t = _facet_title(res, ax_.facet, fv)
+        t = style.facet_title(res, ax_.facet, fv)
         for j, name in enumerate(("at initialization", "after training")):
             ax = axes[i, j]
             ax.set_yscale("log")
@@ -211,7 +199,7 @@ def fig_gradients(res: Results) -> Figure | None:
             ax.set_xlabel(f"layer ({lo_layer} = nearest the input)")
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3, which="both")
-    _suptitle(fig, f"{res.title}: gradient norm per layer{_task_phrase(res)} "
+    style.suptitle(fig, f"{res.title}: gradient norm per layer{style.task_phrase(res)} "
                  f"({'mean of seeds' if len(ss[0].run_ids) > 1 else 'one seed'})")
-    _legend(fig, axes)
+    style.add_legend(fig, axes)
     return fig

@@ -20,13 +20,13 @@ from nnbench.core.errors import NNBenchError
 from nnbench.engine import build_model
 from nnbench.plots.data import Series, describe, series, split_axes
 from nnbench.plots.style import (
-    _BASE,
-    _facet_title,
-    _facets,
-    _figure,
-    _legend,
-    _suptitle,
-    _task_phrase,
+    BASE,
+    add_legend,
+    facet_title,
+    facet_values,
+    new_figure,
+    suptitle,
+    task_phrase,
 )
 from nnbench.store import WEIGHTS, Results, run_config
 
@@ -69,7 +69,7 @@ def load_model(res: Results, run_id: str) -> Any | None:
     return None if rebuilt is None else rebuilt[0]
 
 
-def _model_panels(res: Results) -> list[tuple[Series, str, Any, Any]]:
+def model_panels(res: Results) -> list[tuple[Series, str, Any, Any]]:
     """One (series, run_id, model, dataset) per hue/facet value: its first seed's run."""
     out = []
     if not (res.path / WEIGHTS).is_dir():
@@ -99,23 +99,23 @@ def _panel_title(res: Results, s: Series) -> str:
     ax_ = split_axes(res)
     if ax_.hue is None and ax_.facet is None:
         return describe(res, s.run_ids[0])
-    t = _facet_title(res, ax_.facet, s.facet) if ax_.facet else ""
+    t = facet_title(res, ax_.facet, s.facet) if ax_.facet else ""
     return ", ".join(filter(None, [s.label, t]))
 
 
 def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
     """Decision regions of the trained model over the 2-D data, one panel per
     configuration (its first seed), training points on top."""
-    panels = _model_panels(res) if panels is None else panels
+    panels = model_panels(res) if panels is None else panels
     panels = decision_panels(panels)
     if not panels:
         return None
     if len(panels) > 12:  # many cells: the deepest (last facet value) only
-        last = _facets([p[0] for p in panels])[-1]
+        last = facet_values([p[0] for p in panels])[-1]
         panels = [p for p in panels if p[0].facet == last][:12]
     nrows = math.ceil(len(panels) / 5)
     ncols = math.ceil(len(panels) / nrows)
-    fig, axes = _figure(nrows, ncols, w=3.4, h=3.2)
+    fig, axes = new_figure(nrows, ncols, w=3.4, h=3.2)
     from matplotlib.colors import ListedColormap
 
     for ax in axes.ravel()[len(panels):]:
@@ -123,7 +123,7 @@ def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
     for ax, (s, _rid, net, ds) in zip(axes.ravel(), panels, strict=False):
         X, y = np.asarray(ds.X_train, float), np.asarray(ds.y_train).astype(int)
         k = int(ds.n_classes)
-        cls = ListedColormap(_BASE[:max(k, 2)])
+        cls = ListedColormap(BASE[:max(k, 2)])
         lo, hi = X.min(0), X.max(0)
         pad = 0.1 * (hi - lo)
         n = 150
@@ -145,7 +145,7 @@ def fig_decision(res: Results, panels: list | None = None) -> Figure | None:
                      fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
-    _suptitle(fig, f"{res.title}: decision regions{_task_phrase(res)}")
+    suptitle(fig, f"{res.title}: decision regions{task_phrase(res)}")
     return fig
 
 
@@ -156,14 +156,14 @@ def _predict(net: Any, X: np.ndarray) -> np.ndarray:
 
 def fig_fit(res: Results, panels: list | None = None) -> Figure | None:
     """The fitted curve of each configuration (its first seed) over 1-D regression data."""
-    panels = _model_panels(res) if panels is None else panels
+    panels = model_panels(res) if panels is None else panels
     panels = fit_panels(panels)
     if not panels:
         return None
     ds0 = panels[0][3]
     X = np.asarray(ds0.X_train, float)[:, 0]
     Y = np.asarray(ds0.y_train, float)[:, 0]
-    fig, axes = _figure(1, 1, w=7.5, h=4.0)
+    fig, axes = new_figure(1, 1, w=7.5, h=4.0)
     ax = axes[0, 0]
     order = np.argsort(X)
     if len(X) > 400:
@@ -180,6 +180,6 @@ def fig_fit(res: Results, panels: list | None = None) -> Figure | None:
     ax.grid(alpha=0.3)
     seed = " (first seed)" if res.col("seed") and res.runs[res.col("seed")].nunique() > 1 \
         else ""
-    ax.set_title(f"{res.title}: fitted curve{_task_phrase(res)}{seed}", fontsize="medium")
-    _legend(fig, axes, below=True)
+    ax.set_title(f"{res.title}: fitted curve{task_phrase(res)}{seed}", fontsize="medium")
+    add_legend(fig, axes, below=True)
     return fig

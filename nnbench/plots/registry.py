@@ -29,7 +29,7 @@ from nnbench.plots.layers import (
     has_layer_gradients,
     varies_activation_and_depth,
 )
-from nnbench.plots.models import _model_panels, decision_panels, fig_decision, fig_fit, fit_panels
+from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
 from nnbench.plots.sparsity import fig_sparsity, has_pruning
 from nnbench.plots.style import FORMATS, save
 from nnbench.store import FIGURES as FIGURES_DIR
@@ -53,7 +53,7 @@ class Drawing:
     def panels(self) -> list[Any]:
         """The trained models with their data, one per configuration (first seed)."""
         if self._panels is None:
-            self._panels = _model_panels(self.res)
+            self._panels = model_panels(self.res)
         return self._panels
 
 
@@ -70,7 +70,7 @@ class FigureSpec:
 
 
 def _has_models(select: Callable[[list[Any]], list[Any]]) -> Callable[[Results], bool]:
-    return lambda res: bool(select(_model_panels(res)))
+    return lambda res: bool(select(model_panels(res)))
 
 
 # In the order draw_all draws them and the report shows them.

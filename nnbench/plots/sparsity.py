@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from nnbench.plots.style import _BASE, _figure, _legend
+from nnbench.plots.style import BASE, add_legend, new_figure
 from nnbench.store import Results, read_csv
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +35,7 @@ def draw_sparsity(df: pd.DataFrame, title: str) -> Figure:
     configuration and stage (mean over seeds, shaded between the lowest and highest)."""
     df = df.assign(cell=df["cell"].astype(object).fillna("").astype(str))  # "" reads as NaN
     metric = "eval_acc" if df["eval_acc"].notna().any() else "eval_loss"
-    fig, axes = _figure(1, 1, w=6.5, h=4.2)
+    fig, axes = new_figure(1, 1, w=6.5, h=4.2)
     ax = axes[0, 0]
     keys = list(dict.fromkeys(zip(df["cell"], df["finetune_steps"], strict=True)))
     for i, (cell, steps) in enumerate(keys):
@@ -43,7 +43,7 @@ def draw_sparsity(df: pd.DataFrame, title: str) -> Figure:
         st = g.groupby("sparsity")[metric].agg(["mean", "min", "max"]).sort_index()
         label = ", ".join(filter(None, [cell, f"pruned, fine-tuned {steps} steps" if steps
                                         else "pruned"]))
-        color = _BASE[(i // 2 if df["finetune_steps"].max() else i) % len(_BASE)]
+        color = BASE[(i // 2 if df["finetune_steps"].max() else i) % len(BASE)]
         ls = "--" if steps else "-"
         ax.plot(st.index, st["mean"], ls, marker="o", color=color, label=label)
         ax.fill_between(st.index, st["min"], st["max"], color=color, alpha=0.15, lw=0)
@@ -54,5 +54,5 @@ def draw_sparsity(df: pd.DataFrame, title: str) -> Figure:
     seeds = df.groupby(["cell", "finetune_steps", "sparsity"])["run_id"].nunique().max()
     ax.set_title(f"{title}: magnitude pruning (mean of {seeds} seeds, band min-max)",
                  fontsize="medium")
-    _legend(fig, axes)
+    add_legend(fig, axes)
     return fig

@@ -20,30 +20,29 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from nnbench.plots.data import Series
     from nnbench.store import Results
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150
 # Fixed colours keyed by name (colour-blind friendly Okabe-Ito first, then tab10).
-_BASE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+BASE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
          "#000000", "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#2ca02c"]
 PALETTE: dict[str, str] = {
     # optimizers
-    "sgd": _BASE[0], "momentum": _BASE[1], "nesterov": _BASE[8], "adagrad": _BASE[2],
-    "rmsprop": _BASE[3], "adam": _BASE[4], "adamw": _BASE[5], "amsgrad": _BASE[9],
-    "nadam": _BASE[10], "radam": _BASE[11], "adadelta": _BASE[12], "adamax": _BASE[13],
-    "lookahead": _BASE[7],
+    "sgd": BASE[0], "momentum": BASE[1], "nesterov": BASE[8], "adagrad": BASE[2],
+    "rmsprop": BASE[3], "adam": BASE[4], "adamw": BASE[5], "amsgrad": BASE[9],
+    "nadam": BASE[10], "radam": BASE[11], "adadelta": BASE[12], "adamax": BASE[13],
+    "lookahead": BASE[7],
     # activations
-    "sigmoid": _BASE[0], "tanh": _BASE[1], "relu": _BASE[2], "leaky_relu": _BASE[3],
-    "prelu": _BASE[4], "elu": _BASE[8], "softplus": _BASE[5], "gelu": _BASE[7],
-    "rrelu": _BASE[10], "selu": _BASE[11], "swish": _BASE[12], "silu": _BASE[12],
-    "identity": _BASE[9], "linear": _BASE[9], "step": _BASE[13],
+    "sigmoid": BASE[0], "tanh": BASE[1], "relu": BASE[2], "leaky_relu": BASE[3],
+    "prelu": BASE[4], "elu": BASE[8], "softplus": BASE[5], "gelu": BASE[7],
+    "rrelu": BASE[10], "selu": BASE[11], "swish": BASE[12], "silu": BASE[12],
+    "identity": BASE[9], "linear": BASE[9], "step": BASE[13],
 }
-_STYLES = ["-", "--", ":", "-."]
+STYLES = ["-", "--", ":", "-."]
 
 
-def _fmt(v: Any) -> str:
+def fmt_value(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):g}"
     if isinstance(v, (np.integer,)):
@@ -65,7 +64,7 @@ def colours(res: Results, column: str | None) -> dict[Any, str]:
         return {v: _hex(cmap(0.85 * i / n)) for i, v in enumerate(values)}
     out: dict[Any, str] = {}
     used = {PALETTE[str(v)] for v in values if str(v) in PALETTE}
-    free = [c for c in _BASE if c not in used] + _BASE
+    free = [c for c in BASE if c not in used] + BASE
     for v in values:
         out[v] = PALETTE.get(str(v)) or free.pop(0)
     return out
@@ -79,10 +78,10 @@ def linestyles(res: Results, column: str | None) -> dict[Any, str]:
     if column is None:
         return {}
     values = sorted(res.runs[column].dropna().unique(), key=lambda v: (str(type(v)), v))
-    return {v: _STYLES[i % len(_STYLES)] for i, v in enumerate(values)}
+    return {v: STYLES[i % len(STYLES)] for i, v in enumerate(values)}
 
 
-def _figure(nrows: int, ncols: int, w: float = 5.2, h: float = 3.8, **kw) -> tuple[Figure, Any]:
+def new_figure(nrows: int, ncols: int, w: float = 5.2, h: float = 3.8, **kw) -> tuple[Figure, Any]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(w * ncols, h * nrows), layout="constrained")
@@ -90,13 +89,13 @@ def _figure(nrows: int, ncols: int, w: float = 5.2, h: float = 3.8, **kw) -> tup
     return fig, axes
 
 
-def _positive(values: Iterable[np.ndarray]) -> bool:
+def all_positive(values: Iterable[np.ndarray]) -> bool:
     vs = [np.asarray(v, float) for v in values]
     vs = [v[np.isfinite(v)] for v in vs]
     return any(v.size for v in vs) and all((v > 0).all() for v in vs if v.size)
 
 
-def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None,
+def add_legend(fig: Figure, axes: Any, handles_from: Axes | None = None,
             below: bool = False) -> None:
     """One legend per figure: inside (``loc="best"``) for up to 4 entries and one panel,
     else outside on the right of the figure (``below``: under it)."""
@@ -117,7 +116,7 @@ def _legend(fig: Figure, axes: Any, handles_from: Axes | None = None,
                    frameon=False)
 
 
-def _cap_log_top(axes: Any, curves: list[np.ndarray], factor: float = 30.0) -> bool:
+def cap_log_top(axes: Any, curves: list[np.ndarray], factor: float = 30.0) -> bool:
     """On log-y panels, cap the top of the y axis at ``factor`` times the largest initial
     value of the curves when a spike (a step that nearly diverged) rises above it, so that
     one spike does not squash every curve to a line. Returns whether a cap was set."""
@@ -134,7 +133,7 @@ def _cap_log_top(axes: Any, curves: list[np.ndarray], factor: float = 30.0) -> b
     return True
 
 
-def _suptitle(fig: Figure, text: str) -> None:
+def suptitle(fig: Figure, text: str) -> None:
     """The figure's title, wrapped to the figure's width."""
     import textwrap
 
@@ -142,23 +141,23 @@ def _suptitle(fig: Figure, text: str) -> None:
     fig.suptitle("\n".join(textwrap.wrap(text, width)), fontsize="medium")
 
 
-def _y_label(metric: str) -> str:
+def y_label(metric: str) -> str:
     return {"train_loss": "training loss", "val_loss": "validation loss",
             "train_acc": "training accuracy", "val_acc": "validation accuracy",
             "grad_norm": "gradient norm", "dist_to_min": "distance to the minimum",
             "wall_s": "wall time (s)", "step": "step"}.get(metric, metric.replace("_", " "))
 
 
-def _facet_title(res: Results, facet: str | None, value: Any) -> str:
+def facet_title(res: Results, facet: str | None, value: Any) -> str:
     if facet is None:
         return ""
     if facet == res.col("depth"):
         v = int(value)
         return f"{v} hidden layer" + ("s" if v != 1 else "")
-    return f"{facet} = {_fmt(value)}"
+    return f"{facet} = {fmt_value(value)}"
 
 
-def _facets(ss: list[Series]) -> list[Any]:
+def facet_values(ss: Sequence[Any]) -> list[Any]:
     vals = []
     for s in ss:
         if s.facet not in vals:
@@ -169,7 +168,7 @@ def _facets(ss: list[Series]) -> list[Any]:
         return vals
 
 
-def _task_phrase(res: Results) -> str:
+def task_phrase(res: Results) -> str:
     c = res.col("task")
     if c is None:
         return ""
@@ -177,7 +176,7 @@ def _task_phrase(res: Results) -> str:
     return " on " + ", ".join(tasks) if len(tasks) <= 3 else ""
 
 
-def _seeds_phrase(res: Results) -> str:
+def seeds_phrase(res: Results) -> str:
     c = res.col("seed")
     n = res.runs[c].nunique() if c else 1
     return f"mean of {n} seeds, band min-max" if n > 1 else "one seed"
