@@ -66,7 +66,8 @@ def prune_results(out_dir: str | Path, sparsities: Sequence[float],
     if not (out_dir / CONFIG).is_file():
         raise NNBenchError(f"{out_dir} is not a results directory (no config.toml); give a "
                            "directory written by nnbench run or compare")
-    _, runs = resolve_experiment(load_results(out_dir).config)
+    results = load_results(out_dir)
+    _, runs = resolve_experiment(results.config)
     runs = [r for r in runs if (out_dir / WEIGHTS / f"{r.run_id}.npz").is_file()]
     if any(r.binary for r in runs):
         raise NNBenchError(f"{out_dir} holds binary networks: every weight is +1 or -1 in "
@@ -90,8 +91,7 @@ def prune_results(out_dir: str | Path, sparsities: Sequence[float],
         net = build_model(cfg, task, data.n_features, data.n_outputs, [int(cfg.seed)])
         if not getattr(net, "weights", None):
             raise NNBenchError(f"run {cfg.run_id}: model '{cfg.model}' has no weights to prune")
-        with np.load(out_dir / WEIGHTS / f"{cfg.run_id}.npz", allow_pickle=False) as z:
-            saved = [z[f"p{i}"] for i in range(len(net.params))]
+        saved = results.weights(cfg.run_id)
         loss_obj = LOSSES.create(cfg.loss)
         if data.X_test is not None and len(data.X_test):
             ev = ("test", data.X_test, data.y_test)

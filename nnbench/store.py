@@ -37,15 +37,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nnbench import __version__
 from nnbench.config import CSV_NAMES, RUN_KEYS, RunConfig, load_toml
 from nnbench.core.errors import NNBenchError
 from nnbench.schema import COLUMN_ALIASES
 
 RUNS, METRICS, LAYERS = "runs.csv", "metrics.csv", "layers.csv"
 CONFIG, META, WEIGHTS, FIGURES = "config.toml", "meta.json", "weights", "figures"
-
-# wall-clock columns: the only ones that differ between two runs of one experiment
-WALL_COLUMNS = ("wall_s",)
 
 
 def utc_now() -> str:
@@ -133,8 +131,6 @@ def make_meta(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line, versions of nnbench/numpy/pandas/python, git commit, start time, cores."""
     import numpy as np
     import pandas as pd
-
-    from nnbench import __version__
 
     argv = list(sys.argv if argv is None else argv)
     return {

@@ -37,8 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def _rebuild(res: Results, run_id: str) -> tuple[Any, Any] | None:
     """The trained model of a run and its data set (float64), ``None`` when the weights,
     the task or the model cannot be had (a landscape has no data to draw over)."""
-    f = res.path / WEIGHTS / f"{run_id}.npz"
-    if not f.is_file():
+    if not (res.path / WEIGHTS / f"{run_id}.npz").is_file():
         return None
     try:
         cfg = run_config(res.runs[res.runs["run_id"] == str(run_id)].iloc[0])
@@ -51,8 +50,7 @@ def _rebuild(res: Results, run_id: str) -> tuple[Any, Any] | None:
         net = build_model(cfg, task, ds.n_features, ds.n_outputs, [int(cfg.seed)])
     except (NNBenchError, TypeError, ImportError, OSError):
         return None
-    with np.load(f, allow_pickle=False) as z:
-        arrays = [z[f"p{i}"] for i in range(len(z.files)) if f"p{i}" in z.files]
+    arrays = res.weights(run_id)
     if len(net.params) != len(arrays) or any(
             p.size != np.size(a) for p, a in zip(net.params, arrays, strict=True)):
         return None
