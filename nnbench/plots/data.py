@@ -42,6 +42,7 @@ def load(path: str | Path) -> Results:
 
 
 def varies(res: Results, name: str) -> bool:
+    """Whether config field ``name`` takes more than one value across the runs."""
     c = res.col(name)
     return c is not None and res.runs[c].nunique(dropna=True) > 1
 
@@ -269,6 +270,7 @@ def describe(res: Results, run_id: str) -> str:
 
 
 def pd_notna(v: Any) -> bool:
+    """Whether a runs.csv cell holds a value (not None or NaN)."""
     try:
         return v is not None and not (isinstance(v, float) and math.isnan(v)) and v == v
     except (TypeError, ValueError):
