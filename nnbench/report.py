@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nnbench.core.errors import NNBenchError
+from nnbench import summary as sm
+from nnbench.plots import FIGURE_NAMES, caption, draw_all, load
+from nnbench.store import CONFIG, FIGURES, Results
 
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
-
-# The order figures appear in; others follow by name.
-_FIGURE_ORDER = ("loss", "accuracy", "lr_sensitivity", "activations_depths",
-                 "activations_heatmap", "gradients", "landscape", "decision_regions", "fit")
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -39,70 +36,35 @@ figcaption { color: #555; font-size: 0.9em; }
 """
 
 
-def _tables(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
+def _tables(res: Results) -> tuple[list[str], list[list[str]], list[str]]:
     """Summary headers and rows, and the best-learning-rate lines."""
-    import pandas as pd
-
-    from nnbench import summary as sm
-
-    runs = pd.read_csv(path / "runs.csv")
-    metrics_file = path / "metrics.csv"
-    metrics = pd.read_csv(metrics_file) if metrics_file.is_file() and \
-        metrics_file.stat().st_size else None
-    by = sm.cell_columns(runs)
-    table = sm.summarize(runs, metrics, by=by)
+    metrics = None if res.metrics.empty else res.metrics
+    by = sm.cell_columns(res.runs)
+    table = sm.summarize(res.runs, metrics, by=by)
     headers, rows = sm.display_rows(table, by)
-    best = sm.best_lr(runs)
+    best = sm.best_lr(res.runs)
     return headers, rows, (sm.best_lr_lines(best) if best is not None else [])
 
 
 def _figures(path: Path) -> list[Path]:
-    figdir = path / "figures"
+    """The figures under ``figures/`` (drawn first when there is no PNG), one file per
+    figure (the PNG where there is one), in the registry's order, others by name."""
+    figdir = path / FIGURES
     found = [p for p in sorted(figdir.glob("*")) if p.suffix in _IMAGE_TYPES] \
         if figdir.is_dir() else []
     if not any(p.suffix == ".png" for p in found):
-        from nnbench.plots import draw_all
-
         draw_all(path)
         found = [p for p in sorted(figdir.glob("*")) if p.suffix in _IMAGE_TYPES]
-    # one file per figure: PNG where there is one
     by_stem: dict[str, Path] = {}
     for p in found:
         if p.stem not in by_stem or p.suffix == ".png":
             by_stem[p.stem] = p
 
     def rank(stem: str) -> tuple[int, str]:
-        return (_FIGURE_ORDER.index(stem) if stem in _FIGURE_ORDER else len(_FIGURE_ORDER),
+        return (FIGURE_NAMES.index(stem) if stem in FIGURE_NAMES else len(FIGURE_NAMES),
                 stem)
 
     return [by_stem[s] for s in sorted(by_stem, key=rank)]
-
-
-def _caption(stem: str) -> str:
-    return {
-        "loss": "Loss against step and wall time: mean over seeds, band from min to max.",
-        "accuracy": "Accuracy against step: mean over seeds, band from min to max.",
-        "lr_sensitivity": "Final loss against learning rate (x: a seed diverged, "
-                          "star: the tuned learning rate).",
-        "activations_depths": "Training loss of each activation, one panel per depth.",
-        "activations_heatmap": "Mean final loss, activation x depth.",
-        "gradients": "Gradient norm of each layer at initialization and after training; "
-                     "saturated or dead fraction of each hidden layer.",
-        "landscape": "Trajectories on the landscape (circle: start, square: end) and the "
-                     "distance to the nearest minimum.",
-        "decision_regions": "Decision regions of the trained models (first seed).",
-        "fit": "The fitted curves over the data (first seed).",
-    }.get(stem, stem.replace("_", " "))
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    f = path / "meta.json"
-    if not f.is_file():
-        return {}
-    try:
-        return json.loads(f.read_text())
-    except json.JSONDecodeError:
-        return {}
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -148,18 +110,13 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
 
     Returns their paths. Raises NNBenchError if ``path`` holds no ``runs.csv``.
     """
-    path = Path(path)
-    if not (path / "runs.csv").is_file():
-        raise NNBenchError(f"{path} is not a results directory: no runs.csv in it "
-                           "(give the directory an `nnbench run`/`compare` wrote)")
-    config_text = (path / "config.toml").read_text() if (path / "config.toml").is_file() \
-        else ""
-    meta = _read_meta(path)
-    headers, rows, best = _tables(path)
+    res = load(path)
+    path = res.path
+    config_text = (path / CONFIG).read_text() if (path / CONFIG).is_file() else ""
+    meta = res.meta
+    headers, rows, best = _tables(res)
     figures = _figures(path)
-    from nnbench.plots import load
-
-    title = f"nnbench report: {load(path).title}"
+    title = f"nnbench report: {res.title}"
     command = meta.get("command") or meta.get("argv")
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
@@ -182,8 +139,8 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
     md += ["## Figures", ""]
     for f in figures:
         rel = f.relative_to(path).as_posix()
-        md += [f"### {f.stem.replace('_', ' ')}", "", f"![{_caption(f.stem)}]({rel})", "",
-               _caption(f.stem), ""]
+        md += [f"### {f.stem.replace('_', ' ')}", "", f"![{caption(f.stem)}]({rel})", "",
+               caption(f.stem), ""]
     md += ["## Versions", ""]
     md += _md_table(["field", "value"], versions + other_meta) if versions or other_meta \
         else ["(no meta.json)"]
@@ -207,8 +164,8 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
     for f in figures:
         data = base64.b64encode(f.read_bytes()).decode("ascii")
         uri = f"data:{_IMAGE_TYPES[f.suffix]};base64,{data}"
-        parts.append(f"<figure><img src=\"{uri}\" alt=\"{e(_caption(f.stem))}\">"
-                     f"<figcaption>{e(_caption(f.stem))}</figcaption></figure>")
+        parts.append(f"<figure><img src=\"{uri}\" alt=\"{e(caption(f.stem))}\">"
+                     f"<figcaption>{e(caption(f.stem))}</figcaption></figure>")
     parts.append("<h2>Versions</h2>")
     parts.append(_html_table(["field", "value"], versions + other_meta) if versions or other_meta
                  else "<p>(no meta.json)</p>")

@@ -37,13 +37,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nnbench import __version__
+from nnbench.config import CSV_NAMES, RUN_KEYS, RunConfig, load_toml
 from nnbench.core.errors import NNBenchError
+from nnbench.schema import COLUMN_ALIASES
 
 RUNS, METRICS, LAYERS = "runs.csv", "metrics.csv", "layers.csv"
 CONFIG, META, WEIGHTS, FIGURES = "config.toml", "meta.json", "weights", "figures"
-
-# wall-clock columns: the only ones that differ between two runs of one experiment
-WALL_COLUMNS = ("wall_s",)
 
 
 def utc_now() -> str:
@@ -131,8 +131,6 @@ def make_meta(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line, versions of nnbench/numpy/pandas/python, git commit, start time, cores."""
     import numpy as np
     import pandas as pd
-
-    from nnbench import __version__
 
     argv = list(sys.argv if argv is None else argv)
     return {
@@ -336,11 +334,12 @@ class ResultsWriter:
 
 @dataclass
 class Results:
-    """The tables and files of a results directory.
+    """The tables and files of a results directory, read by :func:`load_results`.
 
-    ``config`` is the experiment of ``config.toml`` (an
-    :class:`~nnbench.config.ExperimentConfig`, ``None`` if the file is missing);
-    ``meta`` the dict of ``meta.json``.
+    ``runs``, ``metrics`` and ``layers`` are DataFrames (empty when the file is missing
+    or empty), ``run_id`` read as text everywhere; ``config`` is the experiment of
+    ``config.toml`` (an :class:`~nnbench.config.ExperimentConfig`, ``None`` if the file
+    is missing); ``meta`` the dict of ``meta.json``.
     """
 
     path: Path
@@ -349,6 +348,20 @@ class Results:
     layers: Any
     config: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def col(self, name: str) -> str | None:
+        """The runs.csv column holding config field ``name`` (``optimizer`` or ``optim``),
+        ``None`` when there is none."""
+        for c in COLUMN_ALIASES.get(name, (name,)):
+            if c in self.runs.columns:
+                return c
+        return None
+
+    @property
+    def title(self) -> str:
+        """The experiment's name: the config's ``name``, else the directory's name."""
+        name = self.config.name if self.config is not None else ""
+        return str(name or self.path.name)
 
     def weights(self, run_id: str) -> list[Any]:
         """The saved weights of a run, ``[p0, p1, ...]`` (raises NNBenchError if absent)."""
@@ -361,29 +374,88 @@ class Results:
             return [z[f"p{i}"] for i in range(len(z.files))]
 
 
+_JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
+_BOOL_FIELDS = ("binary",)
+
+
+def _cell_value(key: str, value: Any) -> Any:
+    """One runs.csv cell as the RunConfig field ``key`` holds it: empty -> None, the
+    JSON of a table decoded, NumPy scalars as Python ones."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):  # a NumPy scalar
+        value = value.item()
+    if key in _JSON_FIELDS and isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    if key in _BOOL_FIELDS:
+        return str(value).lower() == "true"
+    if key == "batch_size" and isinstance(value, str) and value.isdigit():
+        return int(value)  # a column of sizes and "full" reads as text
+    return value
+
+
+def run_config(row: Any) -> RunConfig:
+    """The :class:`~nnbench.config.RunConfig` of a runs.csv row (a pandas Series or a
+    dict): every field found under its CSV name, the others at their defaults. A
+    directory without ``data_seed`` drew its data from the run's ``seed``."""
+    values = {}
+    for key in (*RUN_KEYS, "run_id"):
+        name = CSV_NAMES.get(key, key)
+        if name in row.keys():
+            v = _cell_value(key, row[name])
+            if v is not None:
+                values[key] = v
+    if "data_seed" not in values and "seed" in values:
+        values["data_seed"] = values["seed"]
+    return RunConfig.from_dict(values)
+
+
 def is_results_dir(path: Path) -> bool:
+    """Whether ``path`` holds a ``runs.csv``."""
     return (Path(path) / RUNS).is_file()
 
 
-def load_results(path: str | Path) -> Results:
-    """Read a results directory; raise NNBenchError when it has no runs.csv."""
+def require_results_dir(path: str | Path) -> Path:
+    """``path`` as a Path; NNBenchError (with what to give instead) when it holds no
+    ``runs.csv``: the message of the commands that read a directory (plot, report)."""
+    path = Path(path)
+    if not is_results_dir(path):
+        raise NNBenchError(f"{path} is not a results directory: no runs.csv in it "
+                           "(give the directory an `nnbench run`/`compare` wrote)")
+    return path
+
+
+def _read_table(path: Path):
+    """A CSV of the directory, an empty DataFrame when the file is missing or empty."""
     import pandas as pd
 
+    return read_csv(path) if path.is_file() else pd.DataFrame()
+
+
+def load_results(path: str | Path, *, strict: bool = True) -> Results:
+    """Read a results directory: every reader (summary, figures, report, prune) uses this.
+
+    Raises NNBenchError when it has no runs.csv. ``strict``: a ``config.toml`` or
+    ``meta.json`` that does not parse is an error; without it they read as ``None`` and
+    ``{}``, so that figures can still be drawn from the CSVs alone.
+    """
     path = Path(path)
     if not is_results_dir(path):
         raise NNBenchError(f"{path} is not a nnbench results directory: no runs.csv")
     runs = read_csv(path / RUNS)
-    metrics = read_csv(path / METRICS) if (path / METRICS).is_file() else pd.DataFrame()
-    layers = read_csv(path / LAYERS) if (path / LAYERS).is_file() else pd.DataFrame()
+    metrics, layers = _read_table(path / METRICS), _read_table(path / LAYERS)
     config = None
     if (path / CONFIG).is_file():
-        from nnbench.config import load_toml
-
-        config = load_toml(path / CONFIG)
+        try:
+            config = load_toml(path / CONFIG)
+        except NNBenchError:
+            if strict:
+                raise
     meta: dict[str, Any] = {}
     if (path / META).is_file():
         try:
             meta = json.loads((path / META).read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise NNBenchError(f"{path / META} is not valid JSON: {e}") from None
+            if strict:
+                raise NNBenchError(f"{path / META} is not valid JSON: {e}") from None
     return Results(path, runs, metrics, layers, config, meta)

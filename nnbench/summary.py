@@ -26,13 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Columns of runs.csv that are results or bookkeeping, never axes of a grid.
-RESULT_COLUMNS = frozenset({
-    "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
-    "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
-    "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-})
-RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
+from nnbench.schema import config_columns
 
 # (summary name, runs.csv column), reported when the column is present.
 STAT_COLUMNS = (
@@ -57,8 +51,7 @@ def axis_columns(runs: pd.DataFrame) -> list[str]:
 
     Seeds, run ids, statuses and result columns are never axes.
     """
-    candidates = [c for c in runs.columns
-                  if c not in RESULT_COLUMNS and not c.startswith(RESULT_PREFIXES)]
+    candidates = config_columns(runs.columns)
     varying = [c for c in candidates if runs[c].astype(str).nunique(dropna=False) > 1]
     first = [c for c in AXIS_ORDER if c in varying]
     return first + [c for c in varying if c not in first]
@@ -148,38 +141,59 @@ def selection_column(runs: pd.DataFrame) -> str:
     return "final_train_loss"
 
 
+def lr_scores(runs: pd.DataFrame, loss: pd.Series | None = None) -> pd.Series:
+    """Each run's score for choosing a learning rate: ``loss`` (default the column
+    :func:`selection_column`), ``+inf`` for a diverged run or a NaN or infinite loss."""
+    loss = runs[selection_column(runs)] if loss is None else loss
+    score = loss.astype(float).replace(-np.inf, np.inf).fillna(np.inf)
+    if "status" in runs:
+        score = score.where(runs["status"].astype(str) != "diverged", np.inf)
+    return score
+
+
+def choose_lr(lrs: pd.Series, scores: pd.Series) -> tuple[Any, float]:
+    """The tuned learning rate of one cell (one configuration, its seeds and rates) and
+    its mean score: the rate whose runs have the lowest mean of ``scores`` (from
+    :func:`lr_scores`, aligned with ``lrs``), the first in grid order on a tie.
+
+    A rate that diverged for any seed scores ``+inf``, so it is never preferred to one
+    that did not; when every rate diverged for some seed, the first rate is chosen.
+    The summary (:func:`best_lr`) and the figures (``nnbench.plots.tuned_runs``) both
+    choose with this function, so they always agree.
+    """
+    means = scores.groupby(lrs, sort=False, dropna=False).mean()
+    best = means.idxmin()
+    return best, float(means[best])
+
+
 def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
     """The best learning rate per optimizer (and per other varying axis).
 
     For every combination of the varying axes other than ``lr``, the learning rate
     whose runs have the lowest mean (over seeds) of :func:`selection_column`; a
     diverged run, or a NaN loss, counts as ``+inf``, so a learning rate that
-    diverged for any seed is never preferred to one that did not. Returns None
-    when no optimizer ran at more than one learning rate.
+    diverged for any seed is never preferred to one that did not (:func:`choose_lr`).
+    Returns None when no optimizer ran at more than one learning rate.
     """
     axes = axis_columns(runs)
     if "lr" not in axes:
         return None
     col = selection_column(runs)
-    loss = runs[col].astype(float).replace(-np.inf, np.inf).fillna(np.inf)
-    if "status" in runs:
-        loss = loss.where(runs["status"].astype(str) != "diverged", np.inf)
-    df = runs.assign(_loss=loss)
+    df = runs.assign(_loss=lr_scores(runs))
     others = [a for a in axes if a != "lr"]
     if not others:
         others = [c for c in OPTIMIZER_COLUMNS if c in runs.columns][:1]
-    means = df.groupby([*others, "lr"], sort=False, dropna=False)["_loss"].mean().reset_index()
-    if others and not means.groupby(others, sort=False, dropna=False)["lr"].nunique().gt(1).any():
+    cells = df.groupby(others, sort=False, dropna=False) if others else [((), df)]
+    if others and not cells["lr"].nunique().gt(1).any():
         return None  # each optimizer ran at one lr (its own default): nothing was swept
     rows = []
-    for key, part in (means.groupby(others, sort=False, dropna=False) if others
-                      else [((), means)]):
+    for key, part in cells:
         key = key if isinstance(key, tuple) else (key,)
-        best = part.loc[part["_loss"].idxmin()]
+        lr, mean = choose_lr(part["lr"], part["_loss"])
         row = dict(zip(others, key, strict=True))
-        row["best_lr"] = float(best["lr"])
+        row["best_lr"] = float(lr)
         row["criterion"] = col
-        row["mean_loss"] = float(best["_loss"])
+        row["mean_loss"] = mean
         rows.append(row)
     return pd.DataFrame(rows)
 
