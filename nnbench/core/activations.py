@@ -122,17 +122,20 @@ class Layer:
     ``z`` the pre-activation (``None`` where the activation's derivative and statistic need
     ``a`` only, as sigmoid's in the one-hidden-layer pass), ``a = f(z)``, ``mask`` dropout's
     ``m / (1 - p)`` in training (else ``None``), ``slope`` the negative-side slope the layer
-    used (PReLU's parameter, RReLU's draw; else ``None``)."""
+    used (PReLU's parameter, RReLU's draw; else ``None``), ``skip`` the layer's input when it
+    is residual (its output is then ``skip + f(z)``; else ``None``)."""
 
     z: np.ndarray | None
     a: np.ndarray
     mask: np.ndarray | None = None
     slope: np.ndarray | None = None
+    skip: np.ndarray | None = None
 
     @property
     def out(self) -> np.ndarray:
-        """What the next layer sees: ``a``, or the dropped-out ``a m / (1 - p)``."""
-        return self.a if self.mask is None else self.a * self.mask
+        """What the next layer sees: ``h = a`` (or ``skip + a``), dropped out ``h m / (1 - p)``."""
+        h = self.a if self.skip is None else self.skip + self.a
+        return h if self.mask is None else h * self.mask
 
 
 class Activation:

@@ -88,6 +88,9 @@ class MLP:
     - ``l2``, ``dropout``, ``binary``: the L2 penalty on the weights, the dropout rate of
       the hidden units in training and the binary forward pass (see the module docstring);
       ``activation="maxout"`` with ``pieces=k`` (default 2) makes maxout hidden layers.
+    - ``residual``: each hidden layer after the first whose input has its width adds its
+      input to its output, ``h^l = h^(l-1) + f(z^l)`` (MNIST-1D's MLP; He et al. 2016), so the
+      gradient reaches the early layers through the sum as well as through ``f'``.
 
     - ``record``: keep the last pass's hidden layers for :meth:`layer_stats` (default
       ``True``); a training loop that asks for statistics now and then sets it to ``False``
@@ -114,6 +117,7 @@ class MLP:
         l2: float = 0.0,
         dropout: float = 0.0,
         binary: bool = False,
+        residual: bool = False,
         **act_kwargs,
     ):
         try:
@@ -144,6 +148,7 @@ class MLP:
         check_range("l2", l2, 0.0, None)
         check_range("dropout", dropout, 0.0, 1.0, high_open=True)
         self.l2, self.dropout, self.binary = float(l2), float(dropout), bool(binary)
+        self.residual = bool(residual)
         k = act.pieces if isinstance(act, Maxout) else 1
         self.seeds = _seeds(seed, self.runs)
         self.rngs = [np.random.default_rng(np.random.SeedSequence(s)) for s in self.seeds]
@@ -268,7 +273,8 @@ class MLP:
         for l in range(L - 1):
             z = matmul(a, p.weights[l])
             z += self.params[2 * l + 1]
-            layer = Layer(z, act(z, slopes[l]), slope=slopes[l])
+            skip = a if self.residual and l > 0 and a.shape[-1] == self.sizes[l + 1] else None
+            layer = Layer(z, act(z, slopes[l]), slope=slopes[l], skip=skip)
             if train and self.dropout > 0:  # inverted dropout: keep with 1 - p, scale 1/(1 - p)
                 layer.mask = self._dropout_mask(layer.a.shape)
             p.layers.append(layer)
@@ -363,6 +369,7 @@ class MLP:
         C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
         act, L = self.activation, self.n_layers
         grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
+        skip = None  # dC/dh^(l-1) through the skip connection of a residual layer l
         for l in range(L - 1, -1, -1):  # layer l + 1 of the notes
             a_prev = X if l == 0 else p.layers[l - 1].out  # the (dropped-out) input it saw
             # (BP4) dC/dW^l = (a^(l-1))^T d^l, summed over the samples by the matmul
@@ -374,7 +381,14 @@ class MLP:
             # (BP2) d^(l-1) = (d^l (W^l)^T) * f'(z^(l-1)): the activation's own backward
             # (through dropout's mask; PReLU also gives its slopes' gradient)
             g = matmul(delta, np.swapaxes(p.weights[l], -1, -2))
-            delta, dslope = act.backward(p.layers[l - 1], g)
+            if skip is not None:  # h^l = h^(l-1) + f(z^l): the skip's share of dC/dh^(l-1)
+                g += skip
+            layer = p.layers[l - 1]
+            if layer.skip is not None:  # dC/dh of its sum, through dropout's mask
+                skip = g * layer.mask if layer.mask is not None else g.copy()
+            else:
+                skip = None
+            delta, dslope = act.backward(layer, g)
             if dslope is not None:
                 grads[2 * L + l - 1] = dslope
         return C, grads, p
