@@ -4,6 +4,8 @@ PReLU's slopes), and nothing changed without ``residual``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_regularization import _check, _data, _reseeder
@@ -60,3 +62,23 @@ def test_residual_network_equals_itself_on_the_runs_axis():
     np.testing.assert_allclose(Cg[1:2], Ca, rtol=1e-13)
     for a, b in zip(gg, ga, strict=True):
         np.testing.assert_allclose(a[1:2], b, rtol=1e-12)
+
+
+REFERENCE = Path(__file__).parent / "reference" / "residual.npz"
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("case", ["a", "b"])
+def test_residual_matches_pytorch_autograd(act, case):
+    """tests/reference/make_residual_fixture.py: MNIST-1D's residual MLP in torch."""
+    with np.load(REFERENCE, allow_pickle=False) as ref:
+        get = {k[len(f"{act}_{case}_"):]: ref[k] for k in ref.files
+               if k.startswith(f"{act}_{case}_")}
+    sizes = [int(s) for s in get["sizes"]]
+    loss = "mse" if get["Y"].dtype.kind == "f" else "softmax_cross_entropy"
+    net = MLP(sizes, act, dtype="float64", residual=True)
+    net.params = [get[f"p{i}"][None] for i in range(len(net.params))]
+    C, grads = net.loss_and_grads(get["X"], get["Y"], loss=loss)
+    np.testing.assert_allclose(C[0], get["loss"], rtol=1e-12)
+    for i, g in enumerate(grads):
+        np.testing.assert_allclose(g[0], get[f"g{i}"], rtol=1e-10, atol=1e-14)
