@@ -146,12 +146,47 @@ def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | N
 
 
 def parse_hp(items: list[str] | None) -> dict[str, Any]:
-    """``--hp momentum=0.9 --hp betas=0.9,0.999`` as a dict (:func:`nnbench.config.parse_hp`)."""
-    if not items:
-        return {}
-    from nnbench.config import parse_hp as config_parse_hp
+    """``--hp momentum=0.9 --hp betas=0.9,0.99 --hp nesterov=true`` as a dict of values.
 
-    return config_parse_hp(items)
+    A value is a bool (``true``/``false``), an int, a float, a comma list of
+    numbers (a tuple, for ``betas``) or else a string (``base=sgd`` for lookahead).
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = str(item).partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise _error(f"--hp must be NAME=VALUE (e.g. momentum=0.9), got {item!r}")
+        out[name] = _parse_value(name, text)
+    return out
+
+
+def _parse_value(name: str, text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if "," not in text:
+        return _scalar(text)  # a number, or a name (lookahead's base)
+    try:
+        return tuple(_number(v) for v in text.split(","))
+    except ValueError:
+        raise _error(f"--hp {name}: value must be a number, a bool or a comma list of "
+                     f"numbers, got {text!r}") from None
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return _number(text)
+    except ValueError:
+        return text
 
 
 def parse_batch(option: str, text: str) -> int | str:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from nnbench.cli import parse_hp
 from nnbench.config import (
     ExperimentConfig,
     RunConfig,
@@ -17,7 +18,6 @@ from nnbench.config import (
     load_toml,
     loads_toml,
     merge,
-    parse_hp,
     resolve,
     resolve_experiment,
     to_toml,
