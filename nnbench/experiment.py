@@ -62,7 +62,6 @@ from nnbench.tasks.build import make_task
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
 
 
-
 class ExperimentInterrupted(KeyboardInterrupt):
     """Training was interrupted (Ctrl-C); the partial results are in ``out_dir``.
     A ``KeyboardInterrupt``, so that an uncaught one still ends the program as Ctrl-C does."""
