@@ -9,8 +9,10 @@ what is valid in the usual one line (:func:`check_choice`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -239,6 +241,50 @@ GroupSizeOpt = Annotated[int | None, typer.Option(
     "--group-size", min=1,
     help="Most runs trained together on the runs axis (1: grouping off).",
     rich_help_panel=EXECUTION)]
+
+
+
+def experiment_options(
+    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
+    start: StartOpt = None, data_dir: DataDirOpt = None,
+    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
+    init: InitOpt = None,
+    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
+    clip: ClipOpt = None,
+    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
+    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
+    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
+    pieces: PiecesOpt = None,
+    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
+    json: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """The options ``run`` and ``compare`` share, as a signature for :func:`with_options`
+    (never called)."""
+
+
+Command = Callable[..., Any]
+
+
+def with_options(*parts: Command) -> Callable[[Command], Command]:
+    """Give a command that takes ``**options`` the parameters of ``parts``, in order, as its
+    signature: Typer reads the options from it, and the command receives every value by
+    name, in that order (as ``locals()`` would list them)."""
+    params = [p for part in parts
+              for p in inspect.signature(part, eval_str=True).parameters.values()]
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def call(**values: Any) -> Any:
+            return command(**{p.name: values[p.name] for p in params})
+
+        call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        call.__annotations__ = {p.name: p.annotation for p in params}
+        return call
+
+    return decorate
+
 
 # Options of the commands on a results directory
 ResultsDir = Annotated[Path, typer.Argument(help="A results directory.", show_default=False)]

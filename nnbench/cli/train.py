@@ -18,86 +18,41 @@ import typer
 from nnbench.cli.app import EXIT_INTERRUPTED, app, boundary, error, one_line
 from nnbench.cli.options import (
     GRID,
-    ActOpt,
-    BatchOpt,
-    BinaryOpt,
-    ClipOpt,
-    ConfigOpt,
-    DataDirOpt,
-    DebugOpt,
-    DepthOpt,
-    DropoutOpt,
-    DtypeOpt,
-    EpochsOpt,
-    EvalEveryOpt,
     Execution,
     ExecutorOpt,
     GroupSizeOpt,
-    HpOpt,
-    InitOpt,
     JobsOpt,
-    JsonOpt,
-    L2Opt,
-    LogEveryOpt,
-    LossOpt,
-    LrOpt,
-    ModelOpt,
-    NameOpt,
-    NoPlotOpt,
-    OptimOpt,
-    OutOpt,
     Output,
-    OverwriteOpt,
-    PatienceOpt,
-    PiecesOpt,
-    QuietOpt,
-    ScheduleOpt,
     SchedulerOpt,
-    SeedOpt,
-    StartOpt,
-    StepsOpt,
-    TargetOpt,
-    TaskOpt,
     ThreadsOpt,
-    ValFracOpt,
-    WidthOpt,
+    experiment_options,
     given_values,
     parse_batch,
     parse_hp,
     parse_list,
+    with_options,
 )
 from nnbench.cli.output import check_results_dir, draw, json_dumps, report_summary
 from nnbench.schema import AXES, RUN_KEYS, field_kind
 
 
+def _threads(threads: ThreadsOpt = None) -> None:
+    """The execution option of ``run`` (a signature for :func:`with_options`)."""
+
+
 @app.command()
-def run(
-    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
-    start: StartOpt = None, data_dir: DataDirOpt = None,
-    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
-    init: InitOpt = None,
-    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
-    clip: ClipOpt = None,
-    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
-    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
-    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
-    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
-    pieces: PiecesOpt = None,
-    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
-    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
-    json: JsonOpt = False, debug: DebugOpt = False, threads: ThreadsOpt = None,
-):
+@with_options(experiment_options, _threads)
+def run(**options: Any):
     """Train one configuration and print its summary.
 
     Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
     """
-    options = locals()
-    output = Output(out, overwrite, no_plot, quiet, json, debug)
-    output.execution = Execution(threads=threads)
-    with boundary(debug):
+    output = _output(options)
+    output.execution = Execution(threads=options["threads"])
+    with boundary(options["debug"]):
         given = _run_fields(options)
         given["seeds"] = 1
-        _execute("run", given, config, None, output)
+        _execute("run", given, options["config"], None, output)
 
 
 def _axis(help: str) -> Any:
@@ -105,8 +60,7 @@ def _axis(help: str) -> Any:
     return typer.Option(help=help, rich_help_panel=GRID)
 
 
-@app.command()
-def compare(
+def _grid_options(
     optims: Annotated[str | None, _axis("Optimizers to compare, e.g. sgd,momentum,adam.")
                       ] = None,
     acts: Annotated[str | None, _axis("Activations, e.g. sigmoid,relu.")] = None,
@@ -127,23 +81,20 @@ def compare(
         "--resume", metavar="DIR",
         help="Finish an interrupted experiment in its results directory.",
         rich_help_panel=GRID)] = None,
-    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
-    start: StartOpt = None, data_dir: DataDirOpt = None,
-    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
-    init: InitOpt = None,
-    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
-    clip: ClipOpt = None,
-    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
-    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
-    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
-    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
-    pieces: PiecesOpt = None,
-    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
-    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
-    json: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """The grid options of ``compare`` (a signature for :func:`with_options`)."""
+
+
+def _execution_options(
     jobs: JobsOpt = 1, threads: ThreadsOpt = None, executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None, group_size: GroupSizeOpt = None,
-):
+) -> None:
+    """The execution options of ``compare`` (a signature for :func:`with_options`)."""
+
+
+@app.command()
+@with_options(_grid_options, experiment_options, _execution_options)
+def compare(**options: Any):
     """Compare a grid of configurations, every cell over several seeds.
 
     Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
@@ -152,10 +103,11 @@ def compare(
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
     """
-    options = locals()
-    output = Output(out, overwrite, no_plot, quiet, json, debug)
-    output.execution = Execution(jobs, threads, executor, scheduler, group_size)
-    with boundary(debug):
+    output = _output(options)
+    output.execution = Execution(*(options[k] for k in ("jobs", "threads", "executor",
+                                                        "scheduler", "group_size")))
+    config, resume = options["config"], options["resume"]
+    with boundary(options["debug"]):
         given = _run_fields(options)
         grid = _grid(options)
         for axis, field in AXES.items():
@@ -163,12 +115,18 @@ def compare(
                 raise error(f"--{field.replace('_', '-')} and --{axis.replace('_', '-')} "
                             "both given: give one value or a list, not both")
         if resume is not None:
-            if given or grid or config is not None or out is not None:
+            if given or grid or config is not None or options["out"] is not None:
                 raise error("--resume takes the experiment from its results directory; "
                             "give no experiment options with it")
             _execute("compare", {}, None, resume, output)
         else:
             _execute("compare", {**given, **grid}, config, None, output)
+
+
+def _output(options: dict[str, Any]) -> Output:
+    """The output options given to run or compare."""
+    return Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
+                                         "debug")))
 
 
 def _option(name: str) -> str:
