@@ -29,14 +29,6 @@ def registry(family: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
-    return str(value)
-
-
 @app.command("list")
 def list_(
     family: Annotated[Family, typer.Argument(
@@ -49,6 +41,8 @@ def list_(
     from rich.console import Console
     from rich.table import Table
 
+    from nnbench.tasks.base import format_value
+
     if family not in FAMILIES:
         from nnbench.core.errors import UnknownNameError
 
@@ -58,6 +52,6 @@ def list_(
     table.add_column("description")
     table.add_column("defaults")
     for entry in registry(family):
-        defaults = ", ".join(f"{k}={_fmt(v)}" for k, v in entry.defaults.items())
+        defaults = ", ".join(f"{k}={format_value(v)}" for k, v in entry.defaults.items())
         table.add_row(entry.name, entry.description, defaults)
     Console().print(table)
