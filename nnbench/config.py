@@ -47,6 +47,8 @@ from nnbench.schema import (
 from nnbench.tasks.build import make_task, n_train_of
 from nnbench.toml import line_of, parse_toml, to_toml
 
+# Used here, and still imported from here by modules not yet moved to their new homes:
+# FULL_BATCH (schema), make_task (tasks.build), parse_toml (toml), resolve (resolve).
 
 @dataclass
 class RunConfig(RunFields):

@@ -298,7 +298,7 @@ class Execution:
 
     jobs: int = 1
     threads: int | None = None
-    executor: str = "local"
+    executor: ExecutorName = "local"
     scheduler: str | None = None
     group_size: int | None = None
 
