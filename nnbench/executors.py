@@ -2,7 +2,7 @@
 
 :func:`nnbench.experiment.run_experiment` hands its groups (lists of run-config dicts) to
 an executor. A plain callable ``(configs, reporter, sink, stop) -> GroupResult`` trains one
-group at a time here (:class:`nnbench.experiment.SerialExecutor`); the classes below have
+group at a time here (:class:`SerialExecutor`); the classes below have
 ``run_groups(groups, reporter, sink, stop)``, which trains many at once elsewhere and
 yields each :class:`~nnbench.engine.GroupResult` as it completes:
 
@@ -20,21 +20,54 @@ passes are split into the same blocks everywhere (:mod:`nnbench.core.parallel`).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import queue as queue_module
 import signal
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
+from nnbench.config import RunConfig
 from nnbench.core.errors import NNBenchError, check_int
-from nnbench.engine import GroupResult, MetricsSink, Reporter, RunProgress, StopFlag
+from nnbench.core.parallel import default_threads
+from nnbench.engine import GroupResult, MetricsSink, Reporter, RunProgress, StopFlag, train_group
+from nnbench.schema import ExecutorName, choices
+from nnbench.tasks.build import make_task
 
 POLL = 0.05  # seconds between looks at the queue and the futures
 STOP_POLL = 0.2  # seconds between a worker's looks at the stop event
+
+# A group runner: (run-config dicts, reporter, sink, stop flag) -> results.
+Executor = Callable[[list[dict], Reporter, MetricsSink, StopFlag], GroupResult]
+
+
+class SerialExecutor:
+    """Train each group here, in this process, one after the other. The task and its
+    data set are built once per experiment (every run of a grid shares them)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._cache: dict[str, tuple[Any, Any]] = {}
+        self.threads = threads  # for each group's passes (engine.train_group)
+
+    def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
+                 stop: StopFlag) -> GroupResult:
+        c = RunConfig.from_dict(configs[0])
+        key = json.dumps([c.task, c.task_kw, c.data_dir, c.start, c.data_seed, c.val_frac,
+                          c.dtype], sort_keys=True, default=list)
+        if key not in self._cache:
+            task = make_task(c)
+            data = None
+            if getattr(task, "kind", "") != "landscape":
+                data = task.load(seed=c.data_seed, val_frac=c.val_frac, dtype=c.dtype)
+            self._cache = {key: (task, data)}  # one data set at a time
+        task, data = self._cache[key]
+        return train_group(configs, reporter=reporter, sink=sink, stop=stop, data=data,
+                           task=task, threads=self.threads)
 
 
 # --------------------------------------------------------------------------- #
@@ -100,8 +133,6 @@ class _EventStop(StopFlag):
 def train_remote(configs: list[dict], threads: int | None, channel: Any,
                  event: Any) -> GroupResult:
     """Train one group in a worker, reporting through ``channel``, stopping on ``event``."""
-    from nnbench.engine import train_group
-
     return train_group(configs, reporter=_ChannelReporter(channel),
                        sink=_ChannelSink(channel), stop=_EventStop(event), threads=threads)
 
@@ -165,8 +196,6 @@ class ProcessExecutor:
 
     def run_groups(self, groups: list[list[dict]], reporter: Reporter, sink: MetricsSink,
                    stop: StopFlag) -> Iterator[GroupResult]:
-        from nnbench.core.parallel import default_threads
-
         if not groups:
             return
         threads = self.threads or max(1, default_threads() // min(self.jobs, len(groups)))
@@ -226,9 +255,7 @@ class DaskExecutor:
 
     def run_groups(self, groups: list[list[dict]], reporter: Reporter, sink: MetricsSink,
                    stop: StopFlag) -> Iterator[GroupResult]:
-        import uuid
-
-        from distributed import Event, Queue
+        from distributed import Event, Queue  # the optional dask extra
 
         if not groups:
             return
@@ -257,18 +284,17 @@ class DaskExecutor:
                 client.close()
 
 
-def make_executor(executor: str = "local", jobs: int = 1, scheduler: str | None = None,
+def make_executor(executor: ExecutorName | str = "local", jobs: int = 1,
+                  scheduler: str | None = None,
                   threads: int | None = None) -> Any:
     """The executor for the command line's ``--executor``, ``--jobs``, ``--scheduler`` and
     ``--threads``: local with one job trains here, one group after another."""
     if executor == "dask":
         return DaskExecutor(scheduler, threads)
-    if executor != "local":
+    if executor not in choices(ExecutorName):
         raise NNBenchError(f"--executor must be 'local' or 'dask', got {executor!r}")
     if scheduler is not None:
         raise NNBenchError("--scheduler is for --executor dask")
     if check_int("jobs", jobs, 1) > 1:
         return ProcessExecutor(jobs, threads)
-    from nnbench.experiment import SerialExecutor
-
     return SerialExecutor(None if threads is None else check_int("threads", threads, 1))

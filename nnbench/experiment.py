@@ -29,12 +29,11 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from nnbench.config import (
-    CSV_NAMES,
     ExperimentConfig,
     RunConfig,
     check_out_dir,
@@ -54,13 +53,13 @@ from nnbench.engine import (
     StopFlag,
     group_label,
     metric_columns,
-    train_group,
 )
+from nnbench.executors import Executor, SerialExecutor
+from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
+from nnbench.store import ResultsWriter, make_meta, read_csv, timestamp, utc_now
+from nnbench.tasks.build import make_task
 
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
-
-# A group runner: (run-config dicts, reporter, sink, stop flag) -> results.
-Executor = Callable[[list[dict], Reporter, MetricsSink, StopFlag], GroupResult]
 
 
 class ExperimentInterrupted(KeyboardInterrupt):
@@ -72,37 +71,8 @@ class ExperimentInterrupted(KeyboardInterrupt):
         self.out_dir = Path(out_dir)
 
 
-class SerialExecutor:
-    """Train each group here, in this process, one after the other. The task and its
-    data set are built once per experiment (every run of a grid shares them)."""
-
-    def __init__(self, threads: int | None = None) -> None:
-        self._cache: dict[str, tuple[Any, Any]] = {}
-        self.threads = threads  # for each group's passes (engine.train_group)
-
-    def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
-                 stop: StopFlag) -> GroupResult:
-        from nnbench.config import make_task
-
-        c = RunConfig.from_dict(configs[0])
-        key = json.dumps([c.task, c.task_kw, c.data_dir, c.start, c.data_seed, c.val_frac,
-                          c.dtype], sort_keys=True, default=list)
-        if key not in self._cache:
-            task = make_task(c)
-            data = None
-            if getattr(task, "kind", "") != "landscape":
-                data = task.load(seed=c.data_seed, val_frac=c.val_frac, dtype=c.dtype)
-            self._cache = {key: (task, data)}  # one data set at a time
-        task, data = self._cache[key]
-        return train_group(configs, reporter=reporter, sink=sink, stop=stop, data=data,
-                           task=task, threads=self.threads)
-
-
-
 def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path:
     """``results/<name>/<UTC timestamp>`` (the name defaults to the task's)."""
-    from nnbench.store import timestamp
-
     return Path(root) / exp.label / timestamp()
 
 
@@ -123,24 +93,6 @@ def make_groups(runs: Sequence[RunConfig], size: int | None = None) -> list[list
 # runs.csv
 # --------------------------------------------------------------------------- #
 
-_JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
-
-
-def run_columns(kind: str) -> list[str]:
-    """The columns of runs.csv for a task of ``kind``."""
-    cfg = [f for f in RunConfig().to_dict() if f != "run_id"]
-    cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in cfg), "status",
-            "final_train_loss", "best_train_loss"]
-    if kind != "landscape":
-        cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
-    if kind == "classification":
-        cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
-    cols += ["steps_done", "diverged_step"]
-    if kind != "landscape":
-        cols += ["stopped_early", "best_step"]
-    return cols + ["wall_s"]
-
-
 def run_row(cfg: RunConfig, group: str, result: dict[str, Any]) -> dict[str, Any]:
     """One row of runs.csv: the run's config (``optim`` as ``optimizer``, ``act`` as
     ``activation``, dict fields as JSON) and its results."""
@@ -148,7 +100,7 @@ def run_row(cfg: RunConfig, group: str, result: dict[str, Any]) -> dict[str, Any
     for k, v in cfg.to_dict().items():
         if k == "run_id":
             continue
-        if k in _JSON_FIELDS:
+        if k in DICT_FIELDS:
             v = json.dumps(v, sort_keys=True, default=list)
         row[CSV_NAMES.get(k, k)] = v
     row.update({k: v for k, v in result.items() if k != "run_id"})
@@ -205,8 +157,6 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     with ``run_groups`` (:mod:`nnbench.executors`: processes, Dask); ``group_size`` caps
     the runs trained together (``1`` turns grouping off). Neither changes the numbers.
     """
-    from nnbench.store import ResultsWriter, make_meta, read_csv, utc_now
-
     reporter = reporter or NullReporter()
     executor = executor or SerialExecutor()
     stop = stop or StopFlag()
@@ -297,8 +247,7 @@ def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,
 
 
 def _kind(cfg: RunConfig) -> str:
-    from nnbench.config import make_task
-
+    """The kind of the run's task (``regression``, ``classification``, ``landscape``)."""
     return getattr(make_task(cfg), "kind", "regression")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nnbench import summary
-from nnbench.config import make_task, resolve_experiment
+from nnbench.config import resolve_experiment
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.losses import LOSSES
 from nnbench.core.optimizers import optimizer
@@ -29,6 +29,7 @@ from nnbench.engine import build_model
 from nnbench.plots import draw_sparsity, save
 from nnbench.plots.sparsity import PRUNE_CSV
 from nnbench.store import CONFIG, FIGURES, WEIGHTS, atomic_write_text, load_results
+from nnbench.tasks.build import make_task
 
 COLUMNS = ["run_id", "cell", "sparsity", "actual_sparsity", "finetune_steps", "train_loss",
            "train_acc", "eval_set", "eval_loss", "eval_acc"]

@@ -1,12 +1,184 @@
-"""The columns of a results directory: what each means, in one place (pure Python).
+"""What a run, a grid and a results directory are made of: field names and their types, the
+grid axes, the CSV columns, and which columns are configuration.
 
-No NumPy or pandas here: the command line, the summary, the figures and the pruning
-read these names without pulling in the numerical stack.
+The one place that declares them. :mod:`nnbench.config` builds its dataclasses and its
+value checks on these declarations, :mod:`nnbench.experiment` its ``runs.csv`` columns,
+:mod:`nnbench.cli` its options, and the summary, the figures and the pruning tell
+configuration from results with :func:`config_columns`, so each fact is written once. Pure
+Python: the command line imports this module before anything numerical (``nnbench --help``
+stays fast and loads no NumPy).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# batch_size of a full-batch run (the whole training set every step)
+FULL_BATCH = "full"
+
+# the floating-point types a run can train in (``--dtype``)
+Dtype = Literal["float32", "float64"]
+
+# where the groups of an experiment train (``--executor``)
+ExecutorName = Literal["local", "dask"]
+
+# axis name -> base field, in expansion order (seeds are innermost, after these)
+AXES: dict[str, str] = {
+    "optims": "optim",
+    "lrs": "lr",
+    "acts": "act",
+    "depths": "depth",
+    "widths": "width",
+    "inits": "init",
+    "batch_sizes": "batch_size",
+    "schedules": "schedule",
+    "models": "model",
+    "losses": "loss",
+}
+
+# runs.csv names of config fields that DESIGN.md spells out in full
+CSV_NAMES = {"optim": "optimizer", "act": "activation"}
+
+
+@dataclass
+class RunFields:
+    """One training run. ``None`` = the task's default (see :func:`nnbench.resolve.resolve`).
+
+    ``batch_size`` is an int or ``"full"`` (the whole training set every step);
+    ``epochs``, when given, decides ``steps = epochs * ceil(n_train / batch_size)``.
+    ``log_every`` defaults to ``max(1, steps // 500)`` (about 500 points per run),
+    ``eval_every`` to ``log_every``. ``patience`` stops a run after that many
+    evaluations without a lower validation loss and restores its best weights.
+    ``clip`` is a global-norm gradient clip; ``target`` a training loss whose
+    first crossing is reported; ``start`` the ``"X,Y"`` start of a landscape
+    run; ``l2`` the L2 penalty on the weights, ``dropout`` the dropout rate of the
+    hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
+    maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
+    the data set (shared by every run, unlike ``seed``, which draws a run's weights and
+    batch order).
+    """
+
+    task: str = "sin"
+    model: str | None = None
+    optim: str | None = None
+    lr: float | None = None
+    hp: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    schedule_kw: dict[str, Any] = field(default_factory=dict)
+    warmup_steps: int = 0
+    act: str | None = None
+    depth: int | None = None
+    width: int | None = None
+    init: str | None = None
+    loss: str | None = None
+    steps: int | None = None
+    epochs: int | None = None
+    batch_size: int | str | None = None
+    seed: int = 0
+    dtype: Dtype = "float32"
+    log_every: int | None = None
+    eval_every: int | None = None
+    val_frac: float | None = None
+    patience: int | None = None
+    clip: float | None = None
+    target: float | None = None
+    start: str | None = None
+    data_dir: str | None = None
+    task_kw: dict[str, Any] = field(default_factory=dict)
+    data_seed: int = 0
+    l2: float | None = None
+    dropout: float | None = None
+    binary: bool | None = None
+    pieces: int | None = None
+    run_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (copies of the nested dicts): picklable-free, JSON-ready."""
+        d = dataclasses.asdict(self)
+        for k in DICT_FIELDS:
+            d[k] = dict(d[k])
+        return d
+
+
+# --------------------------------------------------------------------------- #
+# the types of the fields, read from RunFields
+# --------------------------------------------------------------------------- #
+
+# field name -> its annotation as a type (``int | None``, ``Literal[...]``, ...)
+FIELD_TYPES: dict[str, Any] = typing.get_type_hints(RunFields)
+
+# the run-configuration keys of a file or the command line (``run_id`` is derived)
+RUN_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunFields)
+                                  if f.name != "run_id")
+
+# the flat keys of an experiment: its name and directory, every run key, the axes, seeds
+EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds")
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types an annotation admits, ``None`` left out; a ``Literal``'s values count as
+    their type (``Literal["float32", "float64"]`` is a ``str``)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return tuple(m for a in typing.get_args(annotation) if a is not type(None)
+                     for m in _members(a))
+    if typing.get_origin(annotation) is Literal:
+        return tuple(dict.fromkeys(type(v) for v in typing.get_args(annotation)))
+    return (typing.get_origin(annotation) or annotation,)
+
+
+def field_kind(name: str) -> str:
+    """How a value of field ``name`` is checked: ``str``, ``int``, ``float``, ``bool``,
+    ``dict`` or ``batch`` (an integer or :data:`FULL_BATCH`)."""
+    members = _members(FIELD_TYPES[name])
+    if set(members) == {int, str}:
+        return "batch"
+    (kind,) = members
+    return kind.__name__
+
+
+def fields_of_kind(kind: str) -> frozenset[str]:
+    """The names of the fields (``run_id`` included) checked as ``kind``."""
+    return frozenset(name for name in FIELD_TYPES if field_kind(name) == kind)
+
+
+def choices(annotation: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` annotation (``None`` allowed around it), in order."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return args
+    (literal,) = [a for a in args if a is not type(None)]
+    return choices(literal)
+
+
+# fields whose values are tables (``hp``, ``schedule_kw``, ``task_kw``): JSON in runs.csv
+DICT_FIELDS: frozenset[str] = fields_of_kind("dict")
+
+
+# --------------------------------------------------------------------------- #
+# runs.csv columns
+# --------------------------------------------------------------------------- #
+
+
+def run_columns(kind: str) -> list[str]:
+    """The columns of runs.csv for a task of ``kind`` (``regression``, ``classification``
+    or ``landscape``): ids, every run field but ``run_id`` in field order under its CSV
+    name (:data:`CSV_NAMES`), then the results the task measures."""
+    cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
+            "final_train_loss", "best_train_loss"]
+    if kind != "landscape":
+        cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
+    if kind == "classification":
+        cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
+    cols += ["steps_done", "diverged_step"]
+    if kind != "landscape":
+        cols += ["stopped_early", "best_step"]
+    return cols + ["wall_s"]
+
 
 # -- which results columns are configuration
 # A runs.csv column is configuration (a possible axis of a grid, a label of a curve)

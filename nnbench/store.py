@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from nnbench import __version__
-from nnbench.config import CSV_NAMES, RUN_KEYS, RunConfig, load_toml
+from nnbench.config import RunConfig, load_toml
 from nnbench.core.errors import NNBenchError
-from nnbench.schema import COLUMN_ALIASES
+from nnbench.schema import COLUMN_ALIASES, CSV_NAMES, RUN_KEYS
 
 RUNS, METRICS, LAYERS = "runs.csv", "metrics.csv", "layers.csv"
 CONFIG, META, WEIGHTS, FIGURES = "config.toml", "meta.json", "weights", "figures"

@@ -209,3 +209,50 @@ def test_output_mode_follows_the_terminal(monkeypatch):
     assert Output(quiet=True).mode == "quiet" and Output(json=True).mode == "quiet"
     monkeypatch.setattr(sys, "stdout", Stream(False))
     assert Output().mode == "plain"
+
+
+def test_run_field_options_take_the_type_declared_in_the_schema():
+    import typing
+
+    from nnbench.cli import train
+    from nnbench.schema import FIELD_TYPES
+
+    for command in (train.run, train.compare):
+        hints = typing.get_type_hints(command, include_extras=True)
+        for name, hint in hints.items():
+            if name in FIELD_TYPES and name not in ("data_dir", "batch_size", "hp"):
+                assert typing.get_args(hint)[0] == (FIELD_TYPES[name] | None), name
+
+
+@pytest.mark.parametrize(("command", "listed"), [
+    ("plot", ["<step|wall>", "<png|svg|pdf>"]),
+    ("prune", ["<png|svg|pdf>"]),
+    ("compare", ["<local|dask>", "<float32|float64>"]),
+])
+def test_help_lists_the_choices_of_fixed_choice_options(command, listed):
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for text in listed:
+        assert text in result.stdout, text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["plot", ".", "--format", "gif"], "--format must be one of png, svg, pdf, got 'gif'"),
+    (["prune", ".", "--format", "gif"], "--format must be one of png, svg, pdf, got 'gif'"),
+    (["compare", "--executor", "ray", "--steps", "2", "--no-plot"],
+     "--executor must be 'local' or 'dask', got 'ray'"),
+    (["run", "--dtype", "f16", "--no-plot"], "dtype must be 'float32' or 'float64'"),
+    (["list", "colours"], "unknown family 'colours'"),
+])
+def test_a_bad_choice_keeps_its_one_line_message(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert_one_line_error(result.stderr, message)
+    assert not (tmp_path / "results").exists()
+
+
+def test_python_m_nnbench_cli_still_runs():
+    proc = subprocess.run([sys.executable, "-m", "nnbench.cli", "--version"],
+                          capture_output=True, text=True, env=_env(), timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"nnbench {__version__}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import sys
 
 import pytest
 
+from nnbench.cli import parse_hp
 from nnbench.config import (
     ExperimentConfig,
     RunConfig,
@@ -17,7 +19,6 @@ from nnbench.config import (
     load_toml,
     loads_toml,
     merge,
-    parse_hp,
     resolve,
     resolve_experiment,
     to_toml,
@@ -227,3 +228,43 @@ def test_log_every_is_the_tasks_own_or_about_500_points():
     assert resolve(RunConfig(task="sin", steps=10000)).log_every == 10000 // 500
     assert resolve(RunConfig(task="sin", steps=100)).log_every == 1
     assert resolve(RunConfig(task="rosenbrock", log_every=7)).log_every == 7
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_each_field_is_checked_by_the_kind_of_its_declared_type():
+    from nnbench.schema import FIELD_TYPES, RUN_KEYS, fields_of_kind, run_columns
+
+    assert fields_of_kind("str") == {"task", "model", "optim", "schedule", "act", "init",
+                                     "loss", "dtype", "start", "data_dir", "run_id"}
+    assert fields_of_kind("int") == {"warmup_steps", "depth", "width", "steps", "epochs",
+                                     "seed", "log_every", "eval_every", "patience",
+                                     "data_seed", "pieces"}
+    assert fields_of_kind("float") == {"lr", "val_frac", "clip", "target", "l2", "dropout"}
+    assert fields_of_kind("bool") == {"binary"}
+    assert fields_of_kind("dict") == {"hp", "schedule_kw", "task_kw"}
+    assert fields_of_kind("batch") == {"batch_size"}
+    assert set(FIELD_TYPES) == {*RUN_KEYS, "run_id"}
+    # RunConfig is the schema's fields, nothing more
+    assert [f.name for f in dataclasses.fields(RunConfig)] == [*RUN_KEYS, "run_id"]
+    cols = run_columns("classification")
+    assert cols[:4] == ["run_id", "group", "task", "model"] and "optimizer" in cols
+    assert "activation" in cols and "optim" not in cols and "run_id" not in cols[2:]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("dtype", 64, "dtype must be a string"),
+    ("binary", 1, "binary must be true or false"),
+    ("depth", 1.5, "depth must be an integer"),
+    ("lr", True, "lr must be a number"),
+    ("hp", [1], "hp must be a table of NAME = VALUE"),
+])
+def test_a_value_of_the_wrong_type_is_one_line(key, value, message):
+    with pytest.raises(NNBenchError, match=message):
+        RunConfig.from_dict({key: value})
+
+
+def test_dtype_choices_come_from_the_schema():
+    with pytest.raises(NNBenchError, match="dtype must be 'float32' or 'float64', got 'f16'"):
+        resolve(RunConfig(dtype="f16"))

@@ -229,7 +229,7 @@ def test_cache_files_are_checked_against_the_known_checksums(tmp_path):
 def test_data_cli(tmp_path):
     from typer.testing import CliRunner
 
-    from nnbench.datacli import data_app
+    from nnbench.cli.data import data_app
 
     write_mnist(tmp_path / "m")
     r = CliRunner().invoke(data_app, ["info", "mnist", "--data-dir", str(tmp_path / "m")])

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
 
@@ -65,8 +66,6 @@ def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
     if backend == "numpy" or loss is None:
         reason = None if backend != "numba" else "the task trains no network"
     else:
-        from nnbench.core import kernels
-
         reason = kernels.missing(net, loss, train=True)
         if reason is None:
             net.kernel = kernels.make_pass(net, loss)

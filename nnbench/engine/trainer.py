@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.config import FULL_BATCH, RunConfig, group_key, make_task
+from nnbench.config import RunConfig, group_key
 from nnbench.core.errors import NNBenchError
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import Model, build_model
@@ -32,6 +32,8 @@ from nnbench.engine.protocols import (
 )
 from nnbench.engine.results import GroupResult, RunResult, metric_columns
 from nnbench.engine.speed import execution, flat_grads, flatten_params
+from nnbench.schema import FULL_BATCH
+from nnbench.tasks.build import make_task
 
 REPORT_INTERVAL = 0.1  # seconds between reporter updates
 FLUSH_INTERVAL = 2.0  # seconds between sink writes

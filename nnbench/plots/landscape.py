@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnbench.config import RunConfig, make_task
+from nnbench.config import RunConfig
 from nnbench.core.errors import NNBenchError
 from nnbench.plots.data import Axes_, seed_stats, series, split_axes
 from nnbench.plots.style import add_legend, all_positive, new_figure, suptitle, y_label
 from nnbench.store import Results, run_config
+from nnbench.tasks.build import make_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

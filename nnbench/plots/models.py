@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnbench.config import make_task
 from nnbench.core.errors import NNBenchError
 from nnbench.engine import build_model
 from nnbench.plots.data import Series, describe, series, split_axes
@@ -29,6 +28,7 @@ from nnbench.plots.style import (
     task_phrase,
 )
 from nnbench.store import WEIGHTS, Results, run_config
+from nnbench.tasks.build import make_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -193,11 +193,12 @@ def check_params(task: str, given: Mapping[str, Any], valid: Mapping[str, Any]) 
     return {**valid, **given}
 
 
-def _fmt(v: Any) -> str:
+def format_value(v: Any) -> str:
+    """A default as `nnbench list` shows it: floats short (``0.001``), tuples in brackets."""
     if isinstance(v, float):
         return f"{v:g}"
     if isinstance(v, tuple):
-        return "(" + ", ".join(_fmt(x) for x in v) + ")"
+        return "(" + ", ".join(format_value(x) for x in v) + ")"
     return str(v)
 
 
@@ -217,7 +218,7 @@ def register(name: str, cls: type[Task], description: str, defaults: Mapping[str
 
     factory.params = params  # type: ignore[attr-defined]
     factory.__doc__ = f"Build task '{name}': {description}"
-    ptext = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    ptext = ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
     full = f"{description}; params: {ptext}" if params else description
     TASKS.add(name, factory, full, dict(defaults))
 

@@ -1,14 +1,17 @@
 """``nnbench data ...``: download and prepare data sets in the cache.
 
-A Typer sub-app, registered by the main command line as ``nnbench data``.
+A Typer sub-app, registered on the main command line as ``nnbench data``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+
+from nnbench.cli.app import app, fail, one_line
+from nnbench.schema import choices
 
 data_app = typer.Typer(
     name="data",
@@ -17,17 +20,14 @@ data_app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-FETCHABLE = ("mnist", "fashion-mnist", "mnist1d")
-
-
-def _fail(message: str, code: int = 2):
-    typer.echo(f"nnbench: error: {' '.join(str(message).split())}", err=True)
-    raise typer.Exit(code)
+# the data sets `nnbench data fetch` prepares
+Fetchable = Literal["mnist", "fashion-mnist", "mnist1d"]
+FETCHABLE: tuple[str, ...] = choices(Fetchable)
 
 
 @data_app.command("fetch")
 def fetch(
-    name: Annotated[str, typer.Argument(help="One of: " + ", ".join(FETCHABLE))],
+    name: Annotated[Fetchable, typer.Argument(parser=str, help="One of: " + ", ".join(FETCHABLE))],
     dest: Annotated[Path | None, typer.Option(
         "--dest", help="Directory for the files (default: the cache).")] = None,
     mirror: Annotated[list[str] | None, typer.Option(
@@ -59,7 +59,7 @@ def fetch(
     except NNBenchError as err:
         if debug:
             raise
-        _fail(str(err))
+        fail(one_line(str(err)))
 
 
 @data_app.command("dir")
@@ -98,10 +98,13 @@ def info(
     except NNBenchError as err:
         if debug:
             raise
-        _fail(str(err))
+        fail(one_line(str(err)))
     for part in ("train", "val", "test"):
         X = getattr(d, f"X_{part}")
         y = getattr(d, f"y_{part}")
         if X is not None:
             typer.echo(f"{part}: X {X.shape} {X.dtype}, y {y.shape} {y.dtype}")
     typer.echo(f"n_features={d.n_features} n_outputs={d.n_outputs} n_classes={d.n_classes}")
+
+
+app.add_typer(data_app, name="data")

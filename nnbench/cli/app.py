@@ -1,0 +1,122 @@
+"""The Typer app and its boundary: one-line errors, exit codes, the entry point.
+
+Bad input of any kind becomes one line ``nnbench: error: ...`` on stderr and exit
+code 2 (``--debug`` shows the traceback instead): :func:`boundary` turns a user mistake
+(``NNBenchError``) or an unusable file (``OSError``) inside a command into that line,
+:func:`main` does the same for Click's usage errors (an unknown option, a value of the
+wrong type). Ctrl-C during training exits with 130.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
+
+import typer
+
+from nnbench import __version__
+
+app = typer.Typer(
+    name="nnbench",
+    help="Optimizer and activation experiments on small neural networks.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
+    """Optimizer and activation experiments on small neural networks.
+
+    Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
+    """
+
+
+# --------------------------------------------------------------------------- #
+# Errors at the command boundary
+# --------------------------------------------------------------------------- #
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``nnbench: error: MESSAGE`` on stderr and exit with ``code``."""
+    typer.echo(f"nnbench: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def one_line(message: str) -> str:
+    """``message`` with every run of whitespace (newlines too) made one space."""
+    return " ".join(str(message).split())
+
+
+def error(message: str) -> Exception:
+    """An NNBenchError (imported here, on first use: it brings NumPy with it)."""
+    from nnbench.core.errors import NNBenchError
+
+    return NNBenchError(message)
+
+
+@contextmanager
+def boundary(debug: bool) -> Iterator[None]:
+    """Turn a user mistake (NNBenchError) or an unusable file (OSError) into one line
+    on stderr and exit code 2; with ``debug`` let the traceback through."""
+    from nnbench.core.errors import NNBenchError
+
+    try:
+        yield
+    except NNBenchError as err:
+        if debug:
+            raise
+        fail(one_line(str(err)))
+    except OSError as err:
+        if debug:
+            raise
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        fail(one_line(f"{err.strerror or err}{where}"))
+
+
+def _click_exception() -> type[Exception]:
+    try:  # Typer >= 0.2x vendors Click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older Typer on Click
+        from click.exceptions import ClickException
+    return ClickException
+
+
+def main(args: list[str] | None = None) -> None:
+    """The ``nnbench`` program: the Typer app, with usage errors (an unknown option, a
+    value of the wrong type) on one line ``nnbench: error: ...``; exits with the code
+    (0, 2 for bad input, 130 after Ctrl-C)."""
+    sys.exit(_main(sys.argv[1:] if args is None else list(args)))
+
+
+def _main(args: list[str]) -> int:
+    command = typer.main.get_command(app)
+    click_exception = _click_exception()
+    try:
+        rv = command.main(args=args, prog_name="nnbench", standalone_mode=False)
+    except click_exception as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            app(args=args, prog_name="nnbench")
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"nnbench: error: {one_line(err.format_message())}{hint}", err=True)
+        return int(getattr(err, "exit_code", EXIT_USAGE))
+    except typer.Abort:
+        typer.echo("nnbench: aborted", err=True)
+        return 1
+    return rv if isinstance(rv, int) else 0

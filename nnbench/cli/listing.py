@@ -1,0 +1,66 @@
+"""``nnbench list FAMILY``: the names of a family with their descriptions and defaults."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any, Literal
+
+import typer
+
+from nnbench.cli.app import app, fail
+
+# family -> (module, registry attribute)
+FAMILIES = {
+    "optimizers": ("nnbench.core.optimizers", "OPTIMIZERS"),
+    "activations": ("nnbench.core.activations", "ACTIVATIONS"),
+    "losses": ("nnbench.core.losses", "LOSSES"),
+    "inits": ("nnbench.core.init", "INITS"),
+    "schedules": ("nnbench.core.schedules", "SCHEDULES"),
+    "tasks": ("nnbench.tasks", "TASKS"),
+    "models": ("nnbench.core.models", "MODELS"),
+}
+
+Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
+
+
+def registry(family: str) -> Any:
+    """The registry of ``family``, imported on first use."""
+    module, attr = FAMILIES[family]
+    return getattr(importlib.import_module(module), attr)
+
+
+@app.command("list")
+def list_(
+    family: Annotated[Family, typer.Argument(
+        parser=str, help="One of: " + ", ".join(FAMILIES))] = "optimizers",
+):
+    """List the names of a family with a one-line description and defaults (optimizers:
+    and the values each hyperparameter allows).
+
+    Example: [bold]nnbench list optimizers[/bold]
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from nnbench.tasks.base import format_value
+
+    if family not in FAMILIES:
+        from nnbench.core.errors import UnknownNameError
+
+        fail(str(UnknownNameError("family", family, FAMILIES)))
+    ruled = any(entry.constraints for entry in registry(family))  # optimizers
+    table = Table(title=f"nnbench {family}")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    table.add_column("defaults", no_wrap=ruled)
+    if ruled:  # one parameter a line, what it may be beside it
+        table.add_column("allowed", no_wrap=True)
+    for entry in registry(family):
+        if ruled:
+            table.add_row(entry.name, entry.description,
+                          "\n".join(f"{k}={format_value(v)}" for k, v in entry.defaults.items()),
+                          "\n".join(str(entry.constraints.get(k, "")) for k in entry.defaults))
+            continue
+        defaults = ", ".join(f"{k}={format_value(v)}" for k, v in entry.defaults.items())
+        table.add_row(entry.name, entry.description, defaults)
+    Console().print(table)

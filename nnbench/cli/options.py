@@ -1,0 +1,328 @@
+"""The options of the commands and the parsing of their values (no NumPy here).
+
+The options of ``run`` and ``compare`` that set a field of the run configuration take
+that field's type from :mod:`nnbench.schema` (``None``: not given); the grid axes of
+``compare`` are the schema's :data:`~nnbench.schema.AXES`. An option with a fixed set of
+values is a ``Literal`` (``--help`` lists them); the command checks the value and says
+what is valid in the usual one line (:func:`check_choice`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from nnbench.cli.app import error
+from nnbench.schema import FIELD_TYPES, FULL_BATCH, ExecutorName, choices
+
+# the horizontal axis of curve figures (``--x``; both when not given)
+PlotX = Literal["step", "wall"]
+# the file format of figures (``--format``)
+FigureFormat = Literal["png", "svg", "pdf"]
+
+
+def check_choice(option: str, value: str, annotation: Any) -> None:
+    """Raise NNBenchError unless ``value`` is one of the ``Literal`` ``annotation``'s."""
+    valid = choices(annotation)
+    if value not in valid:
+        raise error(f"{option} must be one of {', '.join(valid)}, got '{value}'")
+
+
+# --------------------------------------------------------------------------- #
+# Parsing of option values
+# --------------------------------------------------------------------------- #
+
+
+def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | None:
+    """A comma-separated axis of the grid, each item converted by ``kind``."""
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise error(f"{option} is an empty or malformed list '{text}': give comma-separated "
+                    "values, like sgd,adam")
+    out = []
+    for t in items:
+        try:
+            out.append(kind(t))
+        except ValueError:
+            name = {int: "integers", float: "numbers"}.get(kind, "values")
+            raise error(f"{option} expects comma-separated {name}, got '{t}'") from None
+    return out
+
+
+def parse_hp(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--hp momentum=0.9 --hp betas=0.9,0.99 --hp nesterov=true`` as a dict of values.
+
+    A value is a bool (``true``/``false``), an int, a float, a comma list of
+    numbers (a tuple, for ``betas``) or else a string (``base=sgd`` for lookahead).
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = str(item).partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise error(f"--hp must be NAME=VALUE (e.g. momentum=0.9), got {item!r}")
+        out[name] = _parse_value(name, text)
+    return out
+
+
+def _parse_value(name: str, text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if "," not in text:
+        return _scalar(text)  # a number, or a name (lookahead's base)
+    try:
+        return tuple(_number(v) for v in text.split(","))
+    except ValueError:
+        raise error(f"--hp {name}: value must be a number, a bool or a comma list of "
+                    f"numbers, got {text!r}") from None
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return _number(text)
+    except ValueError:
+        return text
+
+
+def parse_batch(option: str, text: str) -> int | str:
+    """A batch size: a positive integer or ``full`` (the whole training set)."""
+    if text.strip().lower() == FULL_BATCH:
+        return FULL_BATCH
+    try:
+        return int(text)
+    except ValueError:
+        raise error(f"{option} must be an integer or 'full', got '{text}'") from None
+
+
+# --------------------------------------------------------------------------- #
+# Options shared by run and compare
+# --------------------------------------------------------------------------- #
+
+
+def option_type(name: str) -> Any:
+    """The type of the option of run field ``name``: the field's declared type, or
+    ``None`` when the option is not given."""
+    return FIELD_TYPES[name] | None
+
+
+TASK, MODEL, OPTIM, TRAIN, GRID, OUTPUT = "Task", "Model", "Optimizer", "Training", "Grid", \
+    "Output"
+
+TaskOpt = Annotated[option_type("task"), typer.Option(
+    "--task", help="Task: a data set or a 2-D landscape ([bold]nnbench list tasks[/bold]).",
+    rich_help_panel=TASK)]
+LossOpt = Annotated[option_type("loss"), typer.Option(
+    "--loss", help="Loss (the task's default otherwise).", rich_help_panel=TASK)]
+ValFracOpt = Annotated[option_type("val_frac"), typer.Option(
+    "--val-frac", help="Fraction of the training data held out for validation.",
+    rich_help_panel=TASK)]
+StartOpt = Annotated[option_type("start"), typer.Option(
+    "--start", metavar="X,Y", help="Starting point on a landscape task.", rich_help_panel=TASK)]
+DataDirOpt = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Where data sets are cached.", rich_help_panel=TASK)]
+
+ModelOpt = Annotated[option_type("model"), typer.Option(
+    "--model", help="Model (mlp by default).", rich_help_panel=MODEL)]
+ActOpt = Annotated[option_type("act"), typer.Option(
+    "--act", help="Hidden activation, e.g. sigmoid, tanh, relu.", rich_help_panel=MODEL)]
+DepthOpt = Annotated[option_type("depth"), typer.Option(
+    "--depth", help="Number of hidden layers.", rich_help_panel=MODEL)]
+WidthOpt = Annotated[option_type("width"), typer.Option(
+    "--width", help="Units per hidden layer.", rich_help_panel=MODEL)]
+InitOpt = Annotated[option_type("init"), typer.Option(
+    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]).",
+    rich_help_panel=MODEL)]
+
+OptimOpt = Annotated[option_type("optim"), typer.Option(
+    "--optim", help="Optimizer ([bold]nnbench list optimizers[/bold]).", rich_help_panel=OPTIM)]
+LrOpt = Annotated[option_type("lr"), typer.Option(
+    "--lr", help="Learning rate for every optimizer (each one's own default otherwise).",
+    rich_help_panel=OPTIM)]
+HpOpt = Annotated[list[str] | None, typer.Option(
+    "--hp", metavar="NAME=VALUE",
+    help="Optimizer hyperparameter by its torch name, repeatable: --hp momentum=0.9 "
+         "--hp betas=0.9,0.99.", rich_help_panel=OPTIM)]
+ScheduleOpt = Annotated[option_type("schedule"), typer.Option(
+    "--schedule", help="Learning-rate schedule ([bold]nnbench list schedules[/bold]).",
+    rich_help_panel=OPTIM)]
+ClipOpt = Annotated[option_type("clip"), typer.Option(
+    "--clip", help="Clip the gradient norm of each run to this value.", rich_help_panel=OPTIM)]
+L2Opt = Annotated[option_type("l2"), typer.Option(
+    "--l2", metavar="LAMBDA", help="L2 penalty lambda/2 ||W||^2 on the weights (not the biases), "
+    "part of the loss.", rich_help_panel=MODEL)]
+DropoutOpt = Annotated[option_type("dropout"), typer.Option(
+    "--dropout", metavar="P", help="Drop each hidden unit with probability P in training "
+    "(inverted: kept units scaled by 1/(1-P)).", rich_help_panel=MODEL)]
+BinaryOpt = Annotated[option_type("binary"), typer.Option(
+    "--binary/--no-binary", help="Weights +-1 in the forward pass, real shadow weights "
+    "trained straight through.", rich_help_panel=MODEL, show_default=False)]
+PiecesOpt = Annotated[option_type("pieces"), typer.Option(
+    "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
+    rich_help_panel=MODEL)]
+
+StepsOpt = Annotated[option_type("steps"), typer.Option(
+    "--steps", help="Number of updates.", rich_help_panel=TRAIN)]
+EpochsOpt = Annotated[option_type("epochs"), typer.Option(
+    "--epochs", help="Number of passes over the training data (instead of --steps).",
+    rich_help_panel=TRAIN)]
+BatchOpt = Annotated[str | None, typer.Option(
+    "--batch-size", metavar="N|full", help="Minibatch size (full batch by default).",
+    rich_help_panel=TRAIN)]
+SeedOpt = Annotated[option_type("seed"), typer.Option(
+    "--seed", help="Seed of the run (first seed of a compare).", rich_help_panel=TRAIN)]
+DtypeOpt = Annotated[option_type("dtype"), typer.Option(
+    "--dtype", parser=str, help="float32 (default) or float64.", rich_help_panel=TRAIN)]
+LogEveryOpt = Annotated[option_type("log_every"), typer.Option(
+    "--log-every", help="Log metrics every N steps.", rich_help_panel=TRAIN)]
+EvalEveryOpt = Annotated[option_type("eval_every"), typer.Option(
+    "--eval-every", help="Evaluate on the validation set every N steps.",
+    rich_help_panel=TRAIN)]
+PatienceOpt = Annotated[option_type("patience"), typer.Option(
+    "--patience", help="Stop early after N evaluations without improvement.",
+    rich_help_panel=TRAIN)]
+TargetOpt = Annotated[option_type("target"), typer.Option(
+    "--target", help="Target training loss: the summary reports the steps to reach it.",
+    rich_help_panel=TRAIN)]
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="TOML file of the experiment; flags given here override it.",
+    rich_help_panel=OUTPUT)]
+OutOpt = Annotated[str | None, typer.Option(
+    "--out", metavar="DIR", help="Results directory (results/<name>/<UTC time> by default).",
+    rich_help_panel=OUTPUT)]
+NameOpt = Annotated[str | None, typer.Option(
+    "--name", help="Name of the experiment.", rich_help_panel=OUTPUT)]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace an existing results directory.", rich_help_panel=OUTPUT)]
+NoPlotOpt = Annotated[bool, typer.Option(
+    "--no-plot", help="Do not draw the figures.", rich_help_panel=OUTPUT)]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print only the results directory.", rich_help_panel=OUTPUT)]
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print the summary as JSON (and nothing else on stdout).",
+    rich_help_panel=OUTPUT)]
+DebugOpt = Annotated[bool, typer.Option(
+    "--debug", help="Show the traceback of an error.", rich_help_panel=OUTPUT)]
+
+EXECUTION = "Execution (where and how fast; never the numbers)"
+JobsOpt = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, help="Worker processes training groups at once.",
+    rich_help_panel=EXECUTION)]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="Threads per group (default: the cores, shared among jobs).",
+    rich_help_panel=EXECUTION)]
+ExecutorOpt = Annotated[ExecutorName, typer.Option(
+    "--executor", parser=str,
+    help="local, or dask (a Dask cluster: needs --scheduler; "
+    "pip install -e '.\\[dask]' in the checkout).",
+    rich_help_panel=EXECUTION)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+    rich_help_panel=EXECUTION)]
+GroupSizeOpt = Annotated[int | None, typer.Option(
+    "--group-size", min=1,
+    help="Most runs trained together on the runs axis (1: grouping off).",
+    rich_help_panel=EXECUTION)]
+
+
+
+def experiment_options(
+    task: TaskOpt = None, loss: LossOpt = None, val_frac: ValFracOpt = None,
+    start: StartOpt = None, data_dir: DataDirOpt = None,
+    model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
+    init: InitOpt = None,
+    optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
+    clip: ClipOpt = None,
+    steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
+    seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
+    eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
+    l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
+    pieces: PiecesOpt = None,
+    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
+    json: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """The options ``run`` and ``compare`` share, as a signature for :func:`with_options`
+    (never called)."""
+
+
+Command = Callable[..., Any]
+
+
+def with_options(*parts: Command) -> Callable[[Command], Command]:
+    """Give a command that takes ``**options`` the parameters of ``parts``, in order, as its
+    signature: Typer reads the options from it, and the command receives every value by
+    name, in that order (as ``locals()`` would list them)."""
+    params = [p for part in parts
+              for p in inspect.signature(part, eval_str=True).parameters.values()]
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def call(**values: Any) -> Any:
+            return command(**{p.name: values[p.name] for p in params})
+
+        call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        call.__annotations__ = {p.name: p.annotation for p in params}
+        return call
+
+    return decorate
+
+
+# Options of the commands on a results directory
+ResultsDir = Annotated[Path, typer.Argument(help="A results directory.", show_default=False)]
+FormatOpt = Annotated[FigureFormat, typer.Option("--format", parser=str,
+                                                 help="Figure format.")]
+
+
+@dataclass
+class Execution:
+    """Where the groups train (never part of the experiment's config)."""
+
+    jobs: int = 1
+    threads: int | None = None
+    executor: ExecutorName = "local"
+    scheduler: str | None = None
+    group_size: int | None = None
+
+
+@dataclass
+class Output:
+    """What the user asked about output (never part of the experiment's config)."""
+
+    out: str | None = None
+    overwrite: bool = False
+    no_plot: bool = False
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+    execution: Execution | None = None
+
+    @property
+    def mode(self) -> str:
+        """``quiet`` (nothing while training), ``live`` (rich table) or ``plain``."""
+        if self.quiet or self.json:
+            return "quiet"
+        return "live" if sys.stdout.isatty() else "plain"
+
+
+def given_values(**values: Any) -> dict[str, Any]:
+    """The run-config fields actually given on the command line (None means not given)."""
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != {}}

@@ -1,0 +1,67 @@
+"""What the commands print about a results directory: its check, the summary, figures."""
+
+from __future__ import annotations
+
+import json as json_mod
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from nnbench.cli.app import error
+from nnbench.cli.options import Output
+
+
+def json_dumps(doc: Any) -> str:
+    """``doc`` as indented JSON; NaN and infinities are an error (not JSON)."""
+    return json_mod.dumps(doc, indent=2, allow_nan=False)
+
+
+def check_results_dir(path: Path) -> None:
+    """Raise NNBenchError unless ``path`` is a results directory (has runs.csv and
+    config.toml)."""
+    if not path.is_dir():
+        raise error(f"{path} is not a results directory (it does not exist or is not a "
+                    "directory); give a directory written by nnbench run or compare")
+    missing = [f for f in ("runs.csv", "config.toml") if not (path / f).is_file()]
+    if missing:
+        raise error(f"{path} is not a results directory (no {' or '.join(missing)}); give a "
+                    "directory written by nnbench run or compare")
+
+
+def draw(out_dir: Path) -> list[Path]:
+    """The figures of a results directory, drawn into ``out_dir/figures``."""
+    from nnbench.plots import draw_all
+
+    return list(draw_all(out_dir))
+
+
+def report_summary(out_dir: Path, output: Output, target: float | None = None) -> None:
+    """Print the summary of a results directory as the output options ask; ``target``
+    defaults to the experiment's."""
+    from nnbench import summary as sm
+    from nnbench.store import load_results
+
+    results = load_results(out_dir)
+    runs, metrics = results.runs, results.metrics
+    if target is None and results.config is not None:
+        target = results.config.base.target  # the experiment's own --target
+    by = sm.cell_columns(runs)
+    table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by)
+    best = sm.best_lr(runs)
+    if output.json:
+        doc = {"results_dir": str(out_dir), "cells": by, "target": target,
+               "summary": sm.to_records(table), "best_lr": sm.to_records(best),
+               "notes": sm.model_lines(runs)}
+        typer.echo(json_dumps(doc))
+        return
+    if not output.quiet:
+        from nnbench.console import print_summary
+
+        print_summary(table, by, best, rich=sys.stdout.isatty())
+        for line in sm.model_lines(runs):
+            typer.echo(line)
+        typer.echo(f"results: {out_dir}")
+        return
+    typer.echo(str(out_dir))

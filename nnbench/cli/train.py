@@ -1,0 +1,241 @@
+"""``nnbench run`` and ``nnbench compare``: an experiment from the flags, trained and summarized.
+
+``run`` trains one configuration, ``compare`` a grid of them (comma-separated axes, every
+cell over several seeds); both write a results directory, draw its figures and print
+the summary over seeds. The flags actually given (Typer defaults are ``None``) become
+flat experiment keys, applied with :func:`nnbench.config.merge` over ``--config FILE``;
+every run is checked before anything is written. Ctrl-C during training keeps what was
+computed, says how to resume, and exits with 130.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nnbench.cli.app import EXIT_INTERRUPTED, app, boundary, error, one_line
+from nnbench.cli.options import (
+    GRID,
+    Execution,
+    ExecutorOpt,
+    GroupSizeOpt,
+    JobsOpt,
+    Output,
+    SchedulerOpt,
+    ThreadsOpt,
+    experiment_options,
+    given_values,
+    parse_batch,
+    parse_hp,
+    parse_list,
+    with_options,
+)
+from nnbench.cli.output import check_results_dir, draw, json_dumps, report_summary
+from nnbench.schema import AXES, RUN_KEYS, field_kind
+
+
+def _threads(threads: ThreadsOpt = None) -> None:
+    """The execution option of ``run`` (a signature for :func:`with_options`)."""
+
+
+@app.command()
+@with_options(experiment_options, _threads)
+def run(**options: Any):
+    """Train one configuration and print its summary.
+
+    Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
+    """
+    output = _output(options)
+    output.execution = Execution(threads=options["threads"])
+    with boundary(options["debug"]):
+        given = _run_fields(options)
+        given["seeds"] = 1
+        _execute("run", given, options["config"], None, output)
+
+
+def _axis(help: str) -> Any:
+    """A grid option: a comma-separated list of values (see :func:`_grid`)."""
+    return typer.Option(help=help, rich_help_panel=GRID)
+
+
+def _grid_options(
+    optims: Annotated[str | None, _axis("Optimizers to compare, e.g. sgd,momentum,adam.")
+                      ] = None,
+    acts: Annotated[str | None, _axis("Activations, e.g. sigmoid,relu.")] = None,
+    depths: Annotated[str | None, _axis("Numbers of hidden layers, e.g. 1,2,4,8.")] = None,
+    widths: Annotated[str | None, _axis("Widths, e.g. 10,100.")] = None,
+    lrs: Annotated[str | None, _axis(
+        "Learning rates (the summary names the best per optimizer).")] = None,
+    inits: Annotated[str | None, _axis("Initializations.")] = None,
+    batch_sizes: Annotated[str | None, _axis("Minibatch sizes (integers or full).")] = None,
+    schedules: Annotated[str | None, _axis("Learning-rate schedules.")] = None,
+    models: Annotated[str | None, _axis(
+        "Models, e.g. perceptron,mlp ([bold]nnbench list models[/bold]).")] = None,
+    losses: Annotated[str | None, _axis("Losses, e.g. bce_with_logits,sigmoid_mse.")] = None,
+    seeds: Annotated[int | None, typer.Option(
+        "--seeds", help="Seeds per cell: seeds 0..N-1 (3 by default; from --seed on).",
+        rich_help_panel=GRID)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", metavar="DIR",
+        help="Finish an interrupted experiment in its results directory.",
+        rich_help_panel=GRID)] = None,
+) -> None:
+    """The grid options of ``compare`` (a signature for :func:`with_options`)."""
+
+
+def _execution_options(
+    jobs: JobsOpt = 1, threads: ThreadsOpt = None, executor: ExecutorOpt = "local",
+    scheduler: SchedulerOpt = None, group_size: GroupSizeOpt = None,
+) -> None:
+    """The execution options of ``compare`` (a signature for :func:`with_options`)."""
+
+
+@app.command()
+@with_options(_grid_options, experiment_options, _execution_options)
+def compare(**options: Any):
+    """Compare a grid of configurations, every cell over several seeds.
+
+    Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
+    --batch-sizes, --schedules, --models, --losses) make the grid; the summary gives mean ± std over
+    seeds per cell, and the best learning rate per optimizer when --lrs is swept.
+
+    Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
+    """
+    output = _output(options)
+    output.execution = Execution(*(options[k] for k in ("jobs", "threads", "executor",
+                                                        "scheduler", "group_size")))
+    config, resume = options["config"], options["resume"]
+    with boundary(options["debug"]):
+        given = _run_fields(options)
+        grid = _grid(options)
+        for axis, field in AXES.items():
+            if axis in grid and field in given:
+                raise error(f"--{field.replace('_', '-')} and --{axis.replace('_', '-')} "
+                            "both given: give one value or a list, not both")
+        if resume is not None:
+            if given or grid or config is not None or options["out"] is not None:
+                raise error("--resume takes the experiment from its results directory; "
+                            "give no experiment options with it")
+            _execute("compare", {}, None, resume, output)
+        else:
+            _execute("compare", {**given, **grid}, config, None, output)
+
+
+def _output(options: dict[str, Any]) -> Output:
+    """The output options given to run or compare."""
+    return Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
+                                         "debug")))
+
+
+def _option(name: str) -> str:
+    """The command-line spelling of key ``name`` (``batch_sizes`` is ``--batch-sizes``)."""
+    return "--" + name.replace("_", "-")
+
+
+def _grid(options: dict[str, Any]) -> dict[str, Any]:
+    """The grid axes given to compare (``options``: its parameters, in their order), each
+    list parsed as its field's kind, and ``seeds``."""
+    parsers: dict[str, type] = {"int": int, "float": float}
+    grid: dict[str, Any] = {}
+    for axis in (k for k in options if k in AXES):
+        kind = field_kind(AXES[axis])
+        values = parse_list(_option(axis), options[axis], parsers.get(kind, str))
+        if kind == "batch":
+            values = [parse_batch(_option(axis), b) for b in values or []]
+        grid[axis] = values
+    return given_values(**grid, seeds=options["seeds"])
+
+
+def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The run-config fields (and the experiment's name) given on the command line
+    (``options``: the command's parameters), converted for the config layer."""
+    fields = {k: v for k, v in options.items() if k in RUN_KEYS or k == "name"}
+    start, data_dir, batch_size = fields["start"], fields["data_dir"], fields["batch_size"]
+    fields.update(
+        start=None if start is None else str(start),
+        data_dir=None if data_dir is None else str(data_dir),
+        hp=parse_hp(fields["hp"]),
+        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size))
+    return given_values(**fields)
+
+
+def _experiment(command: str, overrides: dict[str, Any], config_file: Path | None):
+    """The experiment to train: defaults < the config file < the flags given.
+
+    Validates every run (unknown names, impossible values) before anything trains.
+    """
+    from nnbench import config as cfg
+
+    base = cfg.load_toml(config_file) if config_file is not None else cfg.ExperimentConfig()
+    exp = cfg.merge(base, overrides)
+    runs = cfg.expand(exp)
+    if command == "run" and len(runs) > 1:
+        raise error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
+                    "use nnbench compare for a grid")
+    cfg.resolve_experiment(exp)  # raises on the first impossible run
+    return exp
+
+
+def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
+             resume: Path | None, output: Output) -> None:
+    """Resolve the experiment, train it with a reporter, draw, and print the summary.
+
+    Runs inside :func:`~nnbench.cli.app.boundary`: NNBenchError/OSError become one-line
+    errors.
+    """
+    if resume is not None:
+        from nnbench import config as cfg
+
+        check_results_dir(resume)
+        exp = cfg.load_toml(resume / "config.toml")
+        out_dir = resume
+    else:
+        exp = _experiment(command, overrides, config_file)
+        out_dir = _out_dir(exp, output)
+    from nnbench.console import make_reporter
+    from nnbench.executors import make_executor
+    from nnbench.experiment import run_experiment
+
+    reporter = make_reporter(output.mode)
+    try:
+        ex = output.execution or Execution()
+        out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
+                                      overwrite=output.overwrite,
+                                      executor=make_executor(ex.executor, ex.jobs,
+                                                             ex.scheduler, ex.threads),
+                                      group_size=ex.group_size))
+    except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
+        out_dir = Path(getattr(stop, "out_dir", out_dir))
+        typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
+        typer.echo(f"nnbench: to finish them: nnbench compare --resume {out_dir}", err=True)
+        if output.json:
+            typer.echo(json_dumps({"results_dir": str(out_dir), "interrupted": True}))
+        else:
+            typer.echo(str(out_dir))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not output.no_plot:
+        from nnbench.core.errors import NNBenchError
+
+        try:
+            draw(out_dir)
+        except NNBenchError as err:  # the results are safe; say why there is no figure
+            if output.debug:
+                raise
+            typer.echo(f"nnbench: warning: no figures: {one_line(str(err))}", err=True)
+    report_summary(out_dir, output, target=exp.base.target)
+
+
+def _out_dir(exp, output: Output) -> Path:
+    """``--out``, the file's ``out``, or ``results/<name>/<UTC timestamp>``. The store
+    refuses an existing non-empty directory unless ``--overwrite``."""
+    from nnbench.config import check_out_dir
+
+    if output.out is not None:
+        return Path(check_out_dir(output.out))
+    if exp.out:
+        return Path(exp.out)
+    from nnbench.experiment import default_out_dir
+
+    return default_out_dir(exp)

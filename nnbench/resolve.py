@@ -1,0 +1,228 @@
+"""A run configuration made complete and checked: defaults, then validation.
+
+:func:`resolve` fills every ``None`` of a :class:`~nnbench.config.RunConfig`, taking each
+missing value from, in order,
+
+1. the model's own defaults (``core.models.model_defaults``: the perceptron's ``sgd``,
+   its loss, ...), for a network trained on data,
+2. the task's suggested run configuration (``TASKS.get(task).defaults``),
+3. the default loss of the task's kind (:data:`DEFAULT_LOSS`),
+4. the global defaults (:data:`FALLBACK`).
+
+The learning rate is special: with ``lr`` unset, a run uses the model's or the task's
+``lr`` when it trains with their optimizer (sin: Adam at 0.005), otherwise the
+optimizer's suited default ``OPTIMIZERS.get(optim).defaults["lr"]``. :func:`validate` then
+raises a one-line NNBenchError on the first impossible value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from nnbench.core.activations import ACTIVATIONS
+from nnbench.core.errors import (
+    NNBenchError,
+    UnknownNameError,
+    check_int,
+    check_positive,
+    check_range,
+)
+from nnbench.core.init import INITS
+from nnbench.core.losses import LOSSES
+from nnbench.core.models import MODELS, check_options, model_defaults
+from nnbench.core.optimizers import OPTIMIZERS, hyperparameter_names, optimizer
+from nnbench.core.schedules import SCHEDULES, schedule
+from nnbench.schema import FIELD_TYPES, FULL_BATCH, RunFields, choices
+from nnbench.tasks.build import make_task, n_train_of
+from nnbench.tasks.landscapes import parse_start
+
+# Global defaults for keys a task does not suggest.
+FALLBACK: dict[str, Any] = {
+    "model": "mlp",
+    "optim": "adam",
+    "act": "sigmoid",
+    "depth": 1,
+    "width": 32,
+    "init": "torch",
+    "steps": 1000,
+    "batch_size": None,
+    "val_frac": 0.0,
+}
+
+# Default loss by task kind, when neither the config nor the task names one.
+DEFAULT_LOSS = {"regression": "mse", "classification": "softmax_cross_entropy"}
+
+Run = TypeVar("Run", bound=RunFields)
+
+
+def task_default(task: Any, key: str) -> Any:
+    """The task's suggestion for ``key``, else the kind's loss, else :data:`FALLBACK`."""
+    defaults = getattr(task, "defaults", {}) or {}
+    if key in defaults:
+        return defaults[key]
+    if key == "loss":
+        return DEFAULT_LOSS.get(getattr(task, "kind", "regression"))
+    return FALLBACK.get(key)
+
+
+def resolve_val_frac(c: RunFields, task: Any) -> float:
+    """The validation fraction ``c`` will train with (its own, else the task's, else 0)."""
+    return c.val_frac if c.val_frac is not None else (task_default(task, "val_frac") or 0.0)
+
+
+def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
+    """A fully specified copy of ``config``: every ``None`` filled, every value checked.
+
+    ``task`` is the built task (built from ``config`` when omitted); ``n_train``
+    the number of training samples, needed (and loaded when omitted) only to
+    turn ``epochs`` into steps. Idempotent. Impossible values raise NNBenchError.
+    """
+    if task is None:
+        task = make_task(config)
+    c = replace(config, hp=dict(config.hp), schedule_kw=dict(config.schedule_kw),
+                task_kw=dict(config.task_kw))
+    kind = getattr(task, "kind", "regression")
+    landscape = kind == "landscape"
+    if c.model is None:
+        c.model = task_default(task, "model")
+    if not landscape:  # a model's own defaults (the perceptron's sgd, its loss) come first
+        _apply_model_defaults(c)
+    for key in ("model", "optim", "act", "depth", "width", "init", "loss", "steps",
+                "val_frac"):
+        if landscape and key in ("act", "depth", "width", "init", "loss"):
+            setattr(c, key, None)  # a point on a landscape has no network
+        elif getattr(c, key) is None:
+            setattr(c, key, task_default(task, key))
+    if c.batch_size is None:
+        c.batch_size = task_default(task, "batch_size")
+        if c.batch_size is None:
+            c.batch_size = FULL_BATCH
+    if c.lr is None:
+        defaults = getattr(task, "defaults", {}) or {}
+        if defaults.get("lr") is not None and defaults.get("optim") == c.optim:
+            c.lr = float(defaults["lr"])
+        else:
+            c.lr = float(OPTIMIZERS.get(c.optim).defaults["lr"])
+    if landscape:
+        c.val_frac = 0.0
+        if c.epochs is not None:
+            raise NNBenchError("epochs apply to data tasks only; give steps for a landscape")
+        c.batch_size = FULL_BATCH
+    if c.epochs is not None:
+        check_int("epochs", c.epochs, 1)
+        if n_train is None:
+            n_train = n_train_of(c, task)
+        b = n_train if c.batch_size == FULL_BATCH else min(int(c.batch_size), n_train)
+        c.steps = c.epochs * math.ceil(n_train / b)
+    if c.schedule == "cosine" and "T_max" not in c.schedule_kw:
+        c.schedule_kw["T_max"] = max(1, int(c.steps) - int(c.warmup_steps))
+    if c.log_every is None:  # the task's own (landscapes: every step), else ~500 points
+        c.log_every = task_default(task, "log_every")
+    if c.log_every is None:
+        c.log_every = max(1, int(c.steps) // 500) if isinstance(c.steps, int) else None
+    if c.eval_every is None:
+        c.eval_every = c.log_every
+    validate(c, task)
+    return c
+
+
+def _apply_model_defaults(c: RunFields) -> None:
+    """Fill ``c``'s unset loss, optimizer, init and batch size (and the learning rate of
+    the model's own optimizer) from its model's defaults, before the task's."""
+    mdef = model_defaults(c.model)
+    for key in ("loss", "optim", "init", "batch_size"):
+        if getattr(c, key) is None and key in mdef:
+            setattr(c, key, mdef[key])
+    if c.lr is None and "lr" in mdef and c.optim == mdef.get("optim"):
+        c.lr = float(mdef["lr"])
+
+
+def validate(c: RunFields, task: Any = None) -> None:
+    """Raise NNBenchError (one line) on the first impossible value of a resolved config."""
+    kind = getattr(task, "kind", "regression")
+    _validate_training(c, kind)
+    _validate_optimizer(c)
+    if kind == "landscape":
+        _validate_landscape(c)
+        return
+    if c.start is not None:
+        raise NNBenchError("start applies to landscape tasks only")
+    _validate_network(c)
+    check_options(c, kind)
+
+
+def _validate_training(c: RunFields, kind: str) -> None:
+    """Steps, learning rate, dtype, seeds, logging, validation, clipping and target."""
+    check_int("steps", c.steps, 1)
+    check_positive("lr", c.lr)
+    dtypes = choices(FIELD_TYPES["dtype"])
+    if c.dtype not in dtypes:
+        raise NNBenchError(f"dtype must be {' or '.join(map(repr, dtypes))}, got {c.dtype!r}")
+    check_int("seed", c.seed, 0)
+    check_int("data_seed", c.data_seed, 0)
+    check_int("log_every", c.log_every, 1)
+    check_int("eval_every", c.eval_every, 1)
+    check_int("warmup_steps", c.warmup_steps, 0)
+    check_range("val_frac", c.val_frac, 0.0, 1.0, high_open=True)
+    if c.batch_size != FULL_BATCH:
+        check_int("batch_size", c.batch_size, 1)
+    if c.patience is not None:
+        check_int("patience", c.patience, 1)
+        if kind != "landscape" and not c.val_frac:
+            raise NNBenchError("patience needs a validation set: give val_frac > 0 "
+                               "(e.g. --val-frac 0.2)")
+    if c.clip is not None:
+        check_positive("clip", c.clip)
+    if c.target is not None and not math.isfinite(c.target):
+        raise NNBenchError(f"target must be a finite number, got {c.target!r}")
+
+
+def _validate_optimizer(c: RunFields) -> None:
+    """The optimizer, its hyperparameters (names, then values) and the schedule."""
+    OPTIMIZERS.get(c.optim)
+    base = c.hp.get("base") if isinstance(c.hp.get("base"), str) else None
+    names = hyperparameter_names(c.optim, base)
+    for k in c.hp:
+        if k == "lr":
+            raise NNBenchError("give the learning rate as lr (--lr), not as an hp")
+        if k not in names:
+            valid = [n for n in names if n != "lr"]
+            close = difflib.get_close_matches(k, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise NNBenchError(f"unknown hyperparameter '{k}' for optimizer '{c.optim}'{hint} "
+                               f"valid: {', '.join(valid) or '(none)'}")
+    optimizer(c.optim, lr=c.lr, **c.hp)  # checks the values
+    SCHEDULES.get(c.schedule)
+    schedule(c.schedule, warmup_steps=c.warmup_steps, **c.schedule_kw)  # checks the values
+
+
+def _validate_landscape(c: RunFields) -> None:
+    """A landscape run: a valid start point and none of the options of a network."""
+    if c.start is not None:
+        parse_start(c.start)
+    given = [k for k in ("l2", "dropout", "binary", "pieces") if getattr(c, k)]
+    if given:
+        raise NNBenchError(f"{given[0]} applies to networks trained on data; task "
+                           f"'{c.task}' is a landscape (a point, no weights)")
+
+
+def _validate_network(c: RunFields) -> None:
+    """A network trained on data: its loss, model, shape, activation and init."""
+    LOSSES.get(c.loss)
+    if c.model == "mlp":
+        check_int("depth", c.depth, 0)
+        check_int("width", c.width, 1)
+        if c.depth == 0 and c.act != "identity":
+            raise NNBenchError("depth must be >= 1: an mlp needs at least one hidden layer "
+                               "(depth 0 is a linear model; give act 'identity' for it)")
+        if c.depth > 0 and c.act != "maxout":
+            ACTIVATIONS.get(c.act)
+        INITS.get(c.init)
+    else:
+        if c.model not in MODELS.names():
+            raise UnknownNameError("model", c.model, MODELS.names())
+        check_int("depth", c.depth, 0)
+        check_int("width", c.width, 1)
