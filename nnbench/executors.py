@@ -35,7 +35,15 @@ import numpy as np
 from nnbench.config import RunConfig
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.parallel import default_threads
-from nnbench.engine import GroupResult, MetricsSink, Reporter, RunProgress, StopFlag, train_group
+from nnbench.engine import (
+    GroupResult,
+    MetricsSink,
+    Reporter,
+    RunProgress,
+    StopFlag,
+    backend_choice,
+    train_group,
+)
 from nnbench.schema import ExecutorName, choices
 from nnbench.tasks.build import make_task
 
@@ -50,9 +58,10 @@ class SerialExecutor:
     """Train each group here, in this process, one after the other. The task and its
     data set are built once per experiment (every run of a grid shares them)."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, backend: str | None = None) -> None:
         self._cache: dict[str, tuple[Any, Any]] = {}
         self.threads = threads  # for each group's passes (engine.train_group)
+        self.backend = backend
 
     def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
                  stop: StopFlag) -> GroupResult:
@@ -67,7 +76,7 @@ class SerialExecutor:
             self._cache = {key: (task, data)}  # one data set at a time
         task, data = self._cache[key]
         return train_group(configs, reporter=reporter, sink=sink, stop=stop, data=data,
-                           task=task, threads=self.threads)
+                           task=task, threads=self.threads, backend=self.backend)
 
 
 # --------------------------------------------------------------------------- #
@@ -131,10 +140,11 @@ class _EventStop(StopFlag):
 
 
 def train_remote(configs: list[dict], threads: int | None, channel: Any,
-                 event: Any) -> GroupResult:
+                 event: Any, backend: str | None = None) -> GroupResult:
     """Train one group in a worker, reporting through ``channel``, stopping on ``event``."""
     return train_group(configs, reporter=_ChannelReporter(channel),
-                       sink=_ChannelSink(channel), stop=_EventStop(event), threads=threads)
+                       sink=_ChannelSink(channel), stop=_EventStop(event), threads=threads,
+                       backend=backend)
 
 
 def _ignore_sigint() -> None:
@@ -190,9 +200,10 @@ class ProcessExecutor:
     """Train groups on ``jobs`` worker processes (``spawn``ed: a fresh interpreter each),
     each with ``threads`` threads (default: this machine's cores shared among the jobs)."""
 
-    def __init__(self, jobs: int, threads: int | None = None):
+    def __init__(self, jobs: int, threads: int | None = None, backend: str | None = None):
         self.jobs = check_int("jobs", jobs, 1)
         self.threads = None if threads is None else check_int("threads", threads, 1)
+        self.backend = backend
 
     def run_groups(self, groups: list[list[dict]], reporter: Reporter, sink: MetricsSink,
                    stop: StopFlag) -> Iterator[GroupResult]:
@@ -212,7 +223,8 @@ class ProcessExecutor:
                     except queue_module.Empty:
                         return
 
-            futures = [pool.submit(train_remote, g, threads, channel, event) for g in groups]
+            futures = [pool.submit(train_remote, g, threads, channel, event, self.backend)
+                       for g in groups]
             try:
                 yield from _collect(futures, drain, stop, event, lambda f: f.result())
             finally:
@@ -226,7 +238,8 @@ class DaskExecutor:
     (``tcp://host:8786``) or a ``distributed.Client``. The workers need nnbench installed
     (the same version, for the same numbers) and, for file-based tasks, the data."""
 
-    def __init__(self, scheduler: Any, threads: int | None = None, timeout: float = 10.0):
+    def __init__(self, scheduler: Any, threads: int | None = None, timeout: float = 10.0,
+                 backend: str | None = None):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -240,6 +253,7 @@ class DaskExecutor:
         self.scheduler = scheduler
         self.timeout = timeout  # seconds to reach the scheduler
         self.threads = None if threads is None else check_int("threads", threads, 1)
+        self.backend = backend
 
     def _client(self) -> tuple[Any, bool]:
         from distributed import Client
@@ -266,7 +280,7 @@ class DaskExecutor:
         futures = []
         try:
             futures = [client.submit(train_remote, g, self.threads, channel, event,
-                                     pure=False, key=f"nnbench-{tag}-{i}")
+                                     self.backend, pure=False, key=f"nnbench-{tag}-{i}")
                        for i, g in enumerate(groups)]
 
             def drain() -> None:
@@ -285,16 +299,19 @@ class DaskExecutor:
 
 
 def make_executor(executor: ExecutorName | str = "local", jobs: int = 1,
-                  scheduler: str | None = None,
-                  threads: int | None = None) -> Any:
-    """The executor for the command line's ``--executor``, ``--jobs``, ``--scheduler`` and
-    ``--threads``: local with one job trains here, one group after another."""
+                  scheduler: str | None = None, threads: int | None = None,
+                  backend: str | None = None) -> Any:
+    """The executor for the command line's ``--executor``, ``--jobs``, ``--scheduler``,
+    ``--threads`` and ``--backend``: local with one job trains here, one group after
+    another. The backend is checked here, before anything is created."""
+    backend = backend_choice(backend)
     if executor == "dask":
-        return DaskExecutor(scheduler, threads)
+        return DaskExecutor(scheduler, threads, backend=backend)
     if executor not in choices(ExecutorName):
         raise NNBenchError(f"--executor must be 'local' or 'dask', got {executor!r}")
     if scheduler is not None:
         raise NNBenchError("--scheduler is for --executor dask")
     if check_int("jobs", jobs, 1) > 1:
-        return ProcessExecutor(jobs, threads)
-    return SerialExecutor(None if threads is None else check_int("threads", threads, 1))
+        return ProcessExecutor(jobs, threads, backend)
+    return SerialExecutor(None if threads is None else check_int("threads", threads, 1),
+                          backend)

@@ -51,6 +51,7 @@ from nnbench.engine import (
     RunInfo,
     RunProgress,
     StopFlag,
+    check_backend,
     group_label,
     metric_columns,
 )
@@ -169,6 +170,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     columns = run_columns(kind)
     order = [r.run_id for r in runs]
     groups = make_groups(runs, group_size)
+    for group in groups:  # a backend that cannot train a group: say so before creating
+        check_backend(group[0], getattr(executor, "backend", None))  # a plain callable: None
     labels = {r.run_id: group_label(r) for g in groups for r in g}
     rows: dict[str, dict[str, Any]] = {}
 
@@ -193,6 +196,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
 
     reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
     interrupted = False
+    used: set[str] = set(meta.get("backend", "").split(",")) - {""}
     try:
         kept = [r for r in runs if r.run_id in rows]
         if kept:
@@ -203,6 +207,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             by_id = {r.run_id: r for g in todo for r in g}
             try:
                 for result in _train(executor, todo, reporter, store, stop):
+                    used.add(result.backend)
                     for res in result.runs:
                         cfg = by_id[res.run_id]
                         rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
@@ -219,6 +224,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
         reporter.finish()
     _write_runs(store, rows, order, columns)
     meta["end_time"] = utc_now()
+    meta["backend"] = ",".join(sorted(used))  # what computed the passes: numba, numpy
     if interrupted:
         meta["status"] = "interrupted"
         store.write_meta(meta)

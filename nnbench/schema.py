@@ -27,6 +27,10 @@ Dtype = Literal["float32", "float64"]
 # where the groups of an experiment train (``--executor``)
 ExecutorName = Literal["local", "dask"]
 
+# what computes a group's passes (``--backend``, ``NNBENCH_BACKEND``): ``auto`` takes the
+# compiled kernels (numba) where one covers the pass, else NumPy
+Backend = Literal["auto", "numpy", "numba"]
+
 # axis name -> base field, in expansion order (seeds are innermost, after these)
 AXES: dict[str, str] = {
     "optims": "optim",

@@ -50,8 +50,17 @@ def assert_same(a: Path, b: Path) -> None:
         assert ta[name].to_csv(index=False) == tb[name].to_csv(index=False), name
 
 
+@pytest.fixture(scope="module", autouse=True)
+def numpy_backend():
+    """The NumPy backend here (and in the interrupted child process): the compiled one
+    trains this small grid in a blink, before a Ctrl-C could land in it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNBENCH_BACKEND", "numpy")
+        yield
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
+def reference(tmp_path_factory, numpy_backend) -> Path:
     out = tmp_path_factory.mktemp("ref") / "res"
     assert run_experiment(grid(), out) == out
     return out

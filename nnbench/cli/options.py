@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from nnbench.cli.app import error
-from nnbench.schema import FIELD_TYPES, FULL_BATCH, ExecutorName, choices
+from nnbench.schema import FIELD_TYPES, FULL_BATCH, Backend, ExecutorName, choices
 
 # the horizontal axis of curve figures (``--x``; both when not given)
 PlotX = Literal["step", "wall"]
@@ -237,6 +237,12 @@ ExecutorOpt = Annotated[ExecutorName, typer.Option(
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.",
     rich_help_panel=EXECUTION)]
+BackendOpt = Annotated[Backend | None, typer.Option(
+    "--backend", parser=str,
+    help="What computes the passes: auto (compiled kernels where one covers the case, else "
+    "NumPy), numpy, or numba (an error where no kernel covers it). Default: "
+    "$NNBENCH_BACKEND, else auto. Changes the last digits only, as another BLAS would.",
+    rich_help_panel=EXECUTION)]
 GroupSizeOpt = Annotated[int | None, typer.Option(
     "--group-size", min=1,
     help="Most runs trained together on the runs axis (1: grouping off).",
@@ -301,6 +307,7 @@ class Execution:
     executor: ExecutorName = "local"
     scheduler: str | None = None
     group_size: int | None = None
+    backend: str | None = None
 
 
 @dataclass

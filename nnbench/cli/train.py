@@ -18,6 +18,7 @@ import typer
 from nnbench.cli.app import EXIT_INTERRUPTED, app, boundary, error, one_line
 from nnbench.cli.options import (
     GRID,
+    BackendOpt,
     Execution,
     ExecutorOpt,
     GroupSizeOpt,
@@ -36,8 +37,8 @@ from nnbench.cli.output import check_results_dir, draw, json_dumps, report_summa
 from nnbench.schema import AXES, RUN_KEYS, field_kind
 
 
-def _threads(threads: ThreadsOpt = None) -> None:
-    """The execution option of ``run`` (a signature for :func:`with_options`)."""
+def _threads(threads: ThreadsOpt = None, backend: BackendOpt = None) -> None:
+    """The execution options of ``run`` (a signature for :func:`with_options`)."""
 
 
 @app.command()
@@ -48,7 +49,7 @@ def run(**options: Any):
     Example: [bold]nnbench run --task sin --optim adam --lr 0.005 --steps 2000[/bold]
     """
     output = _output(options)
-    output.execution = Execution(threads=options["threads"])
+    output.execution = Execution(threads=options["threads"], backend=options["backend"])
     with boundary(options["debug"]):
         given = _run_fields(options)
         given["seeds"] = 1
@@ -88,6 +89,7 @@ def _grid_options(
 def _execution_options(
     jobs: JobsOpt = 1, threads: ThreadsOpt = None, executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None, group_size: GroupSizeOpt = None,
+    backend: BackendOpt = None,
 ) -> None:
     """The execution options of ``compare`` (a signature for :func:`with_options`)."""
 
@@ -105,7 +107,8 @@ def compare(**options: Any):
     """
     output = _output(options)
     output.execution = Execution(*(options[k] for k in ("jobs", "threads", "executor",
-                                                        "scheduler", "group_size")))
+                                                        "scheduler", "group_size",
+                                                        "backend")))
     config, resume = options["config"], options["resume"]
     with boundary(options["debug"]):
         given = _run_fields(options)
@@ -178,6 +181,25 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
     return exp
 
 
+def _compile_kernels(exp: Any, backend: str | None, output: Output) -> None:
+    """Compile the kernels the experiment will use and that are not in the disk cache yet,
+    saying so in one line (the first time only: later runs load them in well under a
+    second)."""
+    from nnbench.config import resolve_experiment
+    from nnbench.engine import compile_kernels, kernels_to_compile
+    from nnbench.experiment import make_groups
+
+    todo = kernels_to_compile([g[0] for g in make_groups(resolve_experiment(exp)[1])],
+                              backend)
+    if not todo:
+        return
+    if output.mode != "quiet":
+        dtypes = ", ".join(sorted({c.dtype for c in todo}))
+        typer.echo(f"nnbench: compiling kernels for the one-hidden-layer MLP ({dtypes}), "
+                   "once", err=True)
+    compile_kernels(todo)
+
+
 def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
              resume: Path | None, output: Output) -> None:
     """Resolve the experiment, train it with a reporter, draw, and print the summary.
@@ -198,13 +220,14 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     from nnbench.executors import make_executor
     from nnbench.experiment import run_experiment
 
+    ex = output.execution or Execution()
+    executor = make_executor(ex.executor, ex.jobs, ex.scheduler, ex.threads, ex.backend)
+    _compile_kernels(exp, ex.backend, output)
     reporter = make_reporter(output.mode)
     try:
-        ex = output.execution or Execution()
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
                                       overwrite=output.overwrite,
-                                      executor=make_executor(ex.executor, ex.jobs,
-                                                             ex.scheduler, ex.threads),
+                                      executor=executor,
                                       group_size=ex.group_size))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
         out_dir = Path(getattr(stop, "out_dir", out_dir))

@@ -28,7 +28,14 @@ from nnbench.engine.protocols import (
     StopFlag,
 )
 from nnbench.engine.results import LAYER_COLUMNS, GroupResult, RunResult, metric_columns
-from nnbench.engine.speed import BACKENDS, FLAT_MAX, execution, flat_grads, flatten_params
+from nnbench.engine.speed import (
+    BACKENDS,
+    FLAT_MAX,
+    backend_choice,
+    execution,
+    flat_grads,
+    flatten_params,
+)
 from nnbench.engine.trainer import (
     DIVERGE_FACTOR,
     FLUSH_INTERVAL,
@@ -36,7 +43,10 @@ from nnbench.engine.trainer import (
     GroupTrainer,
     RunState,
     batch_rng,
+    check_backend,
+    compile_kernels,
     group_label,
+    kernels_to_compile,
     schedule_factors,
     train_group,
 )
@@ -44,7 +54,8 @@ from nnbench.engine.trainer import (
 __all__ = [
     "BACKENDS", "DIVERGE_FACTOR", "FLAT_MAX", "FLUSH_INTERVAL", "LAYER_COLUMNS",
     "REPORT_INTERVAL", "GroupResult", "GroupTrainer", "ListSink", "MetricsSink", "NullReporter",
-    "Reporter", "RunInfo", "RunProgress", "RunResult", "RunState", "StopFlag", "batch_rng",
-    "build_model", "execution", "flat_grads", "flatten_params", "group_label", "metric_columns",
-    "model_names", "schedule_factors", "train_group",
+    "Reporter", "RunInfo", "RunProgress", "RunResult", "RunState", "StopFlag", "backend_choice",
+    "batch_rng", "build_model", "check_backend", "compile_kernels", "execution", "flat_grads",
+    "flatten_params", "group_label", "kernels_to_compile", "metric_columns", "model_names",
+    "schedule_factors", "train_group",
 ]

@@ -6,17 +6,22 @@ the same CSVs with or without blocks, for any thread count).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError, check_int
+from nnbench.core.losses import LOSSES
 from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
+from nnbench.schema import Backend, choices
+from nnbench.tasks.cache import cache_dir
 
 #: above this many numbers a group's parameters are not gathered into one array
 FLAT_MAX = 1 << 22
@@ -47,7 +52,7 @@ def flatten_params(net) -> np.ndarray | None:
 
 #: the backends a group's passes may run on; ``auto`` takes a compiled kernel where one
 #: covers the pass, else NumPy
-BACKENDS = ("auto", "numpy", "numba")
+BACKENDS = choices(Backend)
 
 
 def backend_choice(backend: str | None) -> str:
@@ -74,8 +79,39 @@ def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             return "numba"
     if backend == "numba":
-        raise NNBenchError(f"--backend numba: {reason}; use --backend auto or numpy")
+        raise NNBenchError(backend_error(reason))
     return "numpy"
+
+
+def kernel_marker(dtype: Any) -> Path:
+    """The file that says the kernels of ``dtype`` are compiled and cached on disk (named by
+    the kernels' source and numba's version, so a change of either compiles again)."""
+    import numba
+
+    digest = hashlib.sha256(numba.__version__.encode())
+    for path in sorted(Path(kernels.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    name = f"compiled-{np.dtype(dtype).name}-{digest.hexdigest()[:16]}"
+    return cache_dir() / "numba" / name
+
+
+def compile_kernel(net: Any, loss: str) -> None:
+    """Compile (or load from the disk cache) the kernel of ``net`` and ``loss`` on a
+    two-sample batch, and leave :func:`kernel_marker`."""
+    kpass = kernels.make_pass(net, loss)
+    X = np.zeros((2, net.sizes[0]), dtype=net.dtype)
+    labels = LOSSES.create(loss).takes_labels
+    Y = np.zeros(2, dtype=np.int64) if labels else np.zeros((2, net.sizes[-1]), net.dtype)
+    kpass.loss_and_grads(net.params, X, Y)
+    marker = kernel_marker(net.dtype)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
+def backend_error(reason: str) -> str:
+    """The one line of ``--backend numba`` where no kernel covers a case."""
+    hint = " (pip install -e '.[fast]' in the checkout)" if "not installed" in reason else ""
+    return f"--backend numba: {reason}{hint}; use --backend auto or numpy"
 
 
 @contextmanager

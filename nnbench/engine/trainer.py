@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nnbench.config import RunConfig, group_key
+from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import Model, build_model
@@ -31,7 +32,15 @@ from nnbench.engine.protocols import (
     StopFlag,
 )
 from nnbench.engine.results import GroupResult, RunResult, metric_columns
-from nnbench.engine.speed import execution, flat_grads, flatten_params
+from nnbench.engine.speed import (
+    backend_choice,
+    backend_error,
+    compile_kernel,
+    execution,
+    flat_grads,
+    flatten_params,
+    kernel_marker,
+)
 from nnbench.schema import FULL_BATCH
 from nnbench.tasks.build import make_task
 
@@ -118,6 +127,49 @@ class RunState:
         """Runs ``runs`` (indices or a mask) end with ``status`` at ``wall`` seconds."""
         self.status[runs] = status
         self.end_wall[runs] = wall
+
+
+def _one_run_model(cfg: Any) -> Model | None:
+    """The model of ``cfg`` with one run (``None`` on a landscape: no network)."""
+    task = make_task(cfg)
+    if task.kind == "landscape":
+        return None
+    data = task.load(seed=cfg.data_seed, val_frac=cfg.val_frac, dtype=cfg.dtype)
+    return build_model(cfg, task, data.n_features, data.n_outputs, [int(cfg.seed)])
+
+
+def check_backend(cfg: Any, backend: str | None) -> None:
+    """Raise NNBenchError, before anything is created, when ``backend`` (or
+    ``NNBENCH_BACKEND``) is ``numba`` and no kernel covers the group of ``cfg``."""
+    if backend_choice(backend) != "numba":
+        return
+    net = _one_run_model(cfg)
+    reason = "the task trains no network" if net is None else \
+        kernels.missing(net, cfg.loss, train=True)
+    if reason is not None:
+        raise NNBenchError(backend_error(reason))
+
+
+def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
+    """Of the groups' first run configs ``cfgs``, one per dtype whose kernels the compiled
+    backend would use and that are not compiled yet (``[]`` for the NumPy backend, or when
+    every kernel needed is in the disk cache)."""
+    if backend_choice(backend) == "numpy" or kernels.numba_missing():
+        return []
+    todo: dict[str, Any] = {}
+    for cfg in cfgs:
+        if cfg.dtype in todo or kernel_marker(cfg.dtype).exists() or cfg.loss is None:
+            continue
+        net = _one_run_model(cfg)
+        if net is not None and kernels.missing(net, cfg.loss, train=True) is None:
+            todo[cfg.dtype] = cfg
+    return list(todo.values())
+
+
+def compile_kernels(cfgs: Sequence[Any]) -> None:
+    """Compile (once, into the disk cache) the kernels of each of ``cfgs``."""
+    for cfg in cfgs:
+        compile_kernel(_one_run_model(cfg), cfg.loss)
 
 
 def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
