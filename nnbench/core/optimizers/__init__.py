@@ -82,7 +82,10 @@ def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
             f"unknown hyperparameter '{unknown[0]}' for optimizer '{name}'{hint} "
             f"valid: {', '.join(accepted)}"
         )
-    return cls(**{**accepted, **hyper})
+    # a default that depends on the form (the book's delta) is left to the rule, which
+    # takes the one of the form given
+    given = {k: v for k, v in accepted.items() if k not in cls._form_defaults}
+    return cls(**{**given, **hyper})
 
 
 def _make_lookahead(**hyper: Any) -> Lookahead:
@@ -104,9 +107,10 @@ def _make_lookahead(**hyper: Any) -> Lookahead:
 def defaults_of(cls: type[Optimizer], **overrides: Any) -> dict[str, Any]:
     """The defaults of ``cls``'s constructor in its order, ``overrides`` replacing some of
     them; an override the signature has no default for (lookahead's ``base``) stays in
-    its place, one it does not name at all (lookahead's ``lr``) comes last."""
+    its place, one it does not name at all (lookahead's ``lr``) comes last. A default that
+    depends on the form is the default form's (torch's eps)."""
     params = inspect.signature(cls).parameters
-    out = {k: overrides.get(k, p.default) for k, p in params.items()
+    out = {k: overrides.get(k, cls.form_default(k)) for k, p in params.items()
            if k in overrides or p.default is not inspect.Parameter.empty}
     return {**out, **overrides}
 
