@@ -53,6 +53,8 @@ EXPECTED = {
     "adabound": dict(lr=(5e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), final_lr=(0.1, _P),
                      gamma=(1e-3, "(0, 1)"), eps=(1e-8, _N), weight_decay=(0.0, _N),
                      amsbound=(False, _F)),
+    "swats": dict(lr=(1e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), eps=(1e-9, _N),
+                  weight_decay=(0.0, _N)),
     "lookahead": dict(base=("adam", "another rule"), k=(5, "integer >= 1"), alpha=(0.5, _U),
                       lr=(5e-3, _P)),
 }
