@@ -61,15 +61,25 @@ def sequence():
     return rng.normal(size=(len(EPS), N)), gs
 
 
-def test_a_group_follows_algorithm_1_run_by_run(sequence):
+@pytest.fixture(scope="module")
+def group(sequence):
+    """The runs of ``sequence`` trained as one group: its final parameters (R, N), its
+    state, and the switch steps seen before each step."""
     x0, gs = sequence
     params = _split(x0)
     opt = optimizer("swats", lr=LR, eps=EPS)
     state = opt.init(params)
+    seen = []
     for k in range(K):
-        assert np.all(state.switch_step < k + 1)
+        seen.append(state.switch_step.copy())
         opt.update(params, _split(gs[k]), state)
-    got = _flat(params)
+    return _flat(params), state, seen
+
+
+def test_a_group_follows_algorithm_1_run_by_run(sequence, group):
+    x0, gs = sequence
+    got, state, seen = group
+    assert all(np.all(s < k + 1) for k, s in enumerate(seen))  # no switch ahead of time
     steps = []
     for r in range(len(EPS)):
         x, switched, big_lambda = swats_by_hand(x0[r], gs[:, r], lr=LR[r], eps=EPS[r])
@@ -82,13 +92,9 @@ def test_a_group_follows_algorithm_1_run_by_run(sequence):
     assert max(steps) > 2
 
 
-def test_each_run_alone_switches_as_in_the_group(sequence):
+def test_each_run_alone_switches_as_in_the_group(sequence, group):
     x0, gs = sequence
-    group = _split(x0)
-    opt = optimizer("swats", lr=LR, eps=EPS)
-    state = opt.init(group)
-    for k in range(K):
-        opt.update(group, _split(gs[k]), state)
+    got, state, _ = group
     for r in range(len(EPS)):
         one = _split(x0[r : r + 1])
         o = optimizer("swats", lr=float(LR[r]), eps=float(EPS[r]))
@@ -96,7 +102,7 @@ def test_each_run_alone_switches_as_in_the_group(sequence):
         for k in range(K):
             o.update(one, _split(gs[k, r : r + 1]), s)
         assert s.switch_step[0] == state.switch_step[r]
-        np.testing.assert_allclose(_flat(one)[0], _flat(group)[r], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(_flat(one)[0], got[r], rtol=1e-12, atol=1e-15)
 
 
 def test_after_the_switch_it_is_sgd_with_momentum_beta1_at_the_estimated_rate(sequence):
