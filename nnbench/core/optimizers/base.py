@@ -121,16 +121,14 @@ class Optimizer:
 
     def _with_form_defaults(self, hypers: dict[str, Any]) -> dict[str, Any]:
         """``hypers`` with each form-dependent one left at ``None`` set to its form's
-        default (one value per run when the runs' forms have different defaults)."""
+        default (one value per run when the runs' forms have different defaults). A form
+        the rule does not have takes torch's here: the checks that follow report it in
+        its place among the others."""
         unset = [k for k in self._form_defaults if hypers.get(k) is None]
-        if not unset:
-            return hypers
-        rule = self.constraints()["form"]
-        form = rule.convert("form", hypers["form"])
-        rule.check("form", form)
         out = dict(hypers)
         for k in unset:
-            values = [self._form_defaults[k][str(f)] for f in np.atleast_1d(form)]
+            by_form = self._form_defaults[k]
+            values = [by_form.get(str(f), by_form["torch"]) for f in np.atleast_1d(out["form"])]
             out[k] = values[0] if len(set(values)) == 1 else np.array(values)
         return out
 
