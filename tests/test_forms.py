@@ -231,6 +231,7 @@ def test_per_run_forms_take_per_run_deltas_and_must_match_the_runs():
       "form=book (the notes' momentum box) has no nesterov or dampening"),
      ("rmsprop", {"form": "lecture", "centered": True},
       "form=lecture (the course's RMSProp) has no centered variant"),
+     ("rmsprop", {"lr": -1.0, "form": "x"}, "lr must be in (0, inf), got -1"),  # in order
      ("nadam", {"form": "book"}, "unknown hyperparameter 'form' for optimizer 'nadam'")],
 )
 def test_a_form_a_rule_does_not_have_is_a_one_line_error(name, hypers, message):
