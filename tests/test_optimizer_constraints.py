@@ -14,26 +14,30 @@ from typer.testing import CliRunner
 from nnbench.cli import app
 from nnbench.core.errors import NNBenchError
 from nnbench.core.optimizers import OPTIMIZERS, Optimizer, optimizer
-from nnbench.core.optimizers.constraints import Flag, Integer, Interval, Pair
+from nnbench.core.optimizers.constraints import Choice, Flag, Integer, Interval, Pair
 
 runner = CliRunner()
 
 # What `nnbench list optimizers` shows: every name's defaults and allowed values. The
-# defaults are those the registry has always had (config uses defaults["lr"]).
+# defaults are those the registry has always had (config uses defaults["lr"]), with the
+# written forms of the four rules that have them (torch's by default).
 _F, _N, _P, _U = "true/false", "[0, inf)", "(0, inf)", "[0, 1]"
 _SGD = dict(lr=(0.1, _P), momentum=(0.0, _U), dampening=(0.0, _U), weight_decay=(0.0, _N),
-            nesterov=(False, _F), maximize=(False, _F))
+            nesterov=(False, _F), maximize=(False, _F), form=("torch", "torch/book"))
 _ADAM = dict(lr=(5e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), eps=(1e-8, _N),
              weight_decay=(0.0, _N), amsgrad=(False, _F), decoupled_weight_decay=(False, _F),
-             maximize=(False, _F))
+             maximize=(False, _F), form=("torch", "torch/book"))
+_FORMS3 = ("torch", "torch/book/lecture")
 EXPECTED = {
     "sgd": _SGD,
     "momentum": {**_SGD, "lr": (0.01, _P), "momentum": (0.9, _U)},
     "nesterov": {**_SGD, "lr": (0.01, _P), "momentum": (0.9, _U), "nesterov": (True, _F)},
     "adagrad": dict(lr=(0.05, _P), lr_decay=(0.0, _N), weight_decay=(0.0, _N),
-                    initial_accumulator_value=(0.0, _N), eps=(1e-10, _N), maximize=(False, _F)),
+                    initial_accumulator_value=(0.0, _N), eps=(1e-10, _N), maximize=(False, _F),
+                    form=_FORMS3),
     "rmsprop": dict(lr=(1e-3, _P), alpha=(0.99, _U), eps=(1e-8, _N), weight_decay=(0.0, _N),
-                    momentum=(0.0, _U), centered=(False, _F), maximize=(False, _F)),
+                    momentum=(0.0, _U), centered=(False, _F), maximize=(False, _F),
+                    form=_FORMS3),
     "adam": _ADAM,
     "adamw": {**_ADAM, "weight_decay": (1e-2, _N), "decoupled_weight_decay": (True, _F)},
     "nadam": dict(lr=(5e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), eps=(1e-8, _N),
@@ -49,6 +53,8 @@ EXPECTED = {
     "adabound": dict(lr=(5e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), final_lr=(0.1, _P),
                      gamma=(1e-3, "(0, 1)"), eps=(1e-8, _N), weight_decay=(0.0, _N),
                      amsbound=(False, _F)),
+    "swats": dict(lr=(1e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), eps=(1e-9, _N),
+                  weight_decay=(0.0, _N)),
     "lookahead": dict(base=("adam", "another rule"), k=(5, "integer >= 1"), alpha=(0.5, _U),
                       lr=(5e-3, _P)),
 }
@@ -98,6 +104,9 @@ def _bad_values(rule, default) -> list[tuple[str, object]]:
         return [("text", "yes"), ("int", 1), ("none", None)]
     if isinstance(rule, Integer):
         return [(f"{rule.minimum - 1}", rule.minimum - 1), ("fraction", rule.minimum + 0.5)]
+    if isinstance(rule, Choice):  # a form the rule does not have, alone or for one run
+        return [("other", "other"), ("number", 1), ("none", None),
+                ("runs[other]", np.array([default, "other"]))]
     if isinstance(rule, Pair):
         good = default[0]
         return [("single", good), ("triple", (good,) * 3)] + [

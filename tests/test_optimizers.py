@@ -240,7 +240,7 @@ def test_a_group_of_runs_equals_the_runs_one_by_one(name):
 @settings(max_examples=30, deadline=None)
 @given(
     name=st.sampled_from(["sgd", "momentum", "adagrad", "rmsprop", "adam", "nadam", "radam",
-                          "adamax", "adadelta", "adabound", "lookahead"]),
+                          "adamax", "adadelta", "adabound", "swats", "lookahead"]),
     R=st.integers(1, 4),
     dims=st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=3), min_size=1,
                   max_size=3),

@@ -29,10 +29,14 @@ with what an alias changes (``momentum`` is ``SGD`` with momentum 0.9 and lr 0.0
 ``clip_grad_norm`` clips the gradients of each run to a global norm, as
 ``torch.nn.utils.clip_grad_norm_`` does for one model.
 
+``form`` selects the written form of SGD (momentum), AdaGrad, RMSProp and Adam:
+``torch`` (the default), ``book`` (the notes' algorithm boxes) or ``lecture`` (the
+course's forms); see :mod:`~nnbench.core.optimizers.forms`.
+
 The package: ``base`` (the :class:`Optimizer` base class and shared helpers),
-``constraints``, ``sgd``, ``adaptive`` (AdaGrad, RMSProp, Adadelta), ``adam`` (Adam,
-AdamW, NAdam, RAdam, Adamax, AdaBound), ``lookahead``, ``clip``; this module holds the
-registry.
+``constraints``, ``forms`` (the forms, and groups of runs mixing them), ``sgd``,
+``adaptive`` (AdaGrad, RMSProp, Adadelta), ``adam`` (Adam, AdamW, NAdam, RAdam, Adamax,
+AdaBound), ``swats``, ``lookahead``, ``clip``; this module holds the registry.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from nnbench.core.optimizers.base import Optimizer
 from nnbench.core.optimizers.clip import clip_grad_norm
 from nnbench.core.optimizers.lookahead import Lookahead
 from nnbench.core.optimizers.sgd import SGD
+from nnbench.core.optimizers.swats import SWATS
 from nnbench.core.registry import Registry
 
 __all__ = [
@@ -64,6 +69,7 @@ __all__ = [
     "Adadelta",
     "AdaBound",
     "Lookahead",
+    "SWATS",
     "optimizer",
     "clip_grad_norm",
     "hyperparameter_names",
@@ -82,7 +88,10 @@ def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
             f"unknown hyperparameter '{unknown[0]}' for optimizer '{name}'{hint} "
             f"valid: {', '.join(accepted)}"
         )
-    return cls(**{**accepted, **hyper})
+    # a default that depends on the form (the book's delta) is left to the rule, which
+    # takes the one of the form given
+    given = {k: v for k, v in accepted.items() if k not in cls._form_defaults}
+    return cls(**{**given, **hyper})
 
 
 def _make_lookahead(**hyper: Any) -> Lookahead:
@@ -104,9 +113,10 @@ def _make_lookahead(**hyper: Any) -> Lookahead:
 def defaults_of(cls: type[Optimizer], **overrides: Any) -> dict[str, Any]:
     """The defaults of ``cls``'s constructor in its order, ``overrides`` replacing some of
     them; an override the signature has no default for (lookahead's ``base``) stays in
-    its place, one it does not name at all (lookahead's ``lr``) comes last."""
+    its place, one it does not name at all (lookahead's ``lr``) comes last. A default that
+    depends on the form is the default form's (torch's eps)."""
     params = inspect.signature(cls).parameters
-    out = {k: overrides.get(k, p.default) for k, p in params.items()
+    out = {k: overrides.get(k, cls.form_default(k)) for k, p in params.items()
            if k in overrides or p.default is not inspect.Parameter.empty}
     return {**out, **overrides}
 
@@ -120,8 +130,10 @@ _ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
      dict(lr=0.01, momentum=0.9)),
     ("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch.optim.SGD nesterov=True)",
      dict(lr=0.01, momentum=0.9, nesterov=True)),
-    ("adagrad", Adagrad, "AdaGrad: per-coordinate lr / sqrt(sum of squared gradients)", {}),
-    ("rmsprop", RMSprop, "RMSProp: lr / sqrt(running mean of squared gradients)", {}),
+    ("adagrad", Adagrad, "AdaGrad: per-coordinate lr / sqrt(sum of squared gradients); "
+     "form=book: eps 1e-7", {}),
+    ("rmsprop", RMSprop, "RMSProp: lr / sqrt(running mean of squared gradients); "
+     "form=book: eps 1e-6", {}),
     ("adam", Adam, "Adam: bias-corrected momentum over RMSProp's scale (amsgrad optional)",
      {}),
     ("adamw", Adam, "AdamW: Adam with decoupled weight decay 1e-2",
@@ -132,6 +144,8 @@ _ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
     ("adadelta", Adadelta, "Adadelta: step = RMS of past steps / RMS of gradients", {}),
     ("adabound", AdaBound, "AdaBound: Adam with step sizes bounded towards SGD's final_lr",
      {}),
+    ("swats", SWATS, "SWATS: Adam until its projected SGD rate settles, then SGD with momentum "
+     "at that rate (per run)", {}),
 ]
 
 for _name, _cls, _desc, _overrides in _ALIASES:

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero, _zeros
-from nnbench.core.optimizers.constraints import BETAS, FLAG, NON_NEGATIVE, POSITIVE, Interval
+from nnbench.core.optimizers.constraints import (
+    BETAS,
+    FLAG,
+    NON_NEGATIVE,
+    POSITIVE,
+    Choice,
+    Interval,
+)
+from nnbench.core.optimizers.forms import BOOK, TORCH
 
 
 @dataclass
@@ -54,8 +62,14 @@ class Adam(Optimizer):
         vmax = max(vmax, v);  v' = vmax if amsgrad else v
         theta = theta - lr / (1 - beta1^t) * m / (sqrt(v') / sqrt(1 - beta2^t) + eps)
 
-    Goodfellow's algorithm 8.7 divides by ``sqrt(r_hat + delta)``; torch (and the paper)
-    by ``sqrt(v_hat) + eps``.
+    ``form="book"`` is Goodfellow's algorithm 8.7 as written, which puts delta inside the
+    root (the box's delta, 1e-8, is torch's eps)::
+
+        theta = theta - lr * (m / (1 - beta1^t)) / sqrt(v' / (1 - beta2^t) + eps)
+
+    torch (and the paper) divide by ``sqrt(v_hat) + eps``: at lr 1e-3, on a gradient of
+    1e-9 the first step is 9.1e-5 in torch's form and 1.0e-8 in the book's. ``amsgrad``
+    and the weight decays act in both forms as in torch.
 
     torch's default lr is 1e-3; the notes' sin(x) example uses 5e-3. The ``adamw`` alias
     is this rule with decoupled weight decay.
@@ -63,13 +77,16 @@ class Adam(Optimizer):
 
     name = "adam"
     _parameter_constraints = dict(betas=BETAS, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
-                                  amsgrad=FLAG, decoupled_weight_decay=FLAG, maximize=FLAG)
+                                  amsgrad=FLAG, decoupled_weight_decay=FLAG, maximize=FLAG,
+                                  form=Choice((TORCH, BOOK)))
 
     def __init__(self, lr: Hyper = 5e-3, betas=(0.9, 0.999), eps: Hyper = 1e-8,
                  weight_decay: Hyper = 0.0, amsgrad: bool = False,
-                 decoupled_weight_decay: bool = False, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, maximize: bool = False,
+                 form: str = TORCH):
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                         form=form)
 
     def _init(self, params) -> AdamState:
         return _adam_state(params, self.amsgrad)
@@ -88,6 +105,12 @@ class Adam(Optimizer):
             if self.amsgrad:
                 np.maximum(state.max_exp_avg_sq[i], v, out=state.max_exp_avg_sq[i])
                 v = state.max_exp_avg_sq[i]
+            if self._form == BOOK:  # sqrt(r_hat + delta), delta inside the root
+                r_hat = v / _col(1.0 - np.asarray(b2) ** t, p)
+                r_hat += _col(self.eps, p)
+                s_hat = m / _col(1.0 - np.asarray(b1) ** t, p)
+                p -= _col(lr, p) * s_hat / np.sqrt(r_hat)
+                continue
             denom = np.sqrt(v)
             denom /= _col(bc2_sqrt, p)
             denom += _col(self.eps, p)

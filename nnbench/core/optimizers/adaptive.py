@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnbench.core.errors import NNBenchError
 from nnbench.core.optimizers.base import Hyper, Optimizer, _col, _is_zero, _zeros
-from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT
+from nnbench.core.optimizers.constraints import FLAG, NON_NEGATIVE, UNIT, Choice
+from nnbench.core.optimizers.forms import BOOK, LECTURE, TORCH
 
 
 @dataclass
@@ -25,11 +28,22 @@ class Adagrad(Optimizer):
         r = r + g * g                           (r starts at initial_accumulator_value)
         theta = theta - clr * g / (sqrt(r) + eps)
 
-    The notes give two forms. Goodfellow's algorithm 8.4 is
-    ``theta <- theta - epsilon / (delta + sqrt(r)) * g`` with ``delta ~ 1e-7``: this rule with
-    ``eps = delta``. The course's form ``w <- w - eta^t / sigma^t g`` with
-    ``eta^t = eta / sqrt(t + 1)`` and ``sigma^t = sqrt(mean of the squared past gradients)``
-    is the same rule: the two ``sqrt(t + 1)`` cancel, leaving ``eta / sqrt(sum g^2)``.
+    The notes give two forms. ``form="book"`` is Goodfellow's algorithm 8.4 as written,
+    ``theta <- theta - epsilon / (delta + sqrt(r)) * g``, with the box's ``delta = 1e-7``
+    as its default ``eps`` (torch's is 1e-10)::
+
+        theta = theta - (clr / (eps + sqrt(r))) * g
+
+    ``form="lecture"`` is the course's ``w <- w - eta^t / sigma^t g`` with
+    ``eta^t = eta / sqrt(t + 1)`` and ``sigma^t = sqrt(mean of the squared past
+    gradients)`` (lecture ``t`` counts from 0, so ``t + 1`` is the step count here)::
+
+        theta = theta - (clr / sqrt(t) / (sqrt(r / t) + eps)) * g
+
+    The two ``sqrt(t)`` cancel, so without ``eps`` it is torch's trajectory (up to
+    rounding); the lecture writes no epsilon, its default ``eps`` is torch's (added to
+    ``sigma^t``; give ``eps=0`` for the form as written). ``lr_decay`` and
+    ``initial_accumulator_value`` act in every form as in torch.
 
     torch's default lr is 1e-2.
     """
@@ -37,14 +51,16 @@ class Adagrad(Optimizer):
     name = "adagrad"
     _parameter_constraints = dict(lr_decay=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
                                   initial_accumulator_value=NON_NEGATIVE, eps=NON_NEGATIVE,
-                                  maximize=FLAG)
+                                  maximize=FLAG, form=Choice((TORCH, BOOK, LECTURE)))
+    _form_defaults = {"eps": {TORCH: 1e-10, BOOK: 1e-7, LECTURE: 1e-10}}
 
     def __init__(self, lr: Hyper = 0.05, lr_decay: Hyper = 0.0, weight_decay: Hyper = 0.0,
-                 initial_accumulator_value: Hyper = 0.0, eps: Hyper = 1e-10,
-                 maximize: bool = False):
+                 initial_accumulator_value: Hyper = 0.0, eps: Hyper | None = None,
+                 maximize: bool = False, form: str = TORCH):
+        """``eps=None`` is the form's default (torch and lecture 1e-10, book 1e-7)."""
         super().__init__(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value, eps=eps,
-                         maximize=maximize)
+                         maximize=maximize, form=form)
 
     def _init(self, params) -> AdagradState:
         sums = []
@@ -60,9 +76,17 @@ class Adagrad(Optimizer):
         for p, grad, r in zip(params, grads, state.sum, strict=True):
             g = self._grad(grad, p, self.maximize, self.weight_decay)
             r += g * g
+            if self._form == LECTURE:  # eta^t / sigma^t, sigma^t the RMS of the g so far
+                sigma = np.sqrt(r / float(state.step))
+                sigma += _col(self.eps, p)
+                p -= (_col(clr / math.sqrt(state.step), p) / sigma) * g
+                continue
             std = np.sqrt(r)
             std += _col(self.eps, p)
-            p -= _col(clr, p) * g / std
+            if self._form == BOOK:  # epsilon / (delta + sqrt(r)) * g, as the box writes it
+                p -= (_col(clr, p) / std) * g
+            else:
+                p -= _col(clr, p) * g / std
 
 
 # --------------------------------------------------------------------------- RMSProp
@@ -88,23 +112,42 @@ class RMSprop(Optimizer):
         b = momentum * b + g / s;  theta = theta - lr * b   (momentum > 0)
         theta = theta - lr * g / s                           (momentum = 0)
 
-    Goodfellow's algorithm 8.5 divides by ``sqrt(delta + r)`` (``delta ~ 1e-6`` inside the
-    root), torch by ``sqrt(v) + eps``; the two differ only near ``v = 0``. The course's
-    form (``sigma^0 = g^0``) starts the average at the first squared gradient instead
-    of at 0.
+    ``form="book"`` is Goodfellow's algorithm 8.5 as written, which divides by
+    ``sqrt(delta + r)`` (delta inside the root) with the box's ``delta = 1e-6`` as its
+    default ``eps`` (torch's is 1e-8)::
+
+        s = sqrt(eps + v)   (sqrt(eps + v - c * c) centered);   theta = theta - (lr / s) * g
+
+    The two differ most near ``v = 0``: at lr 1e-3, on a gradient of 1e-4 the first step
+    is 1.0e-2 in torch's form and 1.0e-4 in the book's. ``form="lecture"`` is the
+    course's (``sigma^0 = |g^0|``, ``sigma^t = sqrt(alpha (sigma^{t-1})^2 + (1 - alpha)
+    (g^t)^2)``): torch's form with the average started at the first squared gradient
+    (``v = g * g`` at ``t = 1``) instead of at 0, and torch's ``eps`` (the lecture writes
+    none: give ``eps=0`` for the form as written); it has no ``centered`` variant (a
+    centered average started at ``g`` would divide by ``eps`` alone). ``momentum`` acts in
+    every form as in torch.
 
     torch's default lr is 1e-2.
     """
 
     name = "rmsprop"
     _parameter_constraints = dict(alpha=UNIT, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
-                                  momentum=UNIT, centered=FLAG, maximize=FLAG)
+                                  momentum=UNIT, centered=FLAG, maximize=FLAG,
+                                  form=Choice((TORCH, BOOK, LECTURE)))
+    _form_defaults = {"eps": {TORCH: 1e-8, BOOK: 1e-6, LECTURE: 1e-8}}
 
-    def __init__(self, lr: Hyper = 1e-3, alpha: Hyper = 0.99, eps: Hyper = 1e-8,
+    def __init__(self, lr: Hyper = 1e-3, alpha: Hyper = 0.99, eps: Hyper | None = None,
                  weight_decay: Hyper = 0.0, momentum: Hyper = 0.0, centered: bool = False,
-                 maximize: bool = False):
+                 maximize: bool = False, form: str = TORCH):
+        """``eps=None`` is the form's default (torch and lecture 1e-8, book 1e-6)."""
         super().__init__(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered, maximize=maximize)
+                         centered=centered, maximize=maximize, form=form)
+
+    def _check_together(self) -> None:
+        """The lecture's form has no centered variant."""
+        if self.centered and LECTURE in self._forms:
+            raise NNBenchError("form=lecture (the course's RMSProp) has no centered variant; "
+                               "use form=torch or form=book for centered=true")
 
     def _init(self, params) -> RMSpropState:
         zeros = _zeros(params)
@@ -121,20 +164,27 @@ class RMSprop(Optimizer):
             g = self._grad(grad, p, self.maximize, self.weight_decay)
             a = _col(self.alpha, p)
             v = state.square_avg[i]
-            v *= a
-            v += (1.0 - a) * g * g
+            if self._form == LECTURE and state.step == 1:  # sigma^0 = |g^0|
+                v[...] = g * g
+            else:
+                v *= a
+                v += (1.0 - a) * g * g
             if self.centered:
                 c = state.grad_avg[i]
                 c += (1.0 - a) * (g - c)
-                s = np.sqrt(v - c * c)
+                v = v - c * c
+            if self._form == BOOK:  # sqrt(delta + r), delta inside the root
+                s = np.sqrt(v + _col(self.eps, p))
             else:
                 s = np.sqrt(v)
-            s += _col(self.eps, p)
+                s += _col(self.eps, p)
             if state.momentum_buffer:
                 b = state.momentum_buffer[i]
                 b *= _col(self.momentum, p)
                 b += g / s
                 p -= _col(lr, p) * b
+            elif self._form == BOOK:
+                p -= (_col(lr, p) / s) * g
             else:
                 p -= _col(lr, p) * (g / s)
 

@@ -3,6 +3,7 @@ factors and the checks of the parameters' runs axis."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from nnbench.core.optimizers.constraints import (
     check_hyperparameters,
     number,
 )
+from nnbench.core.optimizers.forms import FormsState, distinct, split_init, split_update
 
 Params = list[np.ndarray]
 Hyper = Any  # float or (R,) array
@@ -83,10 +85,16 @@ class Optimizer:
     name, in the order of its constructor's arguments) and passes every argument to
     ``super().__init__``, which checks and stores them; :meth:`_check_together` is the
     hook for a rule between several of them.
+
+    A rule with several written forms declares ``form`` (see
+    :mod:`~nnbench.core.optimizers.forms`); a hyperparameter whose default depends on the
+    form (the book's delta) has ``None`` as its signature default and its values by form
+    in ``_form_defaults``.
     """
 
     name = "optimizer"
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {"lr": POSITIVE}
+    _form_defaults: ClassVar[dict[str, dict[str, float]]] = {}
 
     def __init__(self, **hypers: Any):
         """Check and store ``hypers``, exactly the names the classes declare: the base
@@ -96,9 +104,33 @@ class Optimizer:
         names = [k for own in declared for k in own]
         if sorted(names) != sorted(hypers):
             raise TypeError(f"{type(self).__name__} declares {names}, got {list(hypers)}")
+        hypers = self._with_form_defaults(hypers)
         for own in declared:  # the base class's lr first, as its own group
             self._store(check_hyperparameters(own, {k: hypers[k] for k in own}))
+        self._forms = distinct(getattr(self, "form", "torch"))
+        self._form = self._forms[0] if len(self._forms) == 1 else None
         self._check_together()
+
+    @classmethod
+    def form_default(cls, name: str, form: str = "torch") -> Any:
+        """The default of the hyperparameter ``name`` in ``form`` (its signature's when it
+        does not depend on the form)."""
+        if name in cls._form_defaults:
+            return cls._form_defaults[name][form]
+        return inspect.signature(cls).parameters[name].default
+
+    def _with_form_defaults(self, hypers: dict[str, Any]) -> dict[str, Any]:
+        """``hypers`` with each form-dependent one left at ``None`` set to its form's
+        default (one value per run when the runs' forms have different defaults). A form
+        the rule does not have takes torch's here: the checks that follow report it in
+        its place among the others."""
+        unset = [k for k in self._form_defaults if hypers.get(k) is None]
+        out = dict(hypers)
+        for k in unset:
+            by_form = self._form_defaults[k]
+            values = [by_form.get(str(f), by_form["torch"]) for f in np.atleast_1d(out["form"])]
+            out[k] = values[0] if len(set(values)) == 1 else np.array(values)
+        return out
 
     @classmethod
     def constraints(cls) -> dict[str, Constraint]:
@@ -125,6 +157,8 @@ class Optimizer:
     def init(self, params: Sequence[np.ndarray]) -> Any:
         runs = _check_params(params)
         _check_lengths(self._per_run(), runs)
+        if len(self._forms) > 1:  # runs of several forms: one part of the runs axis each
+            return split_init(self, params)
         return self._init(params)
 
     def _init(self, params: Sequence[np.ndarray]) -> Any:
@@ -142,7 +176,10 @@ class Optimizer:
             if np.ndim(lr) == 1 and lr.size not in (1, len(params[0])):
                 raise NNBenchError(f"lr has {lr.size} values but the parameters have "
                                    f"{len(params[0])} runs; give one value or {len(params[0])}")
-        self._update(params, grads, state, lr)
+        if isinstance(state, FormsState):
+            split_update(params, grads, state, lr)
+        else:
+            self._update(params, grads, state, lr)
 
     def _update(self, params: Params, grads: Sequence[np.ndarray], state: Any,
                 lr: Hyper) -> None:

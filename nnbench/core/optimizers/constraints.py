@@ -23,7 +23,7 @@ import numpy as np
 
 from nnbench.core.errors import NNBenchError, check_int, check_range
 
-__all__ = ["Constraint", "Interval", "Flag", "Pair", "Integer", "number",
+__all__ = ["Constraint", "Interval", "Flag", "Pair", "Integer", "Choice", "number",
            "check_hyperparameters", "POSITIVE", "NON_NEGATIVE", "UNIT", "FLAG", "BETAS"]
 
 
@@ -142,6 +142,34 @@ class Pair(Constraint):
 
     def __str__(self) -> str:
         return f"each {self.item}"
+
+
+@dataclass(frozen=True)
+class Choice(Constraint):
+    """One of the names ``options`` (an update rule's ``form``), or one name per run: a
+    1-d array of them, so that runs of one group may use different forms."""
+
+    options: tuple[str, ...]
+
+    def convert(self, name: str, value: Any) -> str | np.ndarray:
+        if isinstance(value, str):
+            return value
+        arr = np.asarray(value, dtype=object) if isinstance(value, (list, tuple, np.ndarray)) \
+            else None
+        if arr is None or arr.ndim != 1 or arr.size == 0 \
+                or not all(isinstance(v, str) for v in arr):
+            raise NNBenchError(f"{name} must be one of {', '.join(self.options)} "
+                               f"or one of them per run, got {value!r}")
+        return np.array([str(v) for v in arr])
+
+    def check(self, name: str, value: Any) -> None:
+        for v in np.atleast_1d(value):
+            if v not in self.options:
+                raise NNBenchError(f"{name} must be one of {', '.join(self.options)}, "
+                                   f"got {str(v)!r}")
+
+    def __str__(self) -> str:
+        return "/".join(self.options)
 
 
 def check_hyperparameters(constraints: Mapping[str, Constraint],
