@@ -22,14 +22,15 @@ $(BIN)/python:
 		rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# the package alone (demo, figures), and with what the tests need (pytest, ruff, hypothesis,
-# dask, and the datasets extra so that the digits and MNIST-1D tests run)
+# the package with its compiled kernels (the fast extra: numba) for the demo and figures, and
+# with what the tests need (pytest, ruff, hypothesis, dask, numba, and the datasets extra so
+# that the digits and MNIST-1D tests run)
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[fast]"
 	@touch $(STAMP)
 
 $(DEV): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,fast]"
 	@touch $(DEV)
 
 install: $(STAMP)
