@@ -1,8 +1,8 @@
 """The training engine: trains one group of runs on the runs axis.
 
 Modules: :mod:`.protocols` (the reporter, the sink, the stop flag), :mod:`.results`
-(a group's results, the log columns), :mod:`.trainer` (the loop, per-run state),
-:mod:`.speed` (flat parameters, the blocks' thread pool, BLAS threads).
+(a group's results, per-run state, the log columns), :mod:`.trainer` (the loop),
+:mod:`.speed` (the backend, flat parameters, the blocks' thread pool, BLAS threads).
 
 A *group* is the set of runs of one grid cell that share an architecture and
 differ only in seed, learning rate or other optimizer hyperparameters. They
@@ -27,26 +27,31 @@ from nnbench.engine.protocols import (
     RunProgress,
     StopFlag,
 )
-from nnbench.engine.results import LAYER_COLUMNS, GroupResult, RunResult, metric_columns
+from nnbench.engine.results import (
+    LAYER_COLUMNS,
+    GroupResult,
+    RunResult,
+    RunState,
+    metric_columns,
+)
 from nnbench.engine.speed import (
     BACKENDS,
     FLAT_MAX,
     backend_choice,
+    check_backend,
+    compile_kernels,
     execution,
     flat_grads,
     flatten_params,
+    kernels_to_compile,
 )
 from nnbench.engine.trainer import (
     DIVERGE_FACTOR,
     FLUSH_INTERVAL,
     REPORT_INTERVAL,
     GroupTrainer,
-    RunState,
     batch_rng,
-    check_backend,
-    compile_kernels,
     group_label,
-    kernels_to_compile,
     schedule_factors,
     train_group,
 )

@@ -1,8 +1,11 @@
-"""What training a group gives back: each run's results, and the columns of the logs."""
+"""What training a group gives back, and its state while it trains: each run's results,
+the per-run state of a group (:class:`RunState`), and the columns of the logs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 LAYER_COLUMNS = ["run_id", "step", "layer", "grad_norm", "weight_norm", "update_ratio",
                  "saturated_frac", "dead_frac"]
@@ -65,3 +68,53 @@ class GroupResult:
     runs: list[RunResult]
     interrupted: bool = False
     backend: str = "numpy"  # what computed the passes: numpy, or numba's compiled kernels
+
+
+def nan_runs(R: int) -> np.ndarray:
+    """An ``(R,)`` array of NaN: a value not known (yet) for any run."""
+    return np.full(R, np.nan)
+
+
+@dataclass
+class RunState:
+    """Every run's state in a group, one ``(R,)`` array per field.
+
+    ``status`` is ``running`` until a run ends (``done``, ``diverged``, ``interrupted``);
+    ``active`` is derived from it. ``last_*`` are the last logged values, ``best_*`` the
+    lowest, ``best_step`` the step of the best validation loss (-1: none yet), ``wait`` the
+    evaluations since it improved, ``limit`` the loss above which a run diverged,
+    ``diverged_step`` -1 for a run that did not diverge."""
+
+    status: np.ndarray
+    steps_done: np.ndarray
+    diverged_step: np.ndarray
+    stopped_early: np.ndarray
+    end_wall: np.ndarray
+    limit: np.ndarray
+    best_train: np.ndarray
+    best_val: np.ndarray
+    best_step: np.ndarray
+    wait: np.ndarray
+    last: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, R: int) -> RunState:
+        return cls(status=np.full(R, "running", dtype=object),
+                   steps_done=np.zeros(R, dtype=np.int64),
+                   diverged_step=np.full(R, -1, dtype=np.int64),
+                   stopped_early=np.zeros(R, dtype=bool), end_wall=nan_runs(R),
+                   limit=np.full(R, np.inf), best_train=np.full(R, np.inf),
+                   best_val=np.full(R, np.inf), best_step=np.full(R, -1, dtype=np.int64),
+                   wait=np.zeros(R, dtype=np.int64),
+                   last={k: nan_runs(R) for k in ("train_loss", "val_loss", "train_acc",
+                                              "val_acc")})
+
+    @property
+    def active(self) -> np.ndarray:
+        """The runs still training."""
+        return self.status == "running"
+
+    def end(self, runs: np.ndarray, status: str, wall: float) -> None:
+        """Runs ``runs`` (indices or a mask) end with ``status`` at ``wall`` seconds."""
+        self.status[runs] = status
+        self.end_wall[runs] = wall

@@ -1,4 +1,5 @@
-"""Execution, never the numbers: flat parameters, the thread pool of the blocks, BLAS threads.
+"""Execution, never the numbers: the backend (which kernels, checked and compiled before a
+group trains), flat parameters, the thread pool of the blocks, BLAS threads.
 
 Everything here changes how fast a group trains and nothing of what it computes (tested:
 the same CSVs with or without blocks, for any thread count).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +20,10 @@ import numpy as np
 from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.losses import LOSSES
+from nnbench.core.models import Model, build_model
 from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
 from nnbench.schema import Backend, choices
+from nnbench.tasks.build import make_task
 from nnbench.tasks.cache import cache_dir
 
 #: above this many numbers a group's parameters are not gathered into one array
@@ -175,3 +178,46 @@ def _one_blas_thread(active: bool) -> Iterator[None]:
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield None
+
+
+def _one_run_model(cfg: Any) -> Model | None:
+    """The model of ``cfg`` with one run (``None`` on a landscape: no network)."""
+    task = make_task(cfg)
+    if task.kind == "landscape":
+        return None
+    data = task.load(seed=cfg.data_seed, val_frac=cfg.val_frac, dtype=cfg.dtype)
+    return build_model(cfg, task, data.n_features, data.n_outputs, [int(cfg.seed)])
+
+
+def check_backend(cfg: Any, backend: str | None) -> None:
+    """Raise NNBenchError, before anything is created, when ``backend`` (or
+    ``NNBENCH_BACKEND``) is ``numba`` and no kernel covers the group of ``cfg``."""
+    if backend_choice(backend) != "numba":
+        return
+    net = _one_run_model(cfg)
+    reason = "the task trains no network" if net is None else \
+        kernels.missing(net, cfg.loss, train=True)
+    if reason is not None:
+        raise NNBenchError(backend_error(reason))
+
+
+def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
+    """Of the groups' first run configs ``cfgs``, one per dtype whose kernels the compiled
+    backend would use and that are not compiled yet (``[]`` for the NumPy backend, or when
+    every kernel needed is in the disk cache)."""
+    if backend_choice(backend) == "numpy" or kernels.numba_missing():
+        return []
+    todo: dict[str, Any] = {}
+    for cfg in cfgs:
+        if cfg.dtype in todo or kernel_marker(cfg.dtype).exists() or cfg.loss is None:
+            continue
+        net = _one_run_model(cfg)
+        if net is not None and kernels.missing(net, cfg.loss, train=True) is None:
+            todo[cfg.dtype] = cfg
+    return list(todo.values())
+
+
+def compile_kernels(cfgs: Sequence[Any]) -> None:
+    """Compile (once, into the disk cache) the kernels of each of ``cfgs``."""
+    for cfg in cfgs:
+        compile_kernel(_one_run_model(cfg), cfg.loss)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from nnbench.config import RunConfig, group_key
-from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import Model, build_model
@@ -31,16 +29,8 @@ from nnbench.engine.protocols import (
     RunProgress,
     StopFlag,
 )
-from nnbench.engine.results import GroupResult, RunResult, metric_columns
-from nnbench.engine.speed import (
-    backend_choice,
-    backend_error,
-    compile_kernel,
-    execution,
-    flat_grads,
-    flatten_params,
-    kernel_marker,
-)
+from nnbench.engine.results import GroupResult, RunResult, RunState, metric_columns, nan_runs
+from nnbench.engine.speed import execution, flat_grads, flatten_params
 from nnbench.schema import FULL_BATCH
 from nnbench.tasks.build import make_task
 
@@ -78,98 +68,6 @@ def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
         flat = a.reshape(a.shape[0], -1).astype(np.float64, copy=False)
         sq = sq + np.einsum("ij,ij->i", flat, flat)
     return np.sqrt(sq)
-
-
-def _nan(R: int) -> np.ndarray:
-    return np.full(R, np.nan)
-
-
-@dataclass
-class RunState:
-    """Every run's state in a group, one ``(R,)`` array per field.
-
-    ``status`` is ``running`` until a run ends (``done``, ``diverged``, ``interrupted``);
-    ``active`` is derived from it. ``last_*`` are the last logged values, ``best_*`` the
-    lowest, ``best_step`` the step of the best validation loss (-1: none yet), ``wait`` the
-    evaluations since it improved, ``limit`` the loss above which a run diverged,
-    ``diverged_step`` -1 for a run that did not diverge."""
-
-    status: np.ndarray
-    steps_done: np.ndarray
-    diverged_step: np.ndarray
-    stopped_early: np.ndarray
-    end_wall: np.ndarray
-    limit: np.ndarray
-    best_train: np.ndarray
-    best_val: np.ndarray
-    best_step: np.ndarray
-    wait: np.ndarray
-    last: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @classmethod
-    def new(cls, R: int) -> RunState:
-        return cls(status=np.full(R, "running", dtype=object),
-                   steps_done=np.zeros(R, dtype=np.int64),
-                   diverged_step=np.full(R, -1, dtype=np.int64),
-                   stopped_early=np.zeros(R, dtype=bool), end_wall=_nan(R),
-                   limit=np.full(R, np.inf), best_train=np.full(R, np.inf),
-                   best_val=np.full(R, np.inf), best_step=np.full(R, -1, dtype=np.int64),
-                   wait=np.zeros(R, dtype=np.int64),
-                   last={k: _nan(R) for k in ("train_loss", "val_loss", "train_acc",
-                                              "val_acc")})
-
-    @property
-    def active(self) -> np.ndarray:
-        """The runs still training."""
-        return self.status == "running"
-
-    def end(self, runs: np.ndarray, status: str, wall: float) -> None:
-        """Runs ``runs`` (indices or a mask) end with ``status`` at ``wall`` seconds."""
-        self.status[runs] = status
-        self.end_wall[runs] = wall
-
-
-def _one_run_model(cfg: Any) -> Model | None:
-    """The model of ``cfg`` with one run (``None`` on a landscape: no network)."""
-    task = make_task(cfg)
-    if task.kind == "landscape":
-        return None
-    data = task.load(seed=cfg.data_seed, val_frac=cfg.val_frac, dtype=cfg.dtype)
-    return build_model(cfg, task, data.n_features, data.n_outputs, [int(cfg.seed)])
-
-
-def check_backend(cfg: Any, backend: str | None) -> None:
-    """Raise NNBenchError, before anything is created, when ``backend`` (or
-    ``NNBENCH_BACKEND``) is ``numba`` and no kernel covers the group of ``cfg``."""
-    if backend_choice(backend) != "numba":
-        return
-    net = _one_run_model(cfg)
-    reason = "the task trains no network" if net is None else \
-        kernels.missing(net, cfg.loss, train=True)
-    if reason is not None:
-        raise NNBenchError(backend_error(reason))
-
-
-def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
-    """Of the groups' first run configs ``cfgs``, one per dtype whose kernels the compiled
-    backend would use and that are not compiled yet (``[]`` for the NumPy backend, or when
-    every kernel needed is in the disk cache)."""
-    if backend_choice(backend) == "numpy" or kernels.numba_missing():
-        return []
-    todo: dict[str, Any] = {}
-    for cfg in cfgs:
-        if cfg.dtype in todo or kernel_marker(cfg.dtype).exists() or cfg.loss is None:
-            continue
-        net = _one_run_model(cfg)
-        if net is not None and kernels.missing(net, cfg.loss, train=True) is None:
-            todo[cfg.dtype] = cfg
-    return list(todo.values())
-
-
-def compile_kernels(cfgs: Sequence[Any]) -> None:
-    """Compile (once, into the disk cache) the kernels of each of ``cfgs``."""
-    for cfg in cfgs:
-        compile_kernel(_one_run_model(cfg), cfg.loss)
 
 
 def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
@@ -278,7 +176,7 @@ class GroupTrainer:
         if self.classify:
             acc = (self.loss_obj.predict(out) == Y).mean(axis=-1)
         else:
-            acc = _nan(self.R)
+            acc = nan_runs(self.R)
         return C, acc
 
     def _step_is_evaluation(self) -> bool:
@@ -292,7 +190,7 @@ class GroupTrainer:
         d = self.data
         ev = {}
         if self._step_is_evaluation():
-            ev["train_loss"], ev["train_acc"] = loss, _nan(self.R)
+            ev["train_loss"], ev["train_acc"] = loss, nan_runs(self.R)
         else:
             ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
             if self.net.l2:  # the objective trained: data loss + L2 penalty
@@ -530,7 +428,7 @@ class GroupTrainer:
                 weights.append([b[r:r + 1].copy() for b in self.best_params])
             else:
                 weights.append([p[r:r + 1].copy() for p in self.net.params])
-        test_loss, test_acc = _nan(R), _nan(R)
+        test_loss, test_acc = nan_runs(R), nan_runs(R)
         d = self.data
         if d is not None and d.X_test is not None and len(d.X_test):
             self.net.params[:] = [np.concatenate([w[i] for w in weights])
