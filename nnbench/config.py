@@ -258,22 +258,14 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 # --------------------------------------------------------------------------- #
 
 
+#: the prefix of an axis's value in a run id (the other axes give the value alone)
+ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
+             "schedule": "sched-"}
+
+
 def _id_part(axis: str, value: Any) -> str:
     base = AXES[axis]
-    if base == "lr":
-        text = f"lr{float(value)!r}"
-    elif base == "depth":
-        text = f"d{value}"
-    elif base == "width":
-        text = f"w{value}"
-    elif base == "batch_size":
-        text = f"b{value}"
-    elif base == "init":
-        text = f"init-{value}"
-    elif base == "schedule":
-        text = f"sched-{value}"
-    else:
-        text = str(value)
+    text = f"lr{float(value)!r}" if base == "lr" else f"{ID_PREFIX.get(base, '')}{value}"
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 

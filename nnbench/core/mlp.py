@@ -39,7 +39,7 @@ from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES, Loss
 from nnbench.core.narrow import NARROW, narrow_loss_and_grads, takes_narrow
 from nnbench.core.parallel import Chunking, chunked_loss_and_grads, splittable
-from nnbench.core.passes import Pass, matmul
+from nnbench.core.passes import Pass, check_input, matmul
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -228,17 +228,7 @@ class MLP:
 
     def _input(self, X) -> np.ndarray:
         self._check_params()
-        X = np.asarray(X, dtype=self.dtype)
-        d = self.sizes[0]
-        if not (
-            (X.ndim == 2 and X.shape[1] == d)
-            or (X.ndim == 3 and X.shape[0] == self.runs and X.shape[2] == d)
-        ) or X.shape[-2] < 1:
-            raise NNBenchError(
-                f"X must have shape (n, {d}) or (runs={self.runs}, n, {d}) with n >= 1, "
-                f"got {X.shape}"
-            )
-        return X
+        return check_input(X, self.dtype, self.sizes[0], self.runs)
 
     def _draw_noise(self, n: int) -> list[np.ndarray]:
         return [

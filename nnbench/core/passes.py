@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nnbench.core.activations import Layer
+from nnbench.core.errors import NNBenchError
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,3 +60,18 @@ class Pass:
             value = layer_stat(act, layer)
             out.append({} if value is None else {act.stat: value})
         return out
+
+
+def check_input(X, dtype, d: int, runs: int) -> np.ndarray:
+    """``X`` as an array of ``dtype``, checked to be ``(n, d)`` (every run's input) or
+    ``(runs, n, d)`` (one per run) with ``n >= 1``: the one check and wording of a network's
+    input, for the NumPy pass and the kernels alike."""
+    X = np.asarray(X, dtype=dtype)
+    if not (
+        (X.ndim == 2 and X.shape[1] == d)
+        or (X.ndim == 3 and X.shape[0] == runs and X.shape[2] == d)
+    ) or X.shape[-2] < 1:
+        raise NNBenchError(
+            f"X must have shape (n, {d}) or (runs={runs}, n, {d}) with n >= 1, got {X.shape}"
+        )
+    return X

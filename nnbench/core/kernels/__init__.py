@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nnbench.core.errors import NNBenchError
+from nnbench.core.passes import check_input
 
 #: activation name -> kernel code (the numbering of ``_onehidden``)
 ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "selu": 4,
@@ -149,16 +150,7 @@ class KernelPass:
 
     def _input(self, X) -> np.ndarray:
         """``X`` as a C-contiguous ``(1 or R, n, K)`` array (the MLP's checks and wording)."""
-        X = np.asarray(X, dtype=self.dtype)
-        d = self.sizes[0]
-        if not (
-            (X.ndim == 2 and X.shape[1] == d)
-            or (X.ndim == 3 and X.shape[0] == self.runs and X.shape[2] == d)
-        ) or X.shape[-2] < 1:
-            raise NNBenchError(
-                f"X must have shape (n, {d}) or (runs={self.runs}, n, {d}) with n >= 1, "
-                f"got {X.shape}"
-            )
+        X = check_input(X, self.dtype, self.sizes[0], self.runs)
         return np.ascontiguousarray(X if X.ndim == 3 else X[None])
 
     def _targets(self, Y, n: int) -> tuple[np.ndarray, np.ndarray]:
