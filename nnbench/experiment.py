@@ -57,7 +57,7 @@ from nnbench.engine import (
 )
 from nnbench.executors import Executor, SerialExecutor
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
-from nnbench.store import ResultsWriter, make_meta, read_csv, timestamp, utc_now
+from nnbench.store import ResultsWriter, locked, make_meta, read_csv, timestamp, utc_now
 from nnbench.tasks.build import make_task
 
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
@@ -147,7 +147,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    reporter: Reporter | None = None, resume: bool = False, *,
                    overwrite: bool = False, executor: Executor | None = None,
                    stop: StopFlag | None = None, save_weights: bool = True,
-                   group_size: int | None = None) -> Path:
+                   group_size: int | None = None,
+                   command: str = "run_experiment") -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
     ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
@@ -157,6 +158,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     ``stop.requested``) interrupts training. ``executor`` is a group runner or an object
     with ``run_groups`` (:mod:`nnbench.executors`: processes, Dask); ``group_size`` caps
     the runs trained together (``1`` turns grouping off). Neither changes the numbers.
+    The directory is locked while it is written (:func:`nnbench.store.acquire_lock`,
+    ``command`` names this process in the lock): another process writing it is an error.
     """
     reporter = reporter or NullReporter()
     executor = executor or SerialExecutor()
@@ -172,67 +175,68 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     groups = make_groups(runs, group_size)
     for group in groups:  # a backend that cannot train a group: say so before creating
         check_backend(group[0], getattr(executor, "backend", None))  # a plain callable: None
-    labels = {r.run_id: group_label(r) for g in groups for r in g}
-    rows: dict[str, dict[str, Any]] = {}
+    with locked(out, command):  # one writer at a time (its lock file)
+        labels = {r.run_id: group_label(r) for g in groups for r in g}
+        rows: dict[str, dict[str, Any]] = {}
 
-    if resume:
-        if not (out / "config.toml").is_file():
-            raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
-        meta = store.read_meta()
-        meta.setdefault("resumed", []).append(utc_now())
-        if (out / "runs.csv").is_file():
-            old = read_csv(out / "runs.csv")
-            for rec in old.to_dict("records") if not old.empty else []:
-                if rec.get("status") in COMPLETE and rec["run_id"] in labels:
-                    rows[rec["run_id"]] = rec
-        store.drop_runs(rows)
-    else:
-        meta = make_meta()
-        store.create(overwrite=overwrite, meta=meta)
-        store.write_config(dump_toml(resolved_exp))
-    meta["status"], meta["end_time"] = "running", None
-    store.write_meta(meta)
-    _write_runs(store, rows, order, columns)
-
-    reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
-    interrupted = False
-    used: set[str] = set(meta.get("backend", "").split(",")) - {""}
-    try:
-        kept = [r for r in runs if r.run_id in rows]
-        if kept:
-            reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
-        with _SigintToFlag(stop):
-            todo = [[r for r in group if r.run_id not in rows] for group in groups]
-            todo = [g for g in todo if g]
-            by_id = {r.run_id: r for g in todo for r in g}
-            try:
-                for result in _train(executor, todo, reporter, store, stop):
-                    used.add(result.backend)
-                    for res in result.runs:
-                        cfg = by_id[res.run_id]
-                        rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
-                        if save_weights and res.status in COMPLETE:
-                            store.save_weights(res.run_id, res.weights)
-                    _write_runs(store, rows, order, columns)
-                    interrupted = interrupted or result.interrupted
-            except KeyboardInterrupt:
-                interrupted = True
-            interrupted = interrupted or (stop.requested and len(rows) < len(order))
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        reporter.finish()
-    _write_runs(store, rows, order, columns)
-    meta["end_time"] = utc_now()
-    meta["backend"] = ",".join(sorted(used))  # what computed the passes: numba, numpy
-    if interrupted:
-        meta["status"] = "interrupted"
+        if resume:
+            if not (out / "config.toml").is_file():
+                raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
+            meta = store.read_meta()
+            meta.setdefault("resumed", []).append(utc_now())
+            if (out / "runs.csv").is_file():
+                old = read_csv(out / "runs.csv")
+                for rec in old.to_dict("records") if not old.empty else []:
+                    if rec.get("status") in COMPLETE and rec["run_id"] in labels:
+                        rows[rec["run_id"]] = rec
+            store.drop_runs(rows)
+        else:
+            meta = make_meta()
+            store.create(overwrite=overwrite, meta=meta)
+            store.write_config(dump_toml(resolved_exp))
+        meta["status"], meta["end_time"] = "running", None
         store.write_meta(meta)
-        raise ExperimentInterrupted(out)
-    store.finalize(order)
-    meta["status"] = "complete"
-    store.write_meta(meta)
-    return out
+        _write_runs(store, rows, order, columns)
+
+        reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
+        interrupted = False
+        used: set[str] = set(meta.get("backend", "").split(",")) - {""}
+        try:
+            kept = [r for r in runs if r.run_id in rows]
+            if kept:
+                reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
+            with _SigintToFlag(stop):
+                todo = [[r for r in group if r.run_id not in rows] for group in groups]
+                todo = [g for g in todo if g]
+                by_id = {r.run_id: r for g in todo for r in g}
+                try:
+                    for result in _train(executor, todo, reporter, store, stop):
+                        used.add(result.backend)
+                        for res in result.runs:
+                            cfg = by_id[res.run_id]
+                            rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                            if save_weights and res.status in COMPLETE:
+                                store.save_weights(res.run_id, res.weights)
+                        _write_runs(store, rows, order, columns)
+                        interrupted = interrupted or result.interrupted
+                except KeyboardInterrupt:
+                    interrupted = True
+                interrupted = interrupted or (stop.requested and len(rows) < len(order))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            reporter.finish()
+        _write_runs(store, rows, order, columns)
+        meta["end_time"] = utc_now()
+        meta["backend"] = ",".join(sorted(used))  # what computed the passes: numba, numpy
+        if interrupted:
+            meta["status"] = "interrupted"
+            store.write_meta(meta)
+            raise ExperimentInterrupted(out)
+        store.finalize(order)
+        meta["status"] = "complete"
+        store.write_meta(meta)
+        return out
 
 
 def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,

@@ -28,7 +28,14 @@ from nnbench.core.prune import prune_mask, sparsity_of
 from nnbench.engine import build_model
 from nnbench.plots import draw_sparsity, save
 from nnbench.plots.sparsity import PRUNE_CSV
-from nnbench.store import CONFIG, FIGURES, WEIGHTS, atomic_write_text, load_results
+from nnbench.store import (
+    CONFIG,
+    FIGURES,
+    WEIGHTS,
+    atomic_write_text,
+    load_results,
+    locked,
+)
 from nnbench.tasks.build import make_task
 
 COLUMNS = ["run_id", "cell", "sparsity", "actual_sparsity", "finetune_steps", "train_loss",
@@ -143,7 +150,11 @@ def prune_dir(out_dir: str | Path, sparsities: Sequence[float], finetune: int = 
               fmt: str = "png") -> tuple[Path, Path]:
     """:func:`prune_results` then the figure; returns the CSV and figure paths."""
     out_dir = Path(out_dir)
-    df = prune_results(out_dir, sparsities, finetune)
-    fig = draw_sparsity(df, load_results(out_dir, strict=False).title)
-    path = save(fig, out_dir / FIGURES / "sparsity", fmt)
+    if not out_dir.is_dir():
+        raise NNBenchError(f"{out_dir} is not a results directory (it does not exist); "
+                           "give a directory written by nnbench run or compare")
+    with locked(out_dir, "prune"):  # one writer at a time
+        df = prune_results(out_dir, sparsities, finetune)
+        fig = draw_sparsity(df, load_results(out_dir, strict=False).title)
+        path = save(fig, out_dir / FIGURES / "sparsity", fmt)
     return out_dir / PRUNE_CSV, path

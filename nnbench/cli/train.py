@@ -218,17 +218,28 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
         out_dir = _out_dir(exp, output)
     from nnbench.console import make_reporter
     from nnbench.executors import make_executor
-    from nnbench.experiment import run_experiment
+    from nnbench.store import locked
 
     ex = output.execution or Execution()
     executor = make_executor(ex.executor, ex.jobs, ex.scheduler, ex.threads, ex.backend)
     _compile_kernels(exp, ex.backend, output)
     reporter = make_reporter(output.mode)
+    if resume is not None:
+        command = f"{command} --resume"
+    with locked(out_dir, command):  # training, figures and summary: one writer at a time
+        _train(exp, out_dir, resume, output, reporter, executor, ex, command)
+
+
+def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporter: Any,
+           executor: Any, ex: Execution, command: str) -> None:
+    """Train into the locked ``out_dir``, draw the figures and print the summary."""
+    from nnbench.experiment import run_experiment
+
     try:
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
                                       overwrite=output.overwrite,
                                       executor=executor,
-                                      group_size=ex.group_size))
+                                      group_size=ex.group_size, command=command))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
         out_dir = Path(getattr(stop, "out_dir", out_dir))
         typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
