@@ -241,14 +241,18 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
                                       executor=executor,
                                       group_size=ex.group_size, command=command))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
-        out_dir = Path(getattr(stop, "out_dir", out_dir))
+        # (Ctrl-C, SIGTERM or SIGHUP: exit 128 + the signal's number, 130 for Ctrl-C)
+        if getattr(stop, "out_dir", None) is None:  # before anything was written
+            raise
+        out_dir = Path(stop.out_dir)
         typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
         typer.echo(f"nnbench: to finish them: nnbench compare --resume {out_dir}", err=True)
         if output.json:
             typer.echo(json_dumps({"results_dir": str(out_dir), "interrupted": True}))
         else:
             typer.echo(str(out_dir))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        code = 128 + int(getattr(stop, "signum", EXIT_INTERRUPTED - 128))
+        raise typer.Exit(code) from None
     if not output.no_plot:
         from nnbench.core.errors import NNBenchError
 
