@@ -58,7 +58,16 @@ from nnbench.engine import (
 )
 from nnbench.executors import Executor, SerialExecutor
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
-from nnbench.store import ResultsWriter, locked, make_meta, read_csv, timestamp, utc_now
+from nnbench.store import (
+    ResultsWriter,
+    locked,
+    make_meta,
+    metrics_gaps,
+    read_csv,
+    timestamp,
+    utc_now,
+    warn_once,
+)
 from nnbench.tasks.build import make_task
 
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
@@ -221,9 +230,16 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             meta.setdefault("resumed", []).append(utc_now())
             if (out / "runs.csv").is_file():
                 old = read_csv(out / "runs.csv")
+                # finished runs whose rows metrics.csv lost (a file cut short) train again
+                gaps = metrics_gaps(old, read_csv(out / "metrics.csv")) \
+                    if (out / "metrics.csv").is_file() else {}
                 for rec in old.to_dict("records") if not old.empty else []:
-                    if rec.get("status") in COMPLETE and rec["run_id"] in labels:
+                    if (rec.get("status") in COMPLETE and rec["run_id"] in labels
+                            and rec["run_id"] not in gaps):
                         rows[rec["run_id"]] = rec
+                if gaps:
+                    warn_once(f"{out}: {', '.join(gaps)} train again (their rows in "
+                              "metrics.csv are incomplete)")
             store.drop_runs(rows)
         else:
             meta = make_meta()

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from nnbench import __version__
-from nnbench.config import RunConfig, load_toml
+from nnbench.config import RunConfig, load_toml, resolve_experiment
 from nnbench.core.errors import NNBenchError
 from nnbench.schema import COLUMN_ALIASES, CSV_NAMES, RUN_KEYS
 
@@ -91,24 +92,87 @@ def _csv_text(rows: Sequence[dict] | Any, columns: Sequence[str], header: bool) 
     return df.to_csv(index=False, header=header, lineterminator="\n")
 
 
-def read_csv(path: Path):
-    """A CSV of the results directory as a DataFrame (floats read back exactly;
-    an unfinished last line, left by a crash, is ignored)."""
+class DamagedResults(NNBenchError):
+    """A file of a results directory that nnbench cannot read as it wrote it."""
+
+
+def damaged(path: Path, how: str) -> DamagedResults:
+    """The error for file ``path`` damaged ``how`` (one line, which file and how)."""
+    return DamagedResults(f"{path} is damaged: {how}")
+
+
+_warned: set[str] = set()
+
+
+def warn_once(line: str) -> None:
+    """``nnbench: warning: LINE`` on stderr, once per process (the commands read a
+    directory more than once)."""
+    if line not in _warned:
+        _warned.add(line)
+        _warn(line)
+
+
+def _text(path: Path, what: str = "text") -> str:
+    """The UTF-8 text of ``path``; :class:`DamagedResults` when it is not text."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise damaged(path, f"it is not {what} (byte {e.start} is not UTF-8)") from None
+    if "\x00" in text:
+        raise damaged(path, f"it is not {what} (it holds NUL bytes)")
+    return text
+
+
+def read_csv(path: Path, *, required: Sequence[str] = (), numeric: Sequence[str] | None = (),
+             warn: Any = None):
+    """A CSV of the results directory as a DataFrame (floats read back exactly).
+
+    nnbench ends every row with a newline, so a last line without one was cut by a crash:
+    it is dropped, saying so through ``warn`` (:func:`warn_once` by default). Anything else
+    that is not as nnbench writes it raises :class:`DamagedResults` naming the file and
+    how: not text, an empty file (nnbench always writes the header), a header without the
+    ``required`` columns, a line with more or fewer fields than the header, a value that
+    is not a number in a ``numeric`` column (``None``: every column but ``run_id``)."""
+    import csv
+    from io import StringIO
+
     import pandas as pd
 
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    if not text.strip():
-        return pd.DataFrame()
-    from io import StringIO
-
+    text = _text(path)
+    if not text:
+        raise damaged(path, "it is empty (nnbench writes at least its header line)")
+    if not text.endswith("\n"):
+        cut = text.rfind("\n") + 1
+        if cut == 0:
+            raise damaged(path, "its header line is incomplete")
+        text = text[:cut]
+        (warn or warn_once)(f"{path}: last row is incomplete (dropped)")
+    reader = csv.reader(StringIO(text))
+    header = next(reader, [])
+    absent = [c for c in required if c not in header]
+    if absent:
+        raise damaged(path, f"its header lacks the column{'s' * (len(absent) > 1)} "
+                            f"{', '.join(absent)}")
+    for row in reader:
+        if len(row) != len(header):
+            raise damaged(path, f"line {reader.line_num} has {len(row)} fields, the header "
+                                f"{len(header)}")
     # pandas >= 3 reads floats back exactly by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     df = pd.read_csv(StringIO(text), **exact)
     if "run_id" in df.columns:
         df["run_id"] = df["run_id"].astype(str)
+    cols = [c for c in df.columns if c != "run_id"] if numeric is None else numeric
+    for c in cols:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):
+            values = pd.to_numeric(df[c], errors="coerce")
+            bad = df[c].notna() & values.isna()
+            if bad.any():
+                i = int(bad.to_numpy().nonzero()[0][0])
+                raise damaged(path, f"line {i + 2}: {c} is {str(df[c].iloc[i])[:40]!r}, "
+                                    "not a number")
     return df
 
 
@@ -460,8 +524,8 @@ class ResultsWriter:
 
     def read_meta(self) -> dict[str, Any]:
         try:
-            return json.loads((self.path / META).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            return _load_meta(self.path)
+        except (OSError, NNBenchError):
             return {}
 
     def save_weights(self, run_id: str, arrays: Sequence[Any]) -> Path:
@@ -554,8 +618,11 @@ class Results:
         f = self.path / WEIGHTS / f"{run_id}.npz"
         if not f.is_file():
             raise NNBenchError(f"no weights for run '{run_id}' in {self.path / WEIGHTS}")
-        with np.load(f, allow_pickle=False) as z:
-            return [z[f"p{i}"] for i in range(len(z.files))]
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                return [z[f"p{i}"] for i in range(len(z.files))]
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            raise damaged(f, f"it is not a weights file nnbench wrote ({e})") from None
 
 
 _JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
@@ -609,37 +676,134 @@ def require_results_dir(path: str | Path) -> Path:
     return path
 
 
-def _read_table(path: Path):
-    """A CSV of the directory, an empty DataFrame when the file is missing or empty."""
+# runs.csv columns that hold numbers in every directory nnbench writes
+_RUN_NUMBERS = ("seed", "steps", "lr", "final_train_loss", "best_train_loss", "steps_done",
+                "wall_s")
+# what a truncated config.toml changes without failing to parse
+_CHECKED = ("task", "optim", "lr", "steps", "seed", "depth", "width", "act", "model")
+
+
+def _read_table(path: Path, warn: Any = None):
+    """metrics.csv or layers.csv, an empty DataFrame when the file is missing; every column
+    but ``run_id`` numeric."""
     import pandas as pd
 
-    return read_csv(path) if path.is_file() else pd.DataFrame()
+    if not path.is_file():
+        return pd.DataFrame()
+    return read_csv(path, required=("run_id", "step"), numeric=None, warn=warn)
 
 
-def load_results(path: str | Path, *, strict: bool = True) -> Results:
-    """Read a results directory: every reader (summary, figures, report, prune) uses this.
+def metrics_gaps(runs: Any, metrics: Any) -> dict[str, str]:
+    """The finished runs of runs.csv whose rows metrics.csv lacks, with what is missing: a
+    run ``done`` or ``diverged`` logs step 0, and a run ``done`` (not stopped early) its
+    last step, ``steps_done`` (a file cut short loses the rows of the last runs)."""
+    if runs.empty or "status" not in runs.columns or "steps_done" not in runs.columns:
+        return {}
+    last = {} if metrics.empty else metrics.groupby("run_id")["step"].max().to_dict()
+    gaps = {}
+    for rec in runs.to_dict("records"):
+        rid, status = str(rec["run_id"]), rec.get("status")
+        if status not in ("done", "diverged"):
+            continue
+        if rid not in last:
+            gaps[rid] = "no rows"
+        elif (status == "done" and str(rec.get("stopped_early")).lower() != "true"
+              and rec["steps_done"] == rec["steps_done"] and last[rid] < rec["steps_done"]):
+            gaps[rid] = f"rows end at step {int(last[rid])} of {int(rec['steps_done'])}"
+    return gaps
 
-    Raises NNBenchError when it has no runs.csv. ``strict``: a ``config.toml`` or
-    ``meta.json`` that does not parse is an error; without it they read as ``None`` and
-    ``{}``, so that figures can still be drawn from the CSVs alone.
+
+def gaps_line(path: Path, gaps: dict[str, str]) -> str:
+    """One line naming the runs of :func:`metrics_gaps`."""
+    shown = "; ".join(f"{rid}: {how}" for rid, how in list(gaps.items())[:4])
+    more = f"; and {len(gaps) - 4} more" if len(gaps) > 4 else ""
+    return (f"{path} is incomplete for {len(gaps)} finished run{'s' * (len(gaps) > 1)} "
+            f"({shown}{more}): cut short? their curves and steps to a target are partial")
+
+
+def _load_meta(path: Path) -> dict[str, Any]:
+    f = path / META
+    text = _text(f, "JSON")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise damaged(f, f"it is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise damaged(f, f"it holds a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def _check_config(path: Path, config: Any, runs: Any) -> None:
+    """``config.toml`` must describe the runs of runs.csv: every run in its grid with the
+    same task, optimizer, learning rate, steps, ... (a cut or edited file does not)."""
+    f = path / CONFIG
+    try:
+        _, resolved = resolve_experiment(config)
+    except NNBenchError as e:
+        raise damaged(f, str(e)) from None
+    grid = {r.run_id: r for r in resolved}
+    for rec in runs.to_dict("records") if not runs.empty else []:
+        rid = str(rec["run_id"])
+        if rid not in grid:
+            raise damaged(f, f"run {rid} of runs.csv is not in its grid (cut short or "
+                             "edited?)")
+        row = run_config(rec)
+        for key in _CHECKED:
+            if CSV_NAMES.get(key, key) not in rec:
+                continue
+            mine, theirs = getattr(grid[rid], key), getattr(row, key)
+            if mine != theirs and not (mine is None or theirs is None):
+                raise damaged(f, f"run {rid} has {key} {mine!r} in it and {theirs!r} in "
+                                 "runs.csv (cut short or edited?)")
+
+
+def load_results(path: str | Path, *, strict: bool = True, warn: Any = None) -> Results:
+    """Read a results directory: every reader (summary, figures, report, prune, resume)
+    uses this.
+
+    Raises NNBenchError when it has no runs.csv, and :class:`DamagedResults` (one line:
+    which file, how) when runs.csv, metrics.csv or layers.csv is not as nnbench writes it
+    (:func:`read_csv`; a last row cut by a crash is dropped with a warning instead) or
+    runs.csv names a run twice. Finished runs whose rows metrics.csv lacks are a warning
+    (:func:`metrics_gaps`). ``strict``: a ``config.toml`` or ``meta.json`` that does not
+    parse or is not an object, or a config whose grid is not that of runs.csv (a line
+    lost), is damage; without it the first two are a warning, they read as ``None`` and
+    ``{}``, and the grid is not compared, so that figures can still be drawn from the
+    CSVs alone. ``warn`` takes each warning line (default: stderr, once).
     """
     path = Path(path)
+    warn = warn or warn_once
     if not is_results_dir(path):
         raise NNBenchError(f"{path} is not a nnbench results directory: no runs.csv")
-    runs = read_csv(path / RUNS)
-    metrics, layers = _read_table(path / METRICS), _read_table(path / LAYERS)
+    runs = read_csv(path / RUNS, required=("run_id", "status"), numeric=_RUN_NUMBERS,
+                    warn=warn)
+    twice = runs["run_id"][runs["run_id"].duplicated()]
+    if len(twice):
+        raise damaged(path / RUNS, f"run {twice.iloc[0]} has more than one row")
+    metrics = _read_table(path / METRICS, warn)
+    layers = _read_table(path / LAYERS, warn)
+    gaps = metrics_gaps(runs, metrics) if (path / METRICS).is_file() else {}
+    if gaps:
+        warn(gaps_line(path / METRICS, gaps))
+
+    def lenient(err: NNBenchError) -> None:
+        if strict:
+            raise err
+        warn(f"{err} (left out)")
+
     config = None
     if (path / CONFIG).is_file():
         try:
             config = load_toml(path / CONFIG)
-        except NNBenchError:
-            if strict:
-                raise
+            if strict:  # what trains or rebuilds from it (resume, prune) needs its grid
+                _check_config(path, config, runs)
+        except NNBenchError as e:
+            config = None
+            lenient(e)
     meta: dict[str, Any] = {}
     if (path / META).is_file():
         try:
-            meta = json.loads((path / META).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            if strict:
-                raise NNBenchError(f"{path / META} is not valid JSON: {e}") from None
+            meta = _load_meta(path)
+        except NNBenchError as e:
+            lenient(e)
     return Results(path, runs, metrics, layers, config, meta)

@@ -209,8 +209,10 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     """
     if resume is not None:
         from nnbench import config as cfg
+        from nnbench.store import load_results
 
         check_results_dir(resume)
+        load_results(resume)  # a damaged file: which and how, before anything is written
         exp = cfg.load_toml(resume / "config.toml")
         out_dir = resume
     else:
