@@ -12,7 +12,7 @@ from nnbench.cli import app
 from nnbench.store import DamagedResults, load_results, read_csv
 
 runner = CliRunner()
-COMMANDS = ["show", "plot", "report", "resume"]
+COMMANDS = ["show", "plot", "report", "prune", "resume"]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,8 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 def _invoke(command: str, d: Path):
     if command == "resume":
         return runner.invoke(app, ["compare", "--resume", str(d), "--no-plot"])
+    if command == "prune":
+        return runner.invoke(app, ["prune", str(d), "--sparsity", "0,0.5"])
     return runner.invoke(app, [command, str(d)])
 
 
@@ -117,7 +119,7 @@ def test_a_damaged_table_is_one_line_naming_it(source, tmp_path, kind, command):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"nnbench: error: {d / name} is damaged: "), lines[0]
     assert how in lines[0]
-    if command == "resume":  # nothing written
+    if command in ("prune", "resume"):  # nothing written
         assert {f.name: f.read_bytes() for f in d.iterdir() if f.is_file()} == before
 
 
@@ -133,7 +135,7 @@ def test_a_damaged_meta_or_config(source, tmp_path, kind, command):
     if kind == "config-lost-a-line" and command in ("plot", "report"):
         assert result.exit_code == 0, result.output  # figures need no grid
         return
-    if command in ("show", "resume"):
+    if command in ("show", "prune", "resume"):
         assert result.exit_code == 2, result.output
         assert len(lines) == 1 and lines[0].startswith("nnbench: error: "), result.stderr
     else:  # the figures and the report come from the CSVs
