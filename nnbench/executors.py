@@ -24,10 +24,12 @@ import json
 import multiprocessing
 import queue as queue_module
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 import numpy as np
@@ -148,13 +150,33 @@ def train_remote(configs: list[dict], threads: int | None, channel: Any,
 
 
 def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them through the event."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Workers (and the queue's manager) leave Ctrl-C, SIGTERM and SIGHUP to the parent,
+    which stops them through the event: a signal to the whole process group (a closed
+    terminal) must not kill them before the parent has their rows."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------- #
 # the parent side
 # --------------------------------------------------------------------------- #
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP ignored (it ignores SIGINT and
+    SIGTERM itself): a hangup of the process group must not kill it under the workers."""
+    from multiprocessing import resource_tracker
+
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(hup, signal.SIG_IGN)  # inherited by the tracker's exec
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(hup, previous)
 
 
 def _deliver(message: list, reporter: Reporter, sink: MetricsSink) -> None:
@@ -211,7 +233,10 @@ class ProcessExecutor:
             return
         threads = self.threads or max(1, default_threads() // min(self.jobs, len(groups)))
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Manager() as manager, ProcessPoolExecutor(
+        _start_resource_tracker()
+        manager = SyncManager(ctx=ctx)
+        manager.start(_ignore_sigint)
+        with manager, ProcessPoolExecutor(
                 min(self.jobs, len(groups)), mp_context=ctx, initializer=_ignore_sigint
         ) as pool:
             channel, event = manager.Queue(), manager.Event()

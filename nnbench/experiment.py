@@ -9,10 +9,11 @@ after group through an *executor*, and writes everything through
 - metrics reach ``metrics.csv``/``layers.csv`` as training goes;
 - after every group, ``runs.csv`` is rewritten (atomically) with every run
   finished so far, and the weights of the finished runs are saved;
-- Ctrl-C (SIGINT) stops at the next training step: the finished runs stay
-  complete on disk, the runs in flight are marked ``interrupted`` with the
+- Ctrl-C (SIGINT), SIGTERM and SIGHUP stop at the next training step: the finished
+  runs stay complete on disk, the runs in flight are marked ``interrupted`` with the
   metrics they logged, and :class:`ExperimentInterrupted` (a
-  ``KeyboardInterrupt``) is raised; a second Ctrl-C interrupts at once;
+  ``KeyboardInterrupt``, ``signum`` the signal) is raised; a second signal interrupts
+  at once;
 - ``resume=True`` finishes such a directory: runs that are ``done`` or
   ``diverged`` are kept, the others lose their partial rows and train again
   from scratch. Because a run does not depend on the other runs of its group,
@@ -57,19 +58,30 @@ from nnbench.engine import (
 )
 from nnbench.executors import Executor, SerialExecutor
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
-from nnbench.store import ResultsWriter, make_meta, read_csv, timestamp, utc_now
+from nnbench.store import (
+    ResultsWriter,
+    locked,
+    make_meta,
+    metrics_gaps,
+    read_csv,
+    timestamp,
+    utc_now,
+    warn_once,
+)
 from nnbench.tasks.build import make_task
 
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
 
 
 class ExperimentInterrupted(KeyboardInterrupt):
-    """Training was interrupted (Ctrl-C); the partial results are in ``out_dir``.
-    A ``KeyboardInterrupt``, so that an uncaught one still ends the program as Ctrl-C does."""
+    """Training was interrupted (Ctrl-C, SIGTERM or SIGHUP: ``signum``); the partial results
+    are in ``out_dir``. A ``KeyboardInterrupt``, so that an uncaught one still ends the
+    program as Ctrl-C does."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, signum: int = signal.SIGINT):
         super().__init__(f"interrupted; partial results in {out_dir}")
         self.out_dir = Path(out_dir)
+        self.signum = int(signum)
 
 
 def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path:
@@ -109,33 +121,65 @@ def run_row(cfg: RunConfig, group: str, result: dict[str, Any]) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- #
-# SIGINT
+# SIGINT, SIGTERM, SIGHUP
 # --------------------------------------------------------------------------- #
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
-class _SigintToFlag:
-    """While active, the first SIGINT sets ``stop.requested`` (training stops cleanly at
-    the next step); the handler then steps aside so that a second one interrupts at once."""
+
+class _Interrupt(KeyboardInterrupt):
+    """A second stop signal: interrupt at once (``signum`` says which)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _SignalsToFlag:
+    """While active, the first SIGINT, SIGTERM or SIGHUP sets ``stop.requested`` (training
+    stops cleanly at the next step) and is remembered in ``signum``; the handlers then step
+    aside so that a second one interrupts at once (SIGINT: the previous handler; SIGTERM and
+    SIGHUP: the previous handler if there was one, else a ``KeyboardInterrupt``). A signal
+    that is ignored (SIGHUP under ``nohup``) stays ignored."""
 
     def __init__(self, stop: StopFlag):
         self.stop = stop
-        self.previous: Any = None
-        self.installed = False
+        self.previous: dict[int, Any] = {}
+        self.signum: int | None = None
 
     def _handler(self, signum, frame) -> None:
         self.stop.requested = True
-        signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+        self.signum = self.signum or signum
+        for s, prev in self.previous.items():
+            signal.signal(s, self._second(s, prev))
 
-    def __enter__(self) -> _SigintToFlag:
+    @staticmethod
+    def _second(signum: int, prev: Any) -> Any:
+        if callable(prev):
+            return prev
+        if signum == signal.SIGINT:
+            return signal.default_int_handler
+
+        def interrupt(s, frame):
+            raise _Interrupt(s)
+
+        return interrupt
+
+    def __enter__(self) -> _SignalsToFlag:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handler)
-            self.installed = True
+            for s in STOP_SIGNALS:
+                prev = signal.getsignal(s)
+                if prev is signal.SIG_IGN:  # ignored on purpose (nohup): left so
+                    continue
+                self.previous[s] = prev
+                signal.signal(s, self._handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.installed:
-            signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+        for s, prev in self.previous.items():
+            default = signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL
+            signal.signal(s, prev if prev is not None else default)
 
 
 # --------------------------------------------------------------------------- #
@@ -147,7 +191,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    reporter: Reporter | None = None, resume: bool = False, *,
                    overwrite: bool = False, executor: Executor | None = None,
                    stop: StopFlag | None = None, save_weights: bool = True,
-                   group_size: int | None = None) -> Path:
+                   group_size: int | None = None,
+                   command: str = "run_experiment") -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
     ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
@@ -157,6 +202,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     ``stop.requested``) interrupts training. ``executor`` is a group runner or an object
     with ``run_groups`` (:mod:`nnbench.executors`: processes, Dask); ``group_size`` caps
     the runs trained together (``1`` turns grouping off). Neither changes the numbers.
+    The directory is locked while it is written (:func:`nnbench.store.acquire_lock`,
+    ``command`` names this process in the lock): another process writing it is an error.
     """
     reporter = reporter or NullReporter()
     executor = executor or SerialExecutor()
@@ -172,67 +219,79 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     groups = make_groups(runs, group_size)
     for group in groups:  # a backend that cannot train a group: say so before creating
         check_backend(group[0], getattr(executor, "backend", None))  # a plain callable: None
-    labels = {r.run_id: group_label(r) for g in groups for r in g}
-    rows: dict[str, dict[str, Any]] = {}
+    with locked(out, command):  # one writer at a time (its lock file)
+        labels = {r.run_id: group_label(r) for g in groups for r in g}
+        rows: dict[str, dict[str, Any]] = {}
 
-    if resume:
-        if not (out / "config.toml").is_file():
-            raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
-        meta = store.read_meta()
-        meta.setdefault("resumed", []).append(utc_now())
-        if (out / "runs.csv").is_file():
-            old = read_csv(out / "runs.csv")
-            for rec in old.to_dict("records") if not old.empty else []:
-                if rec.get("status") in COMPLETE and rec["run_id"] in labels:
-                    rows[rec["run_id"]] = rec
-        store.drop_runs(rows)
-    else:
-        meta = make_meta()
-        store.create(overwrite=overwrite, meta=meta)
-        store.write_config(dump_toml(resolved_exp))
-    meta["status"], meta["end_time"] = "running", None
-    store.write_meta(meta)
-    _write_runs(store, rows, order, columns)
-
-    reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
-    interrupted = False
-    used: set[str] = set(meta.get("backend", "").split(",")) - {""}
-    try:
-        kept = [r for r in runs if r.run_id in rows]
-        if kept:
-            reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
-        with _SigintToFlag(stop):
-            todo = [[r for r in group if r.run_id not in rows] for group in groups]
-            todo = [g for g in todo if g]
-            by_id = {r.run_id: r for g in todo for r in g}
-            try:
-                for result in _train(executor, todo, reporter, store, stop):
-                    used.add(result.backend)
-                    for res in result.runs:
-                        cfg = by_id[res.run_id]
-                        rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
-                        if save_weights and res.status in COMPLETE:
-                            store.save_weights(res.run_id, res.weights)
-                    _write_runs(store, rows, order, columns)
-                    interrupted = interrupted or result.interrupted
-            except KeyboardInterrupt:
-                interrupted = True
-            interrupted = interrupted or (stop.requested and len(rows) < len(order))
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        reporter.finish()
-    _write_runs(store, rows, order, columns)
-    meta["end_time"] = utc_now()
-    meta["backend"] = ",".join(sorted(used))  # what computed the passes: numba, numpy
-    if interrupted:
-        meta["status"] = "interrupted"
+        if resume:
+            if not (out / "config.toml").is_file():
+                raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
+            meta = store.read_meta()
+            meta.setdefault("resumed", []).append(utc_now())
+            if (out / "runs.csv").is_file():
+                old = read_csv(out / "runs.csv")
+                # finished runs whose rows metrics.csv lost (a file cut short) train again
+                gaps = metrics_gaps(old, read_csv(out / "metrics.csv")) \
+                    if (out / "metrics.csv").is_file() else {}
+                for rec in old.to_dict("records") if not old.empty else []:
+                    if (rec.get("status") in COMPLETE and rec["run_id"] in labels
+                            and rec["run_id"] not in gaps):
+                        rows[rec["run_id"]] = rec
+                if gaps:
+                    warn_once(f"{out}: {', '.join(gaps)} train again (their rows in "
+                              "metrics.csv are incomplete)")
+            store.drop_runs(rows)
+        else:
+            meta = make_meta()
+            store.create(overwrite=overwrite, meta=meta)
+            store.write_config(dump_toml(resolved_exp))
+        meta["status"], meta["end_time"] = "running", None
         store.write_meta(meta)
-        raise ExperimentInterrupted(out)
-    store.finalize(order)
-    meta["status"] = "complete"
-    store.write_meta(meta)
-    return out
+        _write_runs(store, rows, order, columns)
+
+        reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
+        interrupted = False
+        signum: int | None = None  # the signal that stopped training
+        used: set[str] = set(meta.get("backend", "").split(",")) - {""}
+        try:
+            kept = [r for r in runs if r.run_id in rows]
+            if kept:
+                reporter.update([_kept_progress(r, rows[r.run_id]) for r in kept])
+            with _SignalsToFlag(stop) as signals:
+                todo = [[r for r in group if r.run_id not in rows] for group in groups]
+                todo = [g for g in todo if g]
+                by_id = {r.run_id: r for g in todo for r in g}
+                try:
+                    for result in _train(executor, todo, reporter, store, stop):
+                        used.add(result.backend)
+                        for res in result.runs:
+                            cfg = by_id[res.run_id]
+                            rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                            if save_weights and res.status in COMPLETE:
+                                store.save_weights(res.run_id, res.weights)
+                        _write_runs(store, rows, order, columns)
+                        interrupted = interrupted or result.interrupted
+                except KeyboardInterrupt as e:
+                    interrupted = True
+                    signum = getattr(e, "signum", None)
+                interrupted = interrupted or (stop.requested and len(rows) < len(order))
+                signum = signals.signum or signum  # the first signal names the stop
+        except KeyboardInterrupt as e:
+            interrupted = True
+            signum = signum or getattr(e, "signum", None)
+        finally:
+            reporter.finish()
+        _write_runs(store, rows, order, columns)
+        meta["end_time"] = utc_now()
+        meta["backend"] = ",".join(sorted(used))  # what computed the passes: numba, numpy
+        if interrupted:
+            meta["status"] = "interrupted"
+            store.write_meta(meta)
+            raise ExperimentInterrupted(out, signum or signal.SIGINT)
+        store.finalize(order)
+        meta["status"] = "complete"
+        store.write_meta(meta)
+        return out
 
 
 def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,

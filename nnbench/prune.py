@@ -28,7 +28,15 @@ from nnbench.core.prune import prune_mask, sparsity_of
 from nnbench.engine import build_model
 from nnbench.plots import draw_sparsity, save
 from nnbench.plots.sparsity import PRUNE_CSV
-from nnbench.store import CONFIG, FIGURES, WEIGHTS, atomic_write_text, load_results
+from nnbench.store import (
+    CONFIG,
+    FIGURES,
+    WEIGHTS,
+    atomic_write_text,
+    load_results,
+    locked,
+    warn_once,
+)
 from nnbench.tasks.build import make_task
 
 COLUMNS = ["run_id", "cell", "sparsity", "actual_sparsity", "finetune_steps", "train_loss",
@@ -69,12 +77,22 @@ def prune_results(out_dir: str | Path, sparsities: Sequence[float],
                            "directory written by nnbench run or compare")
     results = load_results(out_dir)
     _, runs = resolve_experiment(results.config)
+    status = dict(zip(results.runs["run_id"], results.runs["status"], strict=True))
+    missing = [r.run_id for r in runs if status.get(r.run_id) in ("done", "diverged")
+               and not (out_dir / WEIGHTS / f"{r.run_id}.npz").is_file()]
     runs = [r for r in runs if (out_dir / WEIGHTS / f"{r.run_id}.npz").is_file()]
+    if missing and runs:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                          if len(missing) > 5 else "")
+        warn_once(f"{out_dir}: no weights file for finished run{'s' * (len(missing) > 1)} "
+                  f"{shown} ({WEIGHTS}/<run_id>.npz missing): left out of the pruning")
     if any(r.binary for r in runs):
         raise NNBenchError(f"{out_dir} holds binary networks: every weight is +1 or -1 in "
                            "their forward pass, so there are no small weights to prune")
     if not runs:
-        raise NNBenchError(f"{out_dir} has no saved weights (weights/<run_id>.npz) to prune")
+        what = f" (missing for {', '.join(missing[:5])})" if missing else ""
+        raise NNBenchError(f"{out_dir} has no saved weights (weights/<run_id>.npz) to "
+                           f"prune{what}")
     varying = _cell_columns(runs)
     rows: list[dict[str, Any]] = []
     cache: dict[str, Any] = {}
@@ -143,7 +161,11 @@ def prune_dir(out_dir: str | Path, sparsities: Sequence[float], finetune: int = 
               fmt: str = "png") -> tuple[Path, Path]:
     """:func:`prune_results` then the figure; returns the CSV and figure paths."""
     out_dir = Path(out_dir)
-    df = prune_results(out_dir, sparsities, finetune)
-    fig = draw_sparsity(df, load_results(out_dir, strict=False).title)
-    path = save(fig, out_dir / FIGURES / "sparsity", fmt)
+    if not out_dir.is_dir():
+        raise NNBenchError(f"{out_dir} is not a results directory (it does not exist); "
+                           "give a directory written by nnbench run or compare")
+    with locked(out_dir, "prune"):  # one writer at a time
+        df = prune_results(out_dir, sparsities, finetune)
+        fig = draw_sparsity(df, load_results(out_dir, strict=False).title)
+        path = save(fig, out_dir / FIGURES / "sparsity", fmt)
     return out_dir / PRUNE_CSV, path

@@ -112,7 +112,9 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
     """
     res = load(path)
     path = res.path
-    config_text = (path / CONFIG).read_text() if (path / CONFIG).is_file() else ""
+    config_text = ""
+    if (path / CONFIG).is_file():  # as it is, even damaged (load has said so)
+        config_text = (path / CONFIG).read_bytes().decode("utf-8", errors="replace")
     meta = res.meta
     headers, rows, best = _tables(res)
     figures = _figures(path)

@@ -4,7 +4,7 @@ Bad input of any kind becomes one line ``nnbench: error: ...`` on stderr and exi
 code 2 (``--debug`` shows the traceback instead): :func:`boundary` turns a user mistake
 (``NNBenchError``) or an unusable file (``OSError``) inside a command into that line,
 :func:`main` does the same for Click's usage errors (an unknown option, a value of the
-wrong type). Ctrl-C during training exits with 130.
+wrong type). Ctrl-C during training exits with 130, SIGTERM with 143, SIGHUP with 129.
 """
 
 from __future__ import annotations
@@ -100,13 +100,59 @@ def _click_exception() -> type[Exception]:
 def main(args: list[str] | None = None) -> None:
     """The ``nnbench`` program: the Typer app, with usage errors (an unknown option, a
     value of the wrong type) on one line ``nnbench: error: ...``; exits with the code
-    (0, 2 for bad input, 130 after Ctrl-C)."""
+    (0, 2 for bad input, 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP)."""
     sys.exit(_main(sys.argv[1:] if args is None else list(args)))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP outside training: unwind as Ctrl-C does (the results directory's
+    lock is released), then exit with 128 + ``signum``."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+_received: list[int] = []  # the SIGTERM/SIGHUP that ended the command, if one did
+
+
+def _terminated(signum, frame) -> NoReturn:
+    _received.append(signum)
+    raise Terminated(signum)
+
+
+def _stop_signals() -> dict:
+    """SIGTERM and SIGHUP raise :class:`Terminated` (unless ignored, as under nohup);
+    training turns them into a clean stop (:mod:`nnbench.experiment`). Returns the
+    handlers replaced."""
+    import signal
+    import threading
+
+    replaced: dict = {}
+    if threading.current_thread() is not threading.main_thread():
+        return replaced
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            replaced[signum] = signal.signal(signum, _terminated)
+    return replaced
+
+
 def _main(args: list[str]) -> int:
+    replaced = _stop_signals()
+    try:
+        return _run(args)
+    finally:
+        import signal
+
+        for signum, handler in replaced.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: list[str]) -> int:
     command = typer.main.get_command(app)
     click_exception = _click_exception()
+    _received.clear()
     try:
         rv = command.main(args=args, prog_name="nnbench", standalone_mode=False)
     except click_exception as err:
@@ -119,4 +165,13 @@ def _main(args: list[str]) -> int:
     except typer.Abort:
         typer.echo("nnbench: aborted", err=True)
         return 1
+    if rv == EXIT_INTERRUPTED and _received:  # Typer made the Terminated an exit 130
+        typer.echo(f"nnbench: stopped by {_signal_name(_received[0])}", err=True)
+        return 128 + _received[0]
     return rv if isinstance(rv, int) else 0
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name

@@ -41,11 +41,14 @@ def plot(
         check_choice("--format", fmt, FigureFormat)
         check_results_dir(results_dir)
         from nnbench.plots import draw_all
+        from nnbench.store import locked
 
         kw: dict[str, Any] = {"x": x, "fmt": fmt}
         if metric is not None:
             kw["metric"] = metric
-        for path in draw_all(results_dir, **kw):
+        with locked(results_dir, "plot"):
+            paths = draw_all(results_dir, **kw)
+        for path in paths:
             typer.echo(str(path))
 
 
@@ -74,8 +77,11 @@ def report(results_dir: ResultsDir, debug: DebugOpt = False):
     with boundary(debug):
         check_results_dir(results_dir)
         from nnbench.report import write_report
+        from nnbench.store import locked
 
-        for path in write_report(results_dir):
+        with locked(results_dir, "report"):
+            paths = write_report(results_dir)
+        for path in paths:
             typer.echo(str(path))
 
 

@@ -209,8 +209,10 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     """
     if resume is not None:
         from nnbench import config as cfg
+        from nnbench.store import load_results
 
         check_results_dir(resume)
+        load_results(resume)  # a damaged file: which and how, before anything is written
         exp = cfg.load_toml(resume / "config.toml")
         out_dir = resume
     else:
@@ -218,26 +220,41 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
         out_dir = _out_dir(exp, output)
     from nnbench.console import make_reporter
     from nnbench.executors import make_executor
-    from nnbench.experiment import run_experiment
+    from nnbench.store import locked
 
     ex = output.execution or Execution()
     executor = make_executor(ex.executor, ex.jobs, ex.scheduler, ex.threads, ex.backend)
     _compile_kernels(exp, ex.backend, output)
     reporter = make_reporter(output.mode)
+    if resume is not None:
+        command = f"{command} --resume"
+    with locked(out_dir, command):  # training, figures and summary: one writer at a time
+        _train(exp, out_dir, resume, output, reporter, executor, ex, command)
+
+
+def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporter: Any,
+           executor: Any, ex: Execution, command: str) -> None:
+    """Train into the locked ``out_dir``, draw the figures and print the summary."""
+    from nnbench.experiment import run_experiment
+
     try:
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
                                       overwrite=output.overwrite,
                                       executor=executor,
-                                      group_size=ex.group_size))
+                                      group_size=ex.group_size, command=command))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
-        out_dir = Path(getattr(stop, "out_dir", out_dir))
+        # (Ctrl-C, SIGTERM or SIGHUP: exit 128 + the signal's number, 130 for Ctrl-C)
+        if getattr(stop, "out_dir", None) is None:  # before anything was written
+            raise
+        out_dir = Path(stop.out_dir)
         typer.echo(f"nnbench: interrupted; the partial results are in {out_dir}", err=True)
         typer.echo(f"nnbench: to finish them: nnbench compare --resume {out_dir}", err=True)
         if output.json:
             typer.echo(json_dumps({"results_dir": str(out_dir), "interrupted": True}))
         else:
             typer.echo(str(out_dir))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        code = 128 + int(getattr(stop, "signum", EXIT_INTERRUPTED - 128))
+        raise typer.Exit(code) from None
     if not output.no_plot:
         from nnbench.core.errors import NNBenchError
 

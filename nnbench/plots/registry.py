@@ -148,6 +148,11 @@ def draw_all(out_dir: str | Path, x: str | None = None, metric: str = "train_los
         valid = [c for c in res.metrics.columns if c not in ("run_id", "step", "wall_s")]
         raise NNBenchError(f"metric {metric!r} is not in metrics.csv; valid: "
                            + ", ".join(valid))
+    if not res.metrics.empty and res.metrics[metric].isna().all():
+        none = ("there is no validation data (train with --val-frac F to have some)"
+                if metric.startswith("val_") else "it was never measured")
+        raise NNBenchError(f"metric {metric!r} has no values in {res.path / 'metrics.csv'}: "
+                           + none)
     drawing = Drawing(res, metric, xs)
     written = []
     for spec in FIGURES:
