@@ -220,6 +220,12 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             interrupted = interrupted or (stop.requested and len(rows) < len(order))
     except KeyboardInterrupt:
         interrupted = True
+    except Exception as err:  # found only while training: the directory says so
+        _write_runs(store, rows, order, columns)
+        meta["status"], meta["end_time"] = "failed", utc_now()
+        meta["error"] = " ".join(str(err).split()) or type(err).__name__
+        store.write_meta(meta)
+        raise
     finally:
         reporter.finish()
     _write_runs(store, rows, order, columns)

@@ -128,6 +128,11 @@ class DataTask(Task):
     def generate(self, seed: int, dtype: np.dtype):
         raise NotImplementedError
 
+    def check_available(self) -> None:
+        """Raise NNBenchError when the data cannot be loaded: its files or the optional
+        package that makes it are missing (checked before a results directory exists;
+        generated tasks have nothing to check)."""
+
     @property
     def standardize(self) -> bool:
         return bool(self.params.get("standardize", True))
