@@ -56,6 +56,7 @@ from nnbench.engine import (
     metric_columns,
 )
 from nnbench.executors import Executor, SerialExecutor
+from nnbench.memory import check_memory
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
 from nnbench.store import ResultsWriter, make_meta, read_csv, timestamp, utc_now
 from nnbench.tasks.build import make_task
@@ -172,6 +173,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     groups = make_groups(runs, group_size)
     for group in groups:  # a backend that cannot train a group: say so before creating
         check_backend(group[0], getattr(executor, "backend", None))  # a plain callable: None
+    check_memory(groups, make_task)  # nor a group the machine's memory cannot hold
     labels = {r.run_id: group_label(r) for g in groups for r in g}
     rows: dict[str, dict[str, Any]] = {}
 
