@@ -182,6 +182,19 @@ def experiment_from_dict(d: Mapping[str, Any]) -> ExperimentConfig:
     return merge(exp, d)
 
 
+def check_conflicts(d: Mapping[str, Any]) -> None:
+    """Keys of one source (a file, the flags) that contradict each other: a base field and
+    its axis (``optim`` and ``optims``), ``steps`` and ``epochs``. ``None`` is not given."""
+    given = {k for k, v in d.items() if v is not None}
+    for axis, field_name in AXES.items():
+        if axis in given and field_name in given:
+            raise ConfigKeyError(axis, f"{field_name} and {axis} both given: give one value "
+                                       "or a list, not both")
+    if "steps" in given and "epochs" in given:
+        raise ConfigKeyError("epochs", "steps and epochs both given: give one (epochs set the "
+                                       "steps from the size of the training set)")
+
+
 def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     """Flat keys of ``exp`` (``None`` values left out), the inverse of
     :func:`experiment_from_dict`."""
@@ -217,10 +230,12 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
     A base field and its axis exclude each other: setting ``optim`` clears
     ``optims`` and setting ``optims`` clears ``optim`` (likewise ``lr``/``lrs``,
-    ``act``/``acts``, ...). ``hp``, ``schedule_kw`` and ``task_kw`` are updated
-    key by key.
+    ``act``/``acts``, ...); so do ``steps`` and ``epochs``. Both of a pair in
+    ``overrides`` is an error (:func:`check_conflicts`). ``hp``, ``schedule_kw`` and
+    ``task_kw`` are updated key by key.
     """
     _check_keys(overrides, EXPERIMENT_KEYS, "experiment")
+    check_conflicts(overrides)
     base = replace(file_config.base, hp=dict(file_config.base.hp),
                    schedule_kw=dict(file_config.base.schedule_kw),
                    task_kw=dict(file_config.base.task_kw))
@@ -250,6 +265,8 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
             setattr(exp.base, key, _coerce(key, value))
             if key in axis_of:
                 setattr(exp, axis_of[key], None)
+            if key in ("steps", "epochs"):  # one replaces the other
+                setattr(exp.base, "epochs" if key == "steps" else "steps", None)
     return exp
 
 

@@ -158,6 +158,8 @@ def validate(c: RunFields, task: Any = None) -> None:
 def _validate_training(c: RunFields, kind: str) -> None:
     """Steps, learning rate, dtype, seeds, logging, validation, clipping and target."""
     check_int("steps", c.steps, 1)
+    if not math.isfinite(c.lr):
+        raise NNBenchError(f"lr must be a finite number > 0, got {c.lr!r}")
     check_positive("lr", c.lr)
     dtypes = choices(FIELD_TYPES["dtype"])
     if c.dtype not in dtypes:
@@ -267,3 +269,17 @@ def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
     check = getattr(task, "check_available", None)
     if check is not None:
         check()  # the files or the optional package the data needs
+
+
+def batch_warnings(runs: list[RunFields], task: Any) -> list[str]:
+    """A line for every batch size of the resolved ``runs`` larger than the training set,
+    which then trains full batch (nothing for full batch or a landscape)."""
+    if getattr(task, "kind", "landscape") == "landscape":
+        return []
+    sizes = sorted({int(r.batch_size) for r in runs if r.batch_size != FULL_BATCH})
+    if not sizes:
+        return []
+    r = runs[0]
+    n_train = task.sizes(r.data_seed, r.val_frac)[0]
+    return [f"batch size {b} is larger than the {n_train} training samples of {task.name}: "
+            "it trains full batch" for b in sizes if b > n_train]

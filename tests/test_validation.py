@@ -112,3 +112,71 @@ def test_a_failure_in_training_marks_the_directory_failed(tmp_path):
     assert meta["status"] == "failed"
     assert "bad IDX magic number" in meta["error"]
     assert meta["end_time"] is not None
+
+
+# -- conflicting options are errors, not silent choices -----------------------------------
+
+
+def test_steps_and_epochs_on_the_command_line(tmp_path):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["run", "--task", "sin-small", "--epochs", "2", "--steps",
+                                 "10", "--no-plot", "--quiet", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "--steps and --epochs both given" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text,words", [
+    ('task = "sin-small"\noptim = "sgd"\noptims = ["adam", "sgd"]\n',
+     "e.toml:3: optim and optims both given"),
+    ('task = "sin-small"\nlrs = [0.1, 0.01]\nlr = 0.1\n', "lr and lrs both given"),
+    ('task = "sin-small"\nsteps = 5\nepochs = 2\n', "e.toml:3: steps and epochs both given"),
+])
+def test_contradicting_keys_in_a_config_file(tmp_path, text, words):
+    f = tmp_path / "e.toml"
+    f.write_text(text)
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["compare", "--config", str(f), "--quiet", "--no-plot",
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and words in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("file_key,flag,steps", [("epochs = 1", ["--steps", "7"], 7),
+                                                  ("steps = 7", ["--epochs", "2"], 2)])
+def test_a_flag_replaces_the_files_steps_or_epochs(tmp_path, file_key, flag, steps):
+    from nnbench.store import read_csv
+
+    f = tmp_path / "e.toml"
+    f.write_text(f'task = "sin-small"\n{file_key}\n')  # full batch: an epoch is a step
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["compare", "--config", str(f), *flag, "--seeds", "1",
+                                 "--quiet", "--no-plot", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert int(read_csv(out / "runs.csv")["steps_done"][0]) == steps
+
+
+@pytest.mark.parametrize("flag", [["--lr", "inf"], ["--lr", "nan"], ["--lr", "-inf"],
+                                  ["--lrs", "0.1,inf"]])
+def test_an_infinite_or_nan_learning_rate(tmp_path, flag):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["compare", "--task", "sin-small", *flag, *FAST,
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and "lr must be a finite number > 0" in result.stderr
+    assert not out.exists()
+
+
+def test_a_batch_larger_than_the_training_set_trains_full_batch_and_says_so(tmp_path):
+    from nnbench.store import read_csv
+
+    results = {}
+    for batch in ("5000", "full"):
+        out = tmp_path / batch
+        result = runner.invoke(app, ["run", "--task", "sin-small", "--batch-size", batch,
+                                     *FAST, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        results[batch] = (result.stderr, read_csv(out / "metrics.csv").drop(columns="wall_s"))
+    assert ("warning: batch size 5000 is larger than the 1000 training samples of sin-small: "
+            "it trains full batch") in results["5000"][0]
+    assert "warning" not in results["full"][0]
+    assert results["5000"][1].equals(results["full"][1])

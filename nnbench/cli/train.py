@@ -155,6 +155,9 @@ def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The run-config fields (and the experiment's name) given on the command line
     (``options``: the command's parameters), converted for the config layer."""
     fields = {k: v for k, v in options.items() if k in RUN_KEYS or k == "name"}
+    if fields.get("steps") is not None and fields.get("epochs") is not None:
+        raise error("--steps and --epochs both given: give one (epochs set the steps from "
+                    "the size of the training set)")
     start, data_dir, batch_size = fields["start"], fields["data_dir"], fields["batch_size"]
     fields.update(
         start=None if start is None else str(start),
@@ -177,7 +180,12 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
     if command == "run" and len(runs) > 1:
         raise error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
                     "use nnbench compare for a grid")
-    cfg.resolve_experiment(exp)  # raises on the first impossible run
+    _, runs = cfg.resolve_experiment(exp)  # raises on the first impossible run
+    from nnbench.resolve import batch_warnings
+    from nnbench.tasks.build import make_task
+
+    for line in batch_warnings(runs, make_task(runs[0])):
+        typer.echo(f"nnbench: warning: {line}", err=True)
     return exp
 
 
