@@ -29,6 +29,7 @@ from nnbench.core.errors import (
     check_int,
     check_positive,
     check_range,
+    plural,
 )
 from nnbench.core.init import INITS
 from nnbench.core.losses import LOSSES
@@ -281,5 +282,6 @@ def batch_warnings(runs: list[RunFields], task: Any) -> list[str]:
         return []
     r = runs[0]
     n_train = task.sizes(r.data_seed, r.val_frac)[0]
-    return [f"batch size {b} is larger than the {n_train} training samples of {task.name}: "
+    return [f"batch size {b} is larger than the {plural(n_train, 'training sample')} of "
+            f"{task.name}: "
             "it trains full batch" for b in sizes if b > n_train]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nnbench.core.errors import plural
 from nnbench.schema import config_columns
 
 # (summary name, runs.csv column), reported when the column is present.
@@ -318,15 +319,19 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
             gp = g[g["converged"].notna()]  # the perceptron's runs only
             conv = gp["converged"].astype(str).str.lower() == "true"
             if conv.all():
-                epochs = (f", {fmt_num(gp['epochs_done'].mean())} epochs"
-                          if "epochs_done" in gp.columns else "")
+                mean = gp["epochs_done"].mean() if "epochs_done" in gp.columns else None
+                epochs = (f", {fmt_num(mean)} epoch{'' if mean == 1 else 's'}"
+                          if mean is not None else "")
                 lines.append(f"perceptron{where}: converged in every run after "
                              f"{fmt_num(gp['updates'].mean())} updates{epochs} on average")
             else:
-                epochs = fmt_num(gp.loc[~conv, "epochs_done"].max()) \
-                    if "epochs_done" in gp.columns else "the"
-                lines.append(f"perceptron{where}: not separable within {epochs} epochs "
-                             f"({int((~conv).sum())} of {len(gp)} runs did not converge)")
+                most = gp.loc[~conv, "epochs_done"].max() if "epochs_done" in gp.columns \
+                    else None
+                epochs = ("the epochs" if most is None else
+                          f"{fmt_num(most)} epoch{'' if most == 1 else 's'}")
+                lines.append(f"perceptron{where}: not separable within {epochs} "
+                             f"({int((~conv).sum())} of {plural(len(gp), 'run')} did not "
+                             "converge)")
         if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
             gl = g[g["closed_form_loss"].notna()]
             lines.append(f"linear regression{where}: closed-form loss "

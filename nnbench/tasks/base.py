@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_int, check_range
+from nnbench.core.errors import NNBenchError, check_int, check_range, plural
 from nnbench.core.registry import Registry
 
 TASKS = Registry("task")
@@ -206,7 +206,7 @@ def _split(X: np.ndarray, y: np.ndarray, frac: float, rng: np.random.Generator):
     n = len(X)
     k = _split_count(n, frac)
     if n < 2:
-        raise NNBenchError(f"cannot split {n} sample(s); use val_frac=0 and test_frac=0")
+        raise NNBenchError(f"cannot split {plural(n, 'sample')}; use val_frac=0 and test_frac=0")
     perm = rng.permutation(n)
     hold, keep = np.sort(perm[:k]), np.sort(perm[k:])
     return X[keep], y[keep], X[hold], y[hold]
