@@ -41,3 +41,59 @@ def test_counts_are_singular_or_plural(tmp_path, seeds, line):
                                  "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == line
+
+
+def _run_ids(out):
+    from nnbench.store import read_csv
+
+    return list(read_csv(out / "runs.csv")["run_id"])
+
+
+def test_seeds_as_a_list_and_as_a_count(tmp_path):
+    from nnbench.config import load_toml
+
+    out = tmp_path / "list"
+    result = runner.invoke(app, ["compare", "--task", "sin-small", "--seeds", "0,3,7", *FAST,
+                                 "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _run_ids(out) == ["s0", "s3", "s7"]
+    assert load_toml(out / "config.toml").seeds == [0, 3, 7]
+    again = tmp_path / "again"  # the config file repeats it
+    assert runner.invoke(app, ["compare", "--config", str(out / "config.toml"), "--quiet",
+                               "--no-plot", "--out", str(again)]).exit_code == 0
+    assert _run_ids(again) == ["s0", "s3", "s7"]
+    count = tmp_path / "count"
+    assert runner.invoke(app, ["compare", "--task", "sin-small", "--seeds", "2", "--seed",
+                               "4", *FAST, "--quiet", "--out", str(count)]).exit_code == 0
+    assert _run_ids(count) == ["s4", "s5"]
+    one = tmp_path / "one"
+    assert runner.invoke(app, ["compare", "--task", "sin-small", "--seeds", "7,", *FAST,
+                               "--quiet", "--out", str(one)]).exit_code == 0
+    assert _run_ids(one) == ["s7"]
+
+
+def test_a_listed_seed_equals_the_same_seed_from_a_count(tmp_path):
+    from nnbench.store import read_csv
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, seeds in ((a, ["--seeds", "3"]), (b, ["--seeds", "2,0"])):
+        assert runner.invoke(app, ["compare", "--task", "sin-small", *seeds, *FAST,
+                                   "--quiet", "--out", str(out)]).exit_code == 0
+    ma = read_csv(a / "metrics.csv").drop(columns="wall_s").set_index(["run_id", "step"])
+    mb = read_csv(b / "metrics.csv").drop(columns="wall_s").set_index(["run_id", "step"])
+    assert ma.loc[["s2", "s0"]].equals(mb.loc[["s2", "s0"]])
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--seeds", "0,3,3"], "seeds lists 3 twice"),
+    (["--seeds", "0,x"], "--seeds expects comma-separated integers"),
+    (["--seeds", "x"], "--seeds expects a count or comma-separated seeds"),
+    (["--seeds", "0"], "seeds must be an integer >= 1 or a list of seeds"),
+    (["--seeds", "1,-2"], "seeds must be integers >= 0"),
+    (["--seeds", "1,2", "--seed", "3"], "seed and a list of seeds both given"),
+])
+def test_bad_seeds(tmp_path, args, words):
+    result = runner.invoke(app, ["compare", "--task", "sin-small", *args, *FAST,
+                                 "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and words in result.stderr
+    assert not (tmp_path / "r").exists()

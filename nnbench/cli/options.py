@@ -58,6 +58,20 @@ def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | N
     return out
 
 
+def parse_seeds(text: str | None) -> int | list[int] | None:
+    """``--seeds``: a count (``5``: seeds 0..4 from ``--seed`` on) or, with a comma, the
+    seeds themselves (``0,3,7``; ``7,`` is the one seed 7)."""
+    if text is None:
+        return None
+    if "," not in text:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise error(f"--seeds expects a count or comma-separated seeds (0,3,7), got "
+                        f"'{text}'") from None
+    return parse_list("--seeds", text.rstrip().removesuffix(","), int)
+
+
 def parse_hp(items: Sequence[str] | None) -> dict[str, Any]:
     """``--hp momentum=0.9 --hp betas=0.9,0.99 --hp nesterov=true`` as a dict of values.
 

@@ -31,6 +31,7 @@ from nnbench.cli.options import (
     parse_batch,
     parse_hp,
     parse_list,
+    parse_seeds,
     with_options,
 )
 from nnbench.cli.output import check_results_dir, draw, json_dumps, report_summary
@@ -75,8 +76,10 @@ def _grid_options(
     models: Annotated[str | None, _axis(
         "Models, e.g. perceptron,mlp ([bold]nnbench list models[/bold]).")] = None,
     losses: Annotated[str | None, _axis("Losses, e.g. bce_with_logits,sigmoid_mse.")] = None,
-    seeds: Annotated[int | None, typer.Option(
-        "--seeds", help="Seeds per cell: seeds 0..N-1 (3 by default; from --seed on).",
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", metavar="N|S,S,...",
+        help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
+             "themselves, e.g. 0,3,7.",
         rich_help_panel=GRID)] = None,
     resume: Annotated[Path | None, typer.Option(
         "--resume", metavar="DIR",
@@ -148,7 +151,7 @@ def _grid(options: dict[str, Any]) -> dict[str, Any]:
         if kind == "batch":
             values = [parse_batch(_option(axis), b) for b in values or []]
         grid[axis] = values
-    return given_values(**grid, seeds=options["seeds"])
+    return given_values(**grid, seeds=parse_seeds(options["seeds"]))
 
 
 def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
