@@ -97,3 +97,43 @@ def test_bad_seeds(tmp_path, args, words):
                                  "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and words in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_results_files_follow_the_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    out = tmp_path / "r"
+    old = os.umask(umask)
+    try:
+        result = runner.invoke(app, ["run", "--task", "sin-small", *FAST, "--quiet",
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    finally:
+        os.umask(old)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"runs.csv", "metrics.csv", "layers.csv", "meta.json", "config.toml",
+            "s0.npz", "report.md", "report.html"} <= names
+    modes = {p.relative_to(out).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {oct(mode)}, modes
+
+
+def test_cache_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    import numpy as np
+
+    from nnbench.tasks.cache import atomic_write_bytes, save_arrays
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"x")
+        save_arrays(tmp_path / "b.npz", {"x": np.zeros(3)})
+    finally:
+        os.umask(old)
+    for name in ("a.bin", "b.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
