@@ -137,3 +137,58 @@ def test_cache_files_follow_the_umask(tmp_path):
         os.umask(old)
     for name in ("a.bin", "b.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_schedule_parameters_from_the_command_line(tmp_path):
+    from nnbench.config import load_toml
+    from nnbench.store import read_csv
+
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["run", "--task", "sin-small", "--lr", "0.01", "--schedule",
+                                 "step", "--sched", "step_size=100", "--sched", "gamma=0.5",
+                                 "--steps", "250", "--log-every", "1", "--no-plot", "--quiet",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_toml(out / "config.toml").base.schedule_kw == {"step_size": 100, "gamma": 0.5}
+    lr = read_csv(out / "metrics.csv").set_index("step")["lr"]
+    assert (lr[99], lr[100], lr[199], lr[200]) == (0.01, 0.005, 0.005, 0.0025)
+    # the same as the config file's [schedule_kw]
+    f = tmp_path / "e.toml"
+    f.write_text('task = "sin-small"\nlr = 0.01\nschedule = "step"\nsteps = 250\n'
+                 'log_every = 1\n[schedule_kw]\nstep_size = 100\ngamma = 0.5\n')
+    again = tmp_path / "again"
+    assert runner.invoke(app, ["run", "--config", str(f), "--no-plot", "--quiet", "--out",
+                               str(again)]).exit_code == 0
+    cols = ["run_id", "step", "lr", "train_loss", "grad_norm"]
+    assert read_csv(again / "metrics.csv")[cols].equals(read_csv(out / "metrics.csv")[cols])
+
+
+def test_warmup_steps_through_sched(tmp_path):
+    from nnbench.config import load_toml
+
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["run", "--task", "sin-small", "--schedule", "cosine",
+                                 "--sched", "warmup_steps=10", "--sched", "eta_min=0.1",
+                                 *FAST, "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    base = load_toml(out / "config.toml").base
+    assert base.warmup_steps == 10 and base.schedule_kw["eta_min"] == 0.1
+
+
+@pytest.mark.parametrize("sched,words", [
+    (["--sched", "foo=1"], "unknown parameter 'foo' for schedule 'step'; valid: step_size, "
+                           "gamma, warmup_steps"),
+    (["--sched", "gamma=abc"], "--sched gamma: value must be a number, got 'abc'"),
+    (["--sched", "gamma=2"], "gamma must be in (0, 1], got 2"),
+    (["--sched", "step_size=0"], "step_size must be an integer >= 1, got 0"),
+    (["--sched", "gamma"], "--sched must be NAME=VALUE"),
+])
+def test_bad_schedule_parameters(tmp_path, sched, words):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["run", "--task", "sin-small", "--schedule", "step", *sched,
+                                 *FAST, "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"nnbench: error: {words}"] or \
+        words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()

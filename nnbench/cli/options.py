@@ -88,6 +88,22 @@ def parse_hp(items: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
+def parse_sched(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--sched step_size=100 --sched gamma=0.5`` as a dict of numbers (the schedule
+    checks the names and the values)."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = str(item).partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise error(f"--sched must be NAME=VALUE (e.g. step_size=100), got {item!r}")
+        try:
+            out[name] = _number(text)
+        except ValueError:
+            raise error(f"--sched {name}: value must be a number, got {text!r}") from None
+    return out
+
+
 def _parse_value(name: str, text: str) -> Any:
     low = text.lower()
     if low in ("true", "false"):
@@ -177,6 +193,10 @@ HpOpt = Annotated[list[str] | None, typer.Option(
 ScheduleOpt = Annotated[option_type("schedule"), typer.Option(
     "--schedule", help="Learning-rate schedule ([bold]nnbench list schedules[/bold]).",
     rich_help_panel=OPTIM)]
+SchedOpt = Annotated[list[str] | None, typer.Option(
+    "--sched", metavar="NAME=VALUE",
+    help="Schedule parameter, repeatable: --schedule step --sched step_size=100 --sched "
+         "gamma=0.5; warmup_steps=N for any schedule.", rich_help_panel=OPTIM)]
 ClipOpt = Annotated[option_type("clip"), typer.Option(
     "--clip", help="Clip the gradient norm of each run to this value.", rich_help_panel=OPTIM)]
 L2Opt = Annotated[option_type("l2"), typer.Option(
@@ -270,7 +290,7 @@ def experiment_options(
     model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
     init: InitOpt = None,
     optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
-    clip: ClipOpt = None,
+    sched: SchedOpt = None, clip: ClipOpt = None,
     steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,

@@ -31,6 +31,7 @@ from nnbench.cli.options import (
     parse_batch,
     parse_hp,
     parse_list,
+    parse_sched,
     parse_seeds,
     with_options,
 )
@@ -158,6 +159,10 @@ def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The run-config fields (and the experiment's name) given on the command line
     (``options``: the command's parameters), converted for the config layer."""
     fields = {k: v for k, v in options.items() if k in RUN_KEYS or k == "name"}
+    sched = parse_sched(options["sched"])
+    if "warmup_steps" in sched:  # a field of its own, for every schedule
+        fields["warmup_steps"] = sched.pop("warmup_steps")
+    fields["schedule_kw"] = sched or None
     if fields.get("steps") is not None and fields.get("epochs") is not None:
         raise error("--steps and --epochs both given: give one (epochs set the steps from "
                     "the size of the training set)")
