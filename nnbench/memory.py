@@ -124,8 +124,13 @@ def check_memory(groups: Sequence[Sequence[Any]], task_of: Any,
     available = machine_bytes() if available is None else available
     if not available:
         return
+    tasks: dict[Any, Any] = {}  # the runs of an experiment share their task: build it once
     for group in groups:
-        need = group_bytes(group, task_of(group[0]))
+        key = (group[0].task, repr(sorted(group[0].task_kw.items())), group[0].data_dir,
+               group[0].start)
+        if key not in tasks:
+            tasks[key] = _SizedTask(task_of(group[0]))
+        need = group_bytes(group, tasks[key])
         if need["total"] > available:
             cfg, R = group[0], len(group)
             runs = f"{R} run{'s' if R != 1 else ''}"
@@ -136,6 +141,18 @@ def check_memory(groups: Sequence[Sequence[Any]], task_of: Any,
                 f"{human_bytes(need['total'])} of memory ({parts}); this machine has "
                 f"{human_bytes(available)}: make --width, --depth or --batch-size smaller, "
                 "or train fewer runs together (--group-size)")
+
+
+class _SizedTask:
+    """A task whose :meth:`sizes` are computed once per data seed and validation split."""
+
+    def __init__(self, task: Any):
+        self.task, self.kind, self.cache = task, getattr(task, "kind", None), {}
+
+    def sizes(self, seed: int, val_frac: float | None) -> tuple[int, ...]:
+        if (seed, val_frac) not in self.cache:
+            self.cache[seed, val_frac] = self.task.sizes(seed, val_frac)
+        return self.cache[seed, val_frac]
 
 
 __all__ = ["check_memory", "group_bytes", "human_bytes", "machine_bytes"]
