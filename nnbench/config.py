@@ -64,7 +64,8 @@ class RunConfig(RunFields):
 class ExperimentConfig:
     """A grid of runs: a base :class:`RunConfig` and axes (``None`` = not an axis).
 
-    ``seeds`` is the number of seeds per cell, ``base.seed .. base.seed + seeds - 1``.
+    ``seeds`` is the number of seeds per cell, ``base.seed .. base.seed + seeds - 1``, or
+    the list of the seeds themselves (``[0, 3, 7]``; ``base.seed`` then plays no part).
     ``out`` is the results directory (default ``results/<name>/<UTC timestamp>``).
     """
 
@@ -81,7 +82,15 @@ class ExperimentConfig:
     schedules: list[str] | None = None
     models: list[str] | None = None
     losses: list[str] | None = None
-    seeds: int = 3
+    seeds: int | list[int] = 3
+
+    def seed_values(self) -> list[int]:
+        """The seeds of every cell, in order."""
+        seeds = check_seeds(self.seeds)
+        if isinstance(seeds, list):
+            return seeds
+        start = check_int("seed", self.base.seed, 0)
+        return list(range(start, start + seeds))
 
     @property
     def label(self) -> str:
@@ -182,6 +191,40 @@ def experiment_from_dict(d: Mapping[str, Any]) -> ExperimentConfig:
     return merge(exp, d)
 
 
+def check_conflicts(d: Mapping[str, Any]) -> None:
+    """Keys of one source (a file, the flags) that contradict each other: a base field and
+    its axis (``optim`` and ``optims``), ``steps`` and ``epochs``. ``None`` is not given."""
+    given = {k for k, v in d.items() if v is not None}
+    for axis, field_name in AXES.items():
+        if axis in given and field_name in given:
+            raise ConfigKeyError(axis, f"{field_name} and {axis} both given: give one value "
+                                       "or a list, not both")
+    if "seed" in given and isinstance(d.get("seeds"), (list, tuple)):
+        raise ConfigKeyError("seeds", "seed and a list of seeds both given: the list names "
+                                      "the seeds (give seed with a count of seeds)")
+    if "steps" in given and "epochs" in given:
+        raise ConfigKeyError("epochs", "steps and epochs both given: give one (epochs set the "
+                                       "steps from the size of the training set)")
+
+
+def check_seeds(value: Any) -> int | list[int]:
+    """``seeds``: a count >= 1, or a non-empty list of distinct integers >= 0."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise NNBenchError("seeds is an empty list; give a count or at least one seed")
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise NNBenchError(f"seeds must be integers >= 0, got {v!r}")
+            if v in out:
+                raise NNBenchError(f"seeds lists {v} twice; give each seed once")
+            out.append(v)
+        return out
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NNBenchError(f"seeds must be an integer >= 1 or a list of seeds, got {value!r}")
+    return value
+
+
 def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     """Flat keys of ``exp`` (``None`` values left out), the inverse of
     :func:`experiment_from_dict`."""
@@ -190,7 +233,9 @@ def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     d.pop("run_id", None)
     for axis in AXES:
         d[axis] = getattr(exp, axis)
-    d["seeds"] = exp.seeds
+    d["seeds"] = list(exp.seeds) if isinstance(exp.seeds, (list, tuple)) else exp.seeds
+    if isinstance(exp.seeds, (list, tuple)):
+        d.pop("seed", None)  # the list is the seeds
     return {k: v for k, v in d.items() if v is not None}
 
 
@@ -217,10 +262,12 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
     A base field and its axis exclude each other: setting ``optim`` clears
     ``optims`` and setting ``optims`` clears ``optim`` (likewise ``lr``/``lrs``,
-    ``act``/``acts``, ...). ``hp``, ``schedule_kw`` and ``task_kw`` are updated
-    key by key.
+    ``act``/``acts``, ...); so do ``steps`` and ``epochs``. Both of a pair in
+    ``overrides`` is an error (:func:`check_conflicts`). ``hp``, ``schedule_kw`` and
+    ``task_kw`` are updated key by key.
     """
     _check_keys(overrides, EXPERIMENT_KEYS, "experiment")
+    check_conflicts(overrides)
     base = replace(file_config.base, hp=dict(file_config.base.hp),
                    schedule_kw=dict(file_config.base.schedule_kw),
                    task_kw=dict(file_config.base.task_kw))
@@ -238,9 +285,10 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
                 raise ConfigKeyError(key, str(err)) from None
             setattr(exp, key, value)
         elif key == "seeds":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigKeyError(key, f"seeds must be an integer >= 1, got {value!r}")
-            exp.seeds = value
+            try:
+                exp.seeds = check_seeds(value)
+            except NNBenchError as err:
+                raise ConfigKeyError(key, str(err)) from None
         elif key in AXES:
             setattr(exp, key, _coerce_axis(key, value))
             setattr(exp.base, AXES[key], None)
@@ -250,6 +298,11 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
             setattr(exp.base, key, _coerce(key, value))
             if key in axis_of:
                 setattr(exp, axis_of[key], None)
+            if key in ("steps", "epochs"):  # one replaces the other
+                setattr(exp.base, "epochs" if key == "steps" else "steps", None)
+    if overrides.get("seed") is not None and isinstance(exp.seeds, list):
+        raise ConfigKeyError("seed", "seed and a list of seeds both given: the list names "
+                                     "the seeds (give seed with a count of seeds)")
     return exp
 
 
@@ -282,9 +335,7 @@ def expand(exp: ExperimentConfig) -> list[RunConfig]:
     seeds. The run id joins the values of the axes with more than one value and ``s<seed>``:
     ``adam-lr0.005-s0``, ``relu-d4-s2``. Runs are not resolved (see :func:`resolve`).
     """
-    if isinstance(exp.seeds, bool) or not isinstance(exp.seeds, int) or exp.seeds < 1:
-        raise NNBenchError(f"seeds must be an integer >= 1, got {exp.seeds!r}")
-    check_int("seed", exp.base.seed, 0)
+    seeds = exp.seed_values()
     axes = [a for a in AXES if getattr(exp, a) is not None]
     for a in axes:
         _coerce_axis(a, getattr(exp, a))
@@ -293,8 +344,7 @@ def expand(exp: ExperimentConfig) -> list[RunConfig]:
     for combo in itertools.product(*(getattr(exp, a) for a in axes)):
         changes = {AXES[a]: v for a, v in zip(axes, combo, strict=True)}
         parts = [_id_part(a, v) for a, v in zip(axes, combo, strict=True) if a in vary]
-        for k in range(exp.seeds):
-            seed = exp.base.seed + k
+        for seed in seeds:
             run_id = "-".join([*parts, f"s{seed}"])
             runs.append(replace(exp.base, **changes, seed=seed, run_id=run_id,
                                 hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),

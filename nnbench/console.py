@@ -26,6 +26,8 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from nnbench.core.errors import plural
+
 FINAL_STATUSES = frozenset({"done", "diverged", "stopped", "interrupted"})
 STATUS_STYLE = {
     "pending": "dim", "running": "cyan", "done": "green", "stopped": "green",
@@ -153,7 +155,8 @@ class LiveReporter:
     def table(self) -> Table:
         """The table as it stands (one row per run, or per group)."""
         elapsed = time.perf_counter() - self._t0
-        table = Table(title=f"{self.title}  ({len(self.state.runs)} runs, {elapsed:.0f} s)",
+        runs = plural(len(self.state.runs), "run")
+        table = Table(title=f"{self.title}  ({runs}, {elapsed:.0f} s)",
                       title_justify="left", expand=False)
         table.add_column("group" if self.grouped else "run", style="bold", no_wrap=True)
         if not self.grouped:
@@ -203,7 +206,7 @@ class PlainReporter:
     def start(self, runs: Sequence[Any]) -> None:
         self.state.start(runs)
         groups = len({r.group for r in runs})
-        self._print(f"training {len(runs)} runs in {groups} groups")
+        self._print(f"training {plural(len(runs), 'run')} in {plural(groups, 'group')}")
 
     def update(self, progress: Sequence[Any]) -> None:
         groups = {r.run_id: r.group for r in self.state.runs}

@@ -57,6 +57,7 @@ from nnbench.engine import (
     metric_columns,
 )
 from nnbench.executors import Executor, SerialExecutor
+from nnbench.memory import check_memory
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
 from nnbench.store import (
     ResultsWriter,
@@ -219,6 +220,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     groups = make_groups(runs, group_size)
     for group in groups:  # a backend that cannot train a group: say so before creating
         check_backend(group[0], getattr(executor, "backend", None))  # a plain callable: None
+    check_memory(groups, make_task)  # nor a group the machine's memory cannot hold
     with locked(out, command):  # one writer at a time (its lock file)
         labels = {r.run_id: group_label(r) for g in groups for r in g}
         rows: dict[str, dict[str, Any]] = {}
@@ -279,6 +281,12 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
         except KeyboardInterrupt as e:
             interrupted = True
             signum = signum or getattr(e, "signum", None)
+        except Exception as err:  # found only while training: the directory says so
+            _write_runs(store, rows, order, columns)
+            meta["status"], meta["end_time"] = "failed", utc_now()
+            meta["error"] = " ".join(str(err).split()) or type(err).__name__
+            store.write_meta(meta)
+            raise
         finally:
             reporter.finish()
         _write_runs(store, rows, order, columns)

@@ -37,13 +37,15 @@ figcaption { color: #555; font-size: 0.9em; }
 
 
 def _tables(res: Results) -> tuple[list[str], list[list[str]], list[str]]:
-    """Summary headers and rows, and the best-learning-rate lines."""
+    """Summary headers and rows, and the lines under them: the best learning rates and
+    the notes (the classic models, runs that ended far above their start)."""
     metrics = None if res.metrics.empty else res.metrics
     by = sm.cell_columns(res.runs)
     table = sm.summarize(res.runs, metrics, by=by)
     headers, rows = sm.display_rows(table, by)
     best = sm.best_lr(res.runs)
-    return headers, rows, (sm.best_lr_lines(best) if best is not None else [])
+    lines = sm.best_lr_lines(best) if best is not None else []
+    return headers, rows, [*lines, *sm.notes(res.runs, metrics)]
 
 
 def _figures(path: Path) -> list[Path]:

@@ -29,6 +29,7 @@ from nnbench.core.errors import (
     check_int,
     check_positive,
     check_range,
+    plural,
 )
 from nnbench.core.init import INITS
 from nnbench.core.losses import LOSSES
@@ -152,11 +153,14 @@ def validate(c: RunFields, task: Any = None) -> None:
         raise NNBenchError("start applies to landscape tasks only")
     _validate_network(c)
     check_options(c, kind)
+    _validate_fit(c, task, kind)
 
 
 def _validate_training(c: RunFields, kind: str) -> None:
     """Steps, learning rate, dtype, seeds, logging, validation, clipping and target."""
     check_int("steps", c.steps, 1)
+    if not math.isfinite(c.lr):
+        raise NNBenchError(f"lr must be a finite number > 0, got {c.lr!r}")
     check_positive("lr", c.lr)
     dtypes = choices(FIELD_TYPES["dtype"])
     if c.dtype not in dtypes:
@@ -226,3 +230,58 @@ def _validate_network(c: RunFields) -> None:
             raise UnknownNameError("model", c.model, MODELS.names())
         check_int("depth", c.depth, 0)
         check_int("width", c.width, 1)
+
+
+# losses of one output, a logit that separates two classes
+ONE_OUTPUT_LOSSES = ("bce_with_logits", "sigmoid_mse", "perceptron")
+# models of one output (the others have one per class, or the task's outputs)
+ONE_OUTPUT_MODELS = ("logistic", "perceptron")
+
+
+def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
+    """The combination of task, model, loss and activation, checked before anything is
+    created: what training would otherwise find at its first step (the loss of the other
+    kind of task, one output for several classes, an activation without a gradient, a
+    data set that is not there), said in the options' words."""
+    name = getattr(task, "name", c.task)
+    classes = getattr(task, "n_classes", None) if kind == "classification" else None
+    what = (f"{name} is a classification task with {classes} classes" if classes
+            else f"{name} is a {kind} task")
+    loss_kind = getattr(LOSSES.get(c.loss).factory, "kind", "regression")
+    if loss_kind != kind:
+        fix = ("softmax_cross_entropy" if kind == "classification" else "mse")
+        if c.model in ONE_OUTPUT_MODELS:
+            fix = model_defaults(c.model).get("loss", fix)
+        raise NNBenchError(f"loss {c.loss} needs a {loss_kind} task; {what}: use {fix}")
+    if c.model in ONE_OUTPUT_MODELS and classes != 2:
+        raise NNBenchError(f"model {c.model} separates two classes with one output; {what}: "
+                           "use --model softmax or mlp")
+    if c.loss in ONE_OUTPUT_LOSSES and classes != 2:
+        raise NNBenchError(f"loss {c.loss} separates two classes with one output; {what}: "
+                           "use softmax_cross_entropy")
+    if c.loss in ONE_OUTPUT_LOSSES and c.model not in ONE_OUTPUT_MODELS:
+        raise NNBenchError(f"loss {c.loss} needs one output (--model logistic); model "
+                           f"{c.model} has one output per class: use softmax_cross_entropy")
+    if c.model == "mlp" and c.depth and c.act != "maxout" and not getattr(
+            ACTIVATIONS.get(c.act).factory, "differentiable", True):
+        raise NNBenchError(f"activation {c.act} has no gradient, so an mlp cannot train "
+                           "with it: use a differentiable activation (sigmoid, tanh, relu, "
+                           "...) or --model perceptron")
+    check = getattr(task, "check_available", None)
+    if check is not None:
+        check()  # the files or the optional package the data needs
+
+
+def batch_warnings(runs: list[RunFields], task: Any) -> list[str]:
+    """A line for every batch size of the resolved ``runs`` larger than the training set,
+    which then trains full batch (nothing for full batch or a landscape)."""
+    if getattr(task, "kind", "landscape") == "landscape":
+        return []
+    sizes = sorted({int(r.batch_size) for r in runs if r.batch_size != FULL_BATCH})
+    if not sizes:
+        return []
+    r = runs[0]
+    n_train = task.sizes(r.data_seed, r.val_frac)[0]
+    return [f"batch size {b} is larger than the {plural(n_train, 'training sample')} of "
+            f"{task.name}: "
+            "it trains full batch" for b in sizes if b > n_train]

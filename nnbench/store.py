@@ -44,6 +44,7 @@ from nnbench import __version__
 from nnbench.config import RunConfig, load_toml, resolve_experiment
 from nnbench.core.errors import NNBenchError
 from nnbench.schema import COLUMN_ALIASES, CSV_NAMES, RUN_KEYS
+from nnbench.tasks.cache import new_file_mode
 
 RUNS, METRICS, LAYERS = "runs.csv", "metrics.csv", "layers.csv"
 CONFIG, META, WEIGHTS, FIGURES = "config.toml", "meta.json", "weights", "figures"
@@ -70,6 +71,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, new_file_mode())  # as a new file under the umask (mkstemp: 0600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nnbench.core.errors import plural
 from nnbench.schema import config_columns
 
 # (summary name, runs.csv column), reported when the column is present.
@@ -166,6 +167,20 @@ def choose_lr(lrs: pd.Series, scores: pd.Series) -> tuple[Any, float]:
     return best, float(means[best])
 
 
+def lr_edge(lrs: pd.Series, best: Any) -> str | None:
+    """``"largest"`` or ``"smallest"`` when ``best`` (from :func:`choose_lr`) is the largest
+    or the smallest of the rates ``lrs`` swept (at least two), else ``None``: the optimum
+    may lie beyond the range."""
+    rates = pd.Series(lrs).astype(float).dropna().unique()
+    if len(rates) < 2:
+        return None
+    if float(best) == rates.max():
+        return "largest"
+    if float(best) == rates.min():
+        return "smallest"
+    return None
+
+
 def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
     """The best learning rate per optimizer (and per other varying axis).
 
@@ -173,6 +188,7 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
     whose runs have the lowest mean (over seeds) of :func:`selection_column`; a
     diverged run, or a NaN loss, counts as ``+inf``, so a learning rate that
     diverged for any seed is never preferred to one that did not (:func:`choose_lr`).
+    ``edge`` says when that rate is the largest or the smallest swept (:func:`lr_edge`).
     Returns None when no optimizer ran at more than one learning rate.
     """
     axes = axis_columns(runs)
@@ -194,6 +210,7 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
         row["best_lr"] = float(lr)
         row["criterion"] = col
         row["mean_loss"] = mean
+        row["edge"] = lr_edge(part["lr"], lr)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -277,13 +294,30 @@ def format_text(summary: pd.DataFrame, by: Sequence[str],
 
 def best_lr_lines(best: pd.DataFrame) -> list[str]:
     """One line per optimizer (cell): ``best lr for adam: 0.005 (final_val_loss 0.0012)``."""
-    keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss")]
+    keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss", "edge")]
     out = []
     for _, r in best.iterrows():
         label = ", ".join(str(r[k]) for k in keys) or "all"
-        out.append(f"best lr for {label}: {fmt_num(r['best_lr'])} "
-                   f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
+        line = (f"best lr for {label}: {fmt_num(r['best_lr'])} "
+                f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
+        edge = EDGE_WORDS.get(r.get("edge"))
+        out.append(f"{line}; {edge}" if edge else line)
     return out
+
+
+EDGE_WORDS = {"largest": "the best rate is the largest swept: try larger",
+              "smallest": "the best rate is the smallest swept: try smaller"}
+
+
+def edge_lines(best: pd.DataFrame | None) -> list[str]:
+    """For the notes: each cell whose best rate is at the edge of the sweep
+    (``sgd: the best rate is the largest swept: try larger``)."""
+    if best is None or "edge" not in best.columns:
+        return []
+    keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss", "edge")]
+    return [f"{', '.join(str(r[k]) for k in keys) or 'all'}: {EDGE_WORDS[r['edge']]} "
+            f"(best lr {fmt_num(r['best_lr'])})"
+            for _, r in best.iterrows() if r["edge"] in EDGE_WORDS]
 
 
 def _jsonable(x: Any) -> Any:
@@ -304,6 +338,46 @@ def to_records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
+GROWTH = 10.0  # a final loss this many times the initial one is reported
+
+
+def growth_lines(runs: pd.DataFrame, metrics: pd.DataFrame | None,
+                 factor: float = GROWTH) -> list[str]:
+    """Runs that did not diverge but ended far above where they started: a finite final
+    training loss more than ``factor`` times the loss logged at step 0, one line per cell
+    (``adam, 1: 2 of 3 runs ended above 10x their initial loss (s0 0.71 -> 15.2, ...)``)."""
+    if metrics is None or metrics.empty or "train_loss" not in metrics.columns:
+        return []
+    start = metrics[metrics["step"] == 0].groupby("run_id")["train_loss"].first()
+    df = runs.assign(_initial=runs["run_id"].map(start).astype(float),
+                     _final=runs["final_train_loss"].astype(float))
+    status = df["status"].astype(str) if "status" in df.columns else pd.Series("done", df.index)
+    grew = (status != "diverged") & np.isfinite(df["_final"]) & (df["_initial"] > 0) & (
+        df["_final"] > factor * df["_initial"])
+    if not grew.any():
+        return []
+    by = cell_columns(runs)
+    cells = df.groupby(by, sort=False, dropna=False) if by else [((), df)]
+    lines = []
+    for key, cell in cells:
+        bad = cell[grew.loc[cell.index]]
+        if bad.empty:
+            continue
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{c} {fmt_num(v)}" for c, v in zip(by, key, strict=True)) or "all"
+        shown = ", ".join(f"{r['run_id']} {fmt_num(r['_initial'])} -> {fmt_num(r['_final'])}"
+                          for _, r in bad.head(3).iterrows())
+        more = ", ..." if len(bad) > 3 else ""
+        lines.append(f"{label}: {len(bad)} of {plural(len(cell), 'run')} ended above "
+                     f"{factor:g}x their initial loss, though finite ({shown}{more})")
+    return lines
+
+
+def notes(runs: pd.DataFrame, metrics: pd.DataFrame | None = None) -> list[str]:
+    """The lines under the summary table: :func:`model_lines` and :func:`growth_lines`."""
+    return [*model_lines(runs), *growth_lines(runs, metrics)]
+
+
 def model_lines(runs: pd.DataFrame) -> list[str]:
     """What the classic models add to the summary: the perceptron's convergence
     (``converged after U updates`` or ``not separable within N epochs``, per task) and the
@@ -318,15 +392,19 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
             gp = g[g["converged"].notna()]  # the perceptron's runs only
             conv = gp["converged"].astype(str).str.lower() == "true"
             if conv.all():
-                epochs = (f", {fmt_num(gp['epochs_done'].mean())} epochs"
-                          if "epochs_done" in gp.columns else "")
+                mean = gp["epochs_done"].mean() if "epochs_done" in gp.columns else None
+                epochs = (f", {fmt_num(mean)} epoch{'' if mean == 1 else 's'}"
+                          if mean is not None else "")
                 lines.append(f"perceptron{where}: converged in every run after "
                              f"{fmt_num(gp['updates'].mean())} updates{epochs} on average")
             else:
-                epochs = fmt_num(gp.loc[~conv, "epochs_done"].max()) \
-                    if "epochs_done" in gp.columns else "the"
-                lines.append(f"perceptron{where}: not separable within {epochs} epochs "
-                             f"({int((~conv).sum())} of {len(gp)} runs did not converge)")
+                most = gp.loc[~conv, "epochs_done"].max() if "epochs_done" in gp.columns \
+                    else None
+                epochs = ("the epochs" if most is None else
+                          f"{fmt_num(most)} epoch{'' if most == 1 else 's'}")
+                lines.append(f"perceptron{where}: not separable within {epochs} "
+                             f"({int((~conv).sum())} of {plural(len(gp), 'run')} did not "
+                             "converge)")
         if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
             gl = g[g["closed_form_loss"].notna()]
             lines.append(f"linear regression{where}: closed-form loss "

@@ -135,7 +135,7 @@ def test_run_is_deterministic_and_plain_output(tmp_path):
                         "--out", str(out))
         outs.append(out)
         lines = result.stdout.strip().splitlines()
-        assert lines[0] == "training 1 runs in 1 groups"
+        assert lines[0] == "training 1 run in 1 group"
         assert lines[1].startswith("run ") and " done: step 20/20" in lines[1]
         assert lines[-1] == f"results: {out}"
     for name in ("runs.csv", "metrics.csv", "layers.csv"):

@@ -97,7 +97,7 @@ def test_plain_prints_one_line_per_finished_run():
     rep.update([_progress(infos[2], 9, "done", 0.5)])  # stopped early, recorded as done
     rep.finish()
     lines = out.getvalue().splitlines()
-    assert lines[0] == "training 3 runs in 1 groups"
+    assert lines[0] == "training 3 runs in 1 group"
     assert lines[1:] == [
         "run r000 [g0] done: step 20/20, loss 0.25, best 0.125",
         "run r001 [g0] interrupted: step 13/20, loss 0.5, best 0.25",

@@ -172,3 +172,95 @@ def test_test_accuracy_is_summarized_and_shown():
     assert row["test_acc_std"] == pytest.approx(statistics.stdev([0.53, 0.54, 0.55]))
     headers, _ = sm.display_rows(summary, ["optimizer", "lr"])
     assert "test acc" in headers
+
+
+# -- a best rate at the edge of the sweep; a run that ended far above its start ------------
+
+
+def _sweep(losses_by_lr):
+    import pandas as pd
+
+    rows = [{"run_id": f"lr{lr}-s{s}", "optimizer": "sgd", "lr": lr, "seed": s,
+             "status": "done", "final_train_loss": loss}
+            for lr, losses in losses_by_lr.items() for s, loss in enumerate(losses)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("losses,edge,words", [
+    ({0.01: [0.5, 0.6], 0.1: [0.3, 0.2], 1.0: [0.1, 0.1]}, "largest",
+     "the best rate is the largest swept: try larger"),
+    ({0.01: [0.1, 0.1], 0.1: [0.3, 0.2], 1.0: [0.5, 0.6]}, "smallest",
+     "the best rate is the smallest swept: try smaller"),
+    ({0.01: [0.5, 0.6], 0.1: [0.1, 0.1], 1.0: [0.5, 0.6]}, None, None),
+])
+def test_a_best_rate_at_the_edge_of_the_sweep_is_flagged(losses, edge, words):
+    from nnbench.summary import best_lr, best_lr_lines, lr_edge
+
+    best = best_lr(_sweep(losses))
+    assert best["edge"].tolist() == [edge]
+    (line,) = best_lr_lines(best)
+    if words is None:
+        assert "swept" not in line
+    else:
+        assert line.endswith(words)
+    assert lr_edge(pd_series([0.1]), 0.1) is None  # nothing was swept
+
+
+def pd_series(values):
+    import pandas as pd
+
+    return pd.Series(values)
+
+
+def test_a_diverged_largest_rate_does_not_hide_the_edge():
+    from nnbench.summary import best_lr
+
+    runs = _sweep({0.01: [0.5], 0.1: [0.1], 1.0: [0.9]})
+    runs.loc[runs["lr"] == 1.0, "status"] = "diverged"  # the best is inside the range
+    assert best_lr(runs)["edge"].tolist() == [None]
+
+
+def test_runs_that_ended_far_above_their_start_are_noted():
+    import pandas as pd
+
+    from nnbench.summary import growth_lines, notes
+
+    runs = _sweep({0.1: [0.3, 6.0], 10.0: [40.0, 0.2]})
+    runs.loc[3, "status"] = "diverged"
+    runs.loc[3, "final_train_loss"] = float("inf")
+    metrics = pd.DataFrame({"run_id": runs["run_id"], "step": 0, "train_loss": 0.7})
+    lines = growth_lines(runs, metrics)
+    assert lines == ["lr 10: 1 of 2 runs ended above 10x their initial loss, though finite "
+                     "(lr10.0-s0 0.7 -> 40)"]  # 6.0 is under 10x 0.7; diverged runs are not
+    assert notes(runs, metrics) == lines
+    assert growth_lines(runs, metrics, factor=100) == []
+    assert growth_lines(runs, None) == []
+
+
+def test_the_summary_of_a_run_that_blew_up_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnbench.cli import app
+
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["run", "--task", "moons", "--optim", "sgd", "--lr",
+                                      "300", "--steps", "50", "--no-plot", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 run ended above 10x their initial loss, though finite" in result.output
+
+
+def test_json_notes_say_when_the_best_rate_is_at_the_edge(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from nnbench.cli import app
+
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["compare", "--task", "sin-small", "--optims", "sgd",
+                                      "--lrs", "0.001,0.0001", "--seeds", "1", "--steps", "5",
+                                      "--no-plot", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [b["best_lr"] for b in doc["best_lr"]] == [0.001]
+    assert "sgd: the best rate is the largest swept: try larger (best lr 0.001)" in doc["notes"]

@@ -58,6 +58,20 @@ def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | N
     return out
 
 
+def parse_seeds(text: str | None) -> int | list[int] | None:
+    """``--seeds``: a count (``5``: seeds 0..4 from ``--seed`` on) or, with a comma, the
+    seeds themselves (``0,3,7``; ``7,`` is the one seed 7)."""
+    if text is None:
+        return None
+    if "," not in text:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise error(f"--seeds expects a count or comma-separated seeds (0,3,7), got "
+                        f"'{text}'") from None
+    return parse_list("--seeds", text.rstrip().removesuffix(","), int)
+
+
 def parse_hp(items: Sequence[str] | None) -> dict[str, Any]:
     """``--hp momentum=0.9 --hp betas=0.9,0.99 --hp nesterov=true`` as a dict of values.
 
@@ -71,6 +85,22 @@ def parse_hp(items: Sequence[str] | None) -> dict[str, Any]:
         if not sep or not name or not text:
             raise error(f"--hp must be NAME=VALUE (e.g. momentum=0.9), got {item!r}")
         out[name] = _parse_value(name, text)
+    return out
+
+
+def parse_sched(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--sched step_size=100 --sched gamma=0.5`` as a dict of numbers (the schedule
+    checks the names and the values)."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = str(item).partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise error(f"--sched must be NAME=VALUE (e.g. step_size=100), got {item!r}")
+        try:
+            out[name] = _number(text)
+        except ValueError:
+            raise error(f"--sched {name}: value must be a number, got {text!r}") from None
     return out
 
 
@@ -163,6 +193,10 @@ HpOpt = Annotated[list[str] | None, typer.Option(
 ScheduleOpt = Annotated[option_type("schedule"), typer.Option(
     "--schedule", help="Learning-rate schedule ([bold]nnbench list schedules[/bold]).",
     rich_help_panel=OPTIM)]
+SchedOpt = Annotated[list[str] | None, typer.Option(
+    "--sched", metavar="NAME=VALUE",
+    help="Schedule parameter, repeatable: --schedule step --sched step_size=100 --sched "
+         "gamma=0.5; warmup_steps=N for any schedule.", rich_help_panel=OPTIM)]
 ClipOpt = Annotated[option_type("clip"), typer.Option(
     "--clip", help="Clip the gradient norm of each run to this value.", rich_help_panel=OPTIM)]
 L2Opt = Annotated[option_type("l2"), typer.Option(
@@ -256,7 +290,7 @@ def experiment_options(
     model: ModelOpt = None, act: ActOpt = None, depth: DepthOpt = None, width: WidthOpt = None,
     init: InitOpt = None,
     optim: OptimOpt = None, lr: LrOpt = None, hp: HpOpt = None, schedule: ScheduleOpt = None,
-    clip: ClipOpt = None,
+    sched: SchedOpt = None, clip: ClipOpt = None,
     steps: StepsOpt = None, epochs: EpochsOpt = None, batch_size: BatchOpt = None,
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,

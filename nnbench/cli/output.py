@@ -52,15 +52,16 @@ def report_summary(out_dir: Path, output: Output, target: float | None = None) -
     best = sm.best_lr(runs)
     if output.json:
         doc = {"results_dir": str(out_dir), "cells": by, "target": target,
-               "summary": sm.to_records(table), "best_lr": sm.to_records(best),
-               "notes": sm.model_lines(runs)}
+               "summary": sm.to_records(table),
+               "best_lr": sm.to_records(None if best is None else best.drop(columns="edge")),
+               "notes": [*sm.edge_lines(best), *sm.notes(runs, metrics)]}
         typer.echo(json_dumps(doc))
         return
     if not output.quiet:
         from nnbench.console import print_summary
 
         print_summary(table, by, best, rich=sys.stdout.isatty())
-        for line in sm.model_lines(runs):
+        for line in sm.notes(runs, metrics):
             typer.echo(line)
         typer.echo(f"results: {out_dir}")
         return

@@ -31,6 +31,8 @@ from nnbench.cli.options import (
     parse_batch,
     parse_hp,
     parse_list,
+    parse_sched,
+    parse_seeds,
     with_options,
 )
 from nnbench.cli.output import check_results_dir, draw, json_dumps, report_summary
@@ -75,8 +77,10 @@ def _grid_options(
     models: Annotated[str | None, _axis(
         "Models, e.g. perceptron,mlp ([bold]nnbench list models[/bold]).")] = None,
     losses: Annotated[str | None, _axis("Losses, e.g. bce_with_logits,sigmoid_mse.")] = None,
-    seeds: Annotated[int | None, typer.Option(
-        "--seeds", help="Seeds per cell: seeds 0..N-1 (3 by default; from --seed on).",
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", metavar="N|S,S,...",
+        help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
+             "themselves, e.g. 0,3,7.",
         rich_help_panel=GRID)] = None,
     resume: Annotated[Path | None, typer.Option(
         "--resume", metavar="DIR",
@@ -148,13 +152,20 @@ def _grid(options: dict[str, Any]) -> dict[str, Any]:
         if kind == "batch":
             values = [parse_batch(_option(axis), b) for b in values or []]
         grid[axis] = values
-    return given_values(**grid, seeds=options["seeds"])
+    return given_values(**grid, seeds=parse_seeds(options["seeds"]))
 
 
 def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The run-config fields (and the experiment's name) given on the command line
     (``options``: the command's parameters), converted for the config layer."""
     fields = {k: v for k, v in options.items() if k in RUN_KEYS or k == "name"}
+    sched = parse_sched(options["sched"])
+    if "warmup_steps" in sched:  # a field of its own, for every schedule
+        fields["warmup_steps"] = sched.pop("warmup_steps")
+    fields["schedule_kw"] = sched or None
+    if fields.get("steps") is not None and fields.get("epochs") is not None:
+        raise error("--steps and --epochs both given: give one (epochs set the steps from "
+                    "the size of the training set)")
     start, data_dir, batch_size = fields["start"], fields["data_dir"], fields["batch_size"]
     fields.update(
         start=None if start is None else str(start),
@@ -177,7 +188,12 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
     if command == "run" and len(runs) > 1:
         raise error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
                     "use nnbench compare for a grid")
-    cfg.resolve_experiment(exp)  # raises on the first impossible run
+    _, runs = cfg.resolve_experiment(exp)  # raises on the first impossible run
+    from nnbench.resolve import batch_warnings
+    from nnbench.tasks.build import make_task
+
+    for line in batch_warnings(runs, make_task(runs[0])):
+        typer.echo(f"nnbench: warning: {line}", err=True)
     return exp
 
 

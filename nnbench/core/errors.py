@@ -13,6 +13,13 @@ from collections.abc import Iterable
 import numpy as np
 
 
+def plural(n: float, noun: str, nouns: str | None = None) -> str:
+    """``n`` and the noun in its number: ``1 run``, ``2 runs``, ``0 runs``, ``1.5 epochs``
+    (``nouns`` when the plural is not ``noun + "s"``)."""
+    text = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{text} {noun if n == 1 else (nouns or noun + 's')}"
+
+
 class NNBenchError(ValueError):
     """A one-line, user-facing error about a name or a value."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnbench.core.activations import sigmoid
-from nnbench.core.errors import NNBenchError
+from nnbench.core.errors import NNBenchError, plural
 from nnbench.core.registry import Registry
 
 LOSSES = Registry("loss")
@@ -61,7 +61,7 @@ class Loss:
             if Y.size and (Y.min() < 0 or Y.max() >= high):
                 raise NNBenchError(
                     f"Y labels for loss '{self.name}' must be in [0, {high - 1}] for "
-                    f"{k} output(s), got {Y.min()}..{Y.max()}"
+                    f"{plural(k, 'output')}, got {Y.min()}..{Y.max()}"
                 )
             return np.broadcast_to(Y, (R, n))
         if Y.shape not in ((n, k), (R, n, k)):

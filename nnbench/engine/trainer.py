@@ -48,11 +48,44 @@ def group_label(cfg: Any) -> str:
     return f"{cfg.task}-{arch}-{cfg.optim}"
 
 
-def schedule_factors(cfg: Any) -> np.ndarray:
-    """The learning-rate factor of every step ``0..steps`` (float64), computed once."""
-    f = schedule(cfg.schedule, warmup_steps=cfg.warmup_steps, **cfg.schedule_kw)
-    t = np.arange(int(cfg.steps) + 1)
-    return np.broadcast_to(np.asarray(f(t), dtype=np.float64), t.shape).copy()
+class ScheduleFactors:
+    """The learning-rate factor of step ``t`` (float64), ``factors[t]`` for ``t`` in
+    ``0..steps``, computed a block of :attr:`BLOCK` steps at a time (the block holding
+    ``t``), so that the memory does not grow with the number of steps.
+
+    Each block is the schedule evaluated on an array of steps that starts at a multiple
+    of :attr:`BLOCK`, in the same vectorized arithmetic as one array of every step: the
+    factors are the same bit for bit (tested for every schedule).
+    """
+
+    BLOCK = 4096
+
+    def __init__(self, cfg: Any):
+        self.f = schedule(cfg.schedule, warmup_steps=cfg.warmup_steps, **cfg.schedule_kw)
+        self.steps = int(cfg.steps)
+        self.start = -1
+        self.block = np.empty(0)
+
+    def __len__(self) -> int:
+        return self.steps + 1
+
+    def __getitem__(self, t: int) -> float:
+        t = int(t)
+        if not 0 <= t <= self.steps:
+            raise IndexError(f"step {t} outside 0..{self.steps}")
+        start = t - t % self.BLOCK
+        if start != self.start:
+            steps = np.arange(start, min(start + self.BLOCK, self.steps + 1))
+            self.block = np.broadcast_to(np.asarray(self.f(steps), dtype=np.float64),
+                                         steps.shape).copy()
+            self.start = start
+        return self.block[t - start]
+
+
+def schedule_factors(cfg: Any) -> ScheduleFactors:
+    """The learning-rate factors of the run's steps ``0..steps`` (:class:`ScheduleFactors`:
+    ``factors[t]``, computed a block of steps at a time)."""
+    return ScheduleFactors(cfg)
 
 
 def batch_rng(seed: int) -> np.random.Generator:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from nnbench.core.errors import plural
 from nnbench.plots.style import BASE, add_legend, new_figure
 from nnbench.store import Results, read_csv
 
@@ -41,8 +42,8 @@ def draw_sparsity(df: pd.DataFrame, title: str) -> Figure:
     for i, (cell, steps) in enumerate(keys):
         g = df[(df["cell"] == cell) & (df["finetune_steps"] == steps)]
         st = g.groupby("sparsity")[metric].agg(["mean", "min", "max"]).sort_index()
-        label = ", ".join(filter(None, [cell, f"pruned, fine-tuned {steps} steps" if steps
-                                        else "pruned"]))
+        tuned = f"pruned, fine-tuned {plural(int(steps), 'step')}" if steps else "pruned"
+        label = ", ".join(filter(None, [cell, tuned]))
         color = BASE[(i // 2 if df["finetune_steps"].max() else i) % len(BASE)]
         ls = "--" if steps else "-"
         ax.plot(st.index, st["mean"], ls, marker="o", color=color, label=label)
@@ -52,7 +53,8 @@ def draw_sparsity(df: pd.DataFrame, title: str) -> Figure:
     ax.set_ylabel(f"{ev} {'accuracy' if metric == 'eval_acc' else 'loss'}")
     ax.grid(alpha=0.3)
     seeds = df.groupby(["cell", "finetune_steps", "sparsity"])["run_id"].nunique().max()
-    ax.set_title(f"{title}: magnitude pruning (mean of {seeds} seeds, band min-max)",
+    over = f"mean of {seeds} seeds, band min-max" if seeds > 1 else "one seed"
+    ax.set_title(f"{title}: magnitude pruning ({over})",
                  fontsize="medium")
     add_legend(fig, axes)
     return fig

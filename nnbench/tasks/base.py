@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError, check_int, check_range
+from nnbench.core.errors import NNBenchError, check_int, check_range, plural
 from nnbench.core.registry import Registry
 
 TASKS = Registry("task")
@@ -128,6 +128,31 @@ class DataTask(Task):
     def generate(self, seed: int, dtype: np.dtype):
         raise NotImplementedError
 
+    def sizes(self, seed: int = 0, val_frac: float | None = None) -> tuple[int, ...]:
+        """``(n_train, n_val, n_test, n_features, n_outputs)`` of :meth:`load`'s data set
+        (for the memory estimate; tasks read from files override it to read no data)."""
+        d = self.load(seed=seed, val_frac=val_frac)
+        return (len(d.X_train), 0 if d.X_val is None else len(d.X_val),
+                0 if d.X_test is None else len(d.X_test), d.n_features, d.n_outputs)
+
+    def split_sizes(self, n: int, n_test: int | None, val_frac: float | None
+                    ) -> tuple[int, int, int]:
+        """``(n_train, n_val, n_test)`` of a source of ``n`` rows (and ``n_test`` rows of
+        its own test set, ``None`` for none) as :meth:`load` splits it."""
+        if val_frac is None:
+            val_frac = self.defaults.get("val_frac", 0.0) or 0.0
+        test_frac = float(self.params.get("test_frac", 0.0) or 0.0)
+        if n_test is None:
+            n_test = _split_count(n, test_frac) if test_frac > 0 else 0
+            n -= n_test
+        n_val = _split_count(n, val_frac) if val_frac > 0 else 0
+        return n - n_val, n_val, n_test
+
+    def check_available(self) -> None:
+        """Raise NNBenchError when the data cannot be loaded: its files or the optional
+        package that makes it are missing (checked before a results directory exists;
+        generated tasks have nothing to check)."""
+
     @property
     def standardize(self) -> bool:
         return bool(self.params.get("standardize", True))
@@ -171,13 +196,17 @@ class DataTask(Task):
                        int(X.shape[1]), n_outputs, mean, std)
 
 
+def _split_count(n: int, frac: float) -> int:
+    """The rows :func:`_split` holds out of ``n`` for ``frac``."""
+    return min(max(int(round(frac * n)), 1), n - 1)
+
+
 def _split(X: np.ndarray, y: np.ndarray, frac: float, rng: np.random.Generator):
     """Hold out ``round(frac * n)`` random rows (at least one, leaving at least one)."""
     n = len(X)
-    k = int(round(frac * n))
-    k = min(max(k, 1), n - 1)
+    k = _split_count(n, frac)
     if n < 2:
-        raise NNBenchError(f"cannot split {n} sample(s); use val_frac=0 and test_frac=0")
+        raise NNBenchError(f"cannot split {plural(n, 'sample')}; use val_frac=0 and test_frac=0")
     perm = rng.permutation(n)
     hold, keep = np.sort(perm[:k]), np.sort(perm[k:])
     return X[keep], y[keep], X[hold], y[hold]

@@ -51,12 +51,32 @@ def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def new_file_mode() -> int:
+    """The mode ``open`` gives a new file: ``0o666`` less the process's umask (a file from
+    ``tempfile.mkstemp`` is ``0o600`` whatever the umask; atomic writes set this instead)."""
+    mask = None
+    try:  # Linux says it without changing it
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+                    break
+    except (OSError, ValueError):
+        mask = None
+    if mask is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+    """Write ``data`` to ``path`` through a temporary file in the same directory (with the
+    mode of a new file under the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -74,6 +94,7 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     try:
         clean = {k: np.asarray(v) for k, v in arrays.items()}
         np.savez_compressed(tmp, **clean, **{DIGEST_KEY: np.array(arrays_digest(clean))})
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

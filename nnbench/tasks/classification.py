@@ -18,7 +18,7 @@ import numpy as np
 from nnbench.core.errors import NNBenchError, check_int, check_positive, check_range
 from nnbench.tasks.base import BASE_DEFAULTS, DataTask, register, task_rng
 from nnbench.tasks.cache import cache_dir, load_arrays, save_arrays
-from nnbench.tasks.idx import load_idx_dataset
+from nnbench.tasks.idx import find_files, idx_shape, load_idx_dataset
 
 CLS_DEFAULTS: dict[str, Any] = {
     **BASE_DEFAULTS, "loss": "softmax_cross_entropy", "act": "tanh", "depth": 1,
@@ -231,6 +231,9 @@ class DigitsTask(ClassificationTask):
     salt = 206
     n_classes = 10
 
+    def check_available(self) -> None:
+        _import_extra("sklearn.datasets", self.name)
+
     def generate(self, seed: int, dtype: np.dtype):
         datasets = _import_extra("sklearn.datasets", self.name)
         d = datasets.load_digits()
@@ -289,6 +292,10 @@ class Mnist1dTask(ClassificationTask):
     salt = 207
     n_classes = 10
 
+    def check_available(self) -> None:
+        if not (cache_dir() / MNIST1D_FILE).exists():
+            _import_extra("mnist1d.data", "mnist1d")
+
     def generate(self, seed: int, dtype: np.dtype):
         a = mnist1d_arrays()
         return a["x"].astype(dtype), a["y"], a["x_test"].astype(dtype), a["y_test"]
@@ -314,6 +321,21 @@ class IdxTask(ClassificationTask):
 
     salt = 208
     n_classes = 10
+
+    def check_available(self) -> None:
+        find_files(self.name, self.params["data_dir"])
+
+    def sizes(self, seed: int = 0, val_frac: float | None = None) -> tuple[int, ...]:
+        """From the files' headers (60000/10000 images of 28x28 where they are not
+        readable), without reading the images."""
+        files = find_files(self.name, self.params["data_dir"])
+        train, test = idx_shape(files["train_images"]), idx_shape(files["test_images"])
+        train = train if train and len(train) == 3 else (60000, 28, 28)
+        test = test if test and len(test) == 3 else (10000, 28, 28)
+        n = train[0] if self.params["n_train"] is None else min(train[0],
+                                                                 int(self.params["n_train"]))
+        n_train, n_val, n_test = self.split_sizes(n, test[0], val_frac)
+        return n_train, n_val, n_test, train[1] * train[2], int(self.n_classes)
 
     def generate(self, seed: int, dtype: np.dtype):
         Xtr, ytr, Xte, yte = load_idx_dataset(self.name, self.params["data_dir"])

@@ -91,6 +91,24 @@ def read_idx(path: Path) -> np.ndarray:
     return decode_idx(raw, str(path))
 
 
+def idx_shape(path: Path) -> tuple[int, ...] | None:
+    """The dimensions in an IDX file's header, gzipped or not, reading only the header
+    (``None`` when it is not a readable IDX header: :func:`read_idx` then says why)."""
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == GZIP_MAGIC
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[3] == 0:
+                return None
+            dims = f.read(4 * head[3])
+            if len(dims) < 4 * head[3]:
+                return None
+            return struct.unpack(f">{head[3]}I", dims)
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
 # -- MNIST and Fashion-MNIST ---------------------------------------------------
 
 FILES = {

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nnbench.core.errors import NNBenchError
+from nnbench.core.errors import NNBenchError, plural
 from nnbench.core.optimizers.constraints import (
     POSITIVE,
     Constraint,
@@ -47,7 +47,7 @@ def _check_lengths(hypers: Mapping[str, Any], runs: int) -> None:
         n = np.size(value) if np.ndim(value) == 1 else None
         if n is not None and n not in (1, runs):
             raise NNBenchError(
-                f"{name} has {n} values but the parameters have {runs} runs; "
+                f"{name} has {n} values but the parameters have {plural(runs, 'run')}; "
                 f"give one value or {runs}"
             )
 
@@ -175,7 +175,8 @@ class Optimizer:
             lr = number("lr", lr)
             if np.ndim(lr) == 1 and lr.size not in (1, len(params[0])):
                 raise NNBenchError(f"lr has {lr.size} values but the parameters have "
-                                   f"{len(params[0])} runs; give one value or {len(params[0])}")
+                                   f"{plural(len(params[0]), 'run')}; give one value or "
+                                   f"{len(params[0])}")
         if isinstance(state, FormsState):
             split_update(params, grads, state, lr)
         else:
