@@ -171,14 +171,16 @@ DICT_FIELDS: frozenset[str] = fields_of_kind("dict")
 def run_columns(kind: str) -> list[str]:
     """The columns of runs.csv for a task of ``kind`` (``regression``, ``classification``
     or ``landscape``): ids, every run field but ``run_id`` in field order under its CSV
-    name (:data:`CSV_NAMES`), then the results the task measures."""
+    name (:data:`CSV_NAMES`), then the results the task measures. ``switch_step`` is the
+    step at which a SWATS run switched from Adam to SGD (-1: it never did; empty for the
+    other optimizers)."""
     cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
             "final_train_loss", "best_train_loss"]
     if kind != "landscape":
         cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
     if kind == "classification":
         cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
-    cols += ["steps_done", "diverged_step"]
+    cols += ["steps_done", "diverged_step", "switch_step"]
     if kind != "landscape":
         cols += ["stopped_early", "best_step"]
     return cols + ["wall_s"]
@@ -192,6 +194,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
+    "switch_step",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

@@ -80,6 +80,17 @@ def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.sqrt(sq)
 
 
+def switch_steps(state: Any) -> np.ndarray | None:
+    """The ``(R,)`` steps at which the runs of an optimizer state switched rule (SWATS's
+    ``switch_step``, also under Lookahead), or ``None`` for a rule that never switches."""
+    while state is not None:
+        steps = getattr(state, "switch_step", None)
+        if steps is not None:
+            return np.asarray(steps)
+        state = getattr(state, "base", None)
+    return None
+
+
 def _nan(R: int) -> np.ndarray:
     return np.full(R, np.nan)
 
@@ -541,6 +552,7 @@ class GroupTrainer:
         if d is not None:
             with np.errstate(all="ignore"):
                 extra = self.net.extra_results(d, self.loss_name)
+        switched = switch_steps(self.opt_state)
         out = []
         for r in range(R):
             ok = st.status[r] == "done"
@@ -561,5 +573,6 @@ class GroupTrainer:
                 final_test_loss=float(test_loss[r]) if ok else np.nan,
                 final_test_acc=float(test_acc[r]) if ok else np.nan,
                 wall_s=float(st.end_wall[r]), weights=weights[r],
+                switch_step=None if switched is None else int(switched[r]),
                 extra={k: v[r].item() for k, v in extra.items()}))
         return out

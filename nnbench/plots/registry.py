@@ -76,7 +76,8 @@ def _has_models(select: Callable[[list[Any]], list[Any]]) -> Callable[[Results],
 # In the order draw_all draws them and the report shows them.
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("loss", lambda d: fig_curves(d.res, d.metric, d.xs),
-               "Loss against step and wall time: mean over seeds, band from min to max.",
+               "Loss against step and wall time: mean over seeds, band from min to max "
+               "(triangle: the step at which a SWATS run switched from Adam to SGD).",
                has_curve),
     FigureSpec("accuracy", lambda d: fig_accuracy(d.res),
                "Accuracy against step: mean over seeds, band from min to max.",
