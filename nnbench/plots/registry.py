@@ -30,6 +30,7 @@ from nnbench.plots.layers import (
     varies_activation_and_depth,
 )
 from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
+from nnbench.plots.schedules import fig_lr_schedule, has_schedules
 from nnbench.plots.sparsity import fig_sparsity, has_pruning
 from nnbench.plots.style import FORMATS, save
 from nnbench.store import FIGURES as FIGURES_DIR
@@ -85,6 +86,10 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("lr_sensitivity", lambda d: fig_lr_sensitivity(d.res),
                "Final loss against learning rate (x: a seed diverged, star: the tuned "
                "learning rate).", lr_swept),
+    FigureSpec("lr_schedule", lambda d: fig_lr_schedule(d.res, d.metric),
+               "Loss of each learning-rate schedule (mean over seeds, band min-max) beside "
+               "the learning rate it trained with at every step, lr * f(step).",
+               has_schedules),
     FigureSpec("activations_depths", lambda d: fig_activation_depths(d.res),
                "Training loss of each activation, one panel per depth.",
                varies_activation_and_depth),
