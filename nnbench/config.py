@@ -81,6 +81,7 @@ class ExperimentConfig:
     schedules: list[str] | None = None
     models: list[str] | None = None
     losses: list[str] | None = None
+    forms: list[str] | None = None
     seeds: int = 3
 
     @property
@@ -272,6 +273,8 @@ def _id_part(axis: str, value: Any) -> str:
         text = f"init-{value}"
     elif base == "schedule":
         text = f"sched-{value}"
+    elif base == "form":
+        text = f"form-{value}"
     else:
         text = str(value)
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)

@@ -43,6 +43,7 @@ AXES: dict[str, str] = {
     "schedules": "schedule",
     "models": "model",
     "losses": "loss",
+    "forms": "form",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -64,7 +65,9 @@ class RunFields:
     hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
     maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
-    batch order).
+    batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
+    ``lecture``: the optimizer's ``form`` hyperparameter, given as a field so that a grid
+    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``).
     """
 
     task: str = "sin"
@@ -72,6 +75,7 @@ class RunFields:
     optim: str | None = None
     lr: float | None = None
     hp: dict[str, Any] = field(default_factory=dict)
+    form: str | None = None
     schedule: str = "constant"
     schedule_kw: dict[str, Any] = field(default_factory=dict)
     warmup_steps: int = 0
@@ -148,6 +152,16 @@ def field_kind(name: str) -> str:
 def fields_of_kind(kind: str) -> frozenset[str]:
     """The names of the fields (``run_id`` included) checked as ``kind``."""
     return frozenset(name for name in FIELD_TYPES if field_kind(name) == kind)
+
+
+def optimizer_hyper(cfg: Any) -> dict[str, Any]:
+    """The hyperparameters a run's optimizer is built with: its ``hp``, and its ``form``
+    when one is given (:func:`nnbench.resolve.resolve` refuses a ``form`` that
+    contradicts ``hp.form``)."""
+    hp = dict(cfg.hp)
+    if getattr(cfg, "form", None) is not None:
+        hp["form"] = cfg.form
+    return hp
 
 
 def choices(annotation: Any) -> tuple[Any, ...]:

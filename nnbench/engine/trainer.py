@@ -41,7 +41,7 @@ from nnbench.engine.speed import (
     flatten_params,
     kernel_marker,
 )
-from nnbench.schema import FULL_BATCH
+from nnbench.schema import FULL_BATCH, optimizer_hyper
 from nnbench.tasks.build import make_task
 
 REPORT_INTERVAL = 0.1  # seconds between reporter updates
@@ -242,7 +242,7 @@ class GroupTrainer:
             n_features, n_outputs = self.data.n_features, self.data.n_outputs
         self.net: Model = build_model(c, self.task, n_features, n_outputs, self.seeds)
         self.opt = optimizer(c.optim, lr=self.base_lr if R > 1 else float(self.base_lr[0]),
-                             **c.hp)
+                             **optimizer_hyper(c))
         self.flat = flatten_params(self.net)
         self.opt_state = self.opt.init(self.net.params if self.flat is None else [self.flat])
         self.factors = schedule_factors(c)
