@@ -53,11 +53,14 @@ def _axes(res: Results) -> Axes_:
 def fig_lr_schedule(res: Results, metric: str = "train_loss") -> Figure | None:
     """Per row (optimizer): ``metric`` against step for each schedule (mean over seeds,
     band min-max, each at its tuned learning rate when lrs were swept) and, beside it,
-    the learning rate of each schedule at every step."""
+    the learning rate of each schedule at every step (the legend names the schedules,
+    the learning-rate panel shows each one's tuned rate)."""
     if not has_schedules(res) or metric not in res.metrics.columns:
         return None
     ax_ = _axes(res)
-    ss = series(res, ax_=ax_)
+    # the rows share one colour per schedule, so the tuned rate (which differs by row) is
+    # left out of the labels: the learning-rate panel shows it
+    ss = series(res, ax_=ax_, show_lr=False)
     facets = list(dict.fromkeys(s.facet for s in ss))
     fig, axes = new_figure(len(facets), 2, sharex=True)
     runs = res.runs.set_index(res.runs["run_id"].astype(str))
