@@ -12,7 +12,8 @@ help:
 	@echo "make test    lint (ruff) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
-	@echo "             xor landscapes classic sparsity, each also a target) into"
+	@echo "             xor landscapes classic sparsity optimizers-family schedules forms,"
+	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
 
@@ -64,7 +65,7 @@ clean:
 # QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
-.PHONY: classic sparsity
+.PHONY: classic sparsity optimizers-family schedules forms
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
 experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
@@ -78,6 +79,8 @@ EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-line
 	landscape-rosenbrock landscape-beale landscape-saddle
 EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
 	sparsity sparsity-binary
+EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
+	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
 
 sin: $(STAMP)
 	$(call experiment,sin,--steps 300 --seeds 1)
@@ -119,7 +122,27 @@ sparsity: $(DEV)
 	$(BIN)/nnbench prune $(RESULTS)/sparsity --sparsity $(SPARSITY_LEVELS) \
 	--finetune $(if $(QUICK),20,50) > /dev/null
 
-figures: sin optimizers activations vanishing xor landscapes classic sparsity
+# notes 004's optimizer family, each at its tuned learning rate, on three tasks (MNIST-1D is
+# generated offline by the mnist1d package: the datasets extra), and SWATS's switch from
+# Adam to SGD at a looser epsilon than the paper's
+optimizers-family: $(DEV)
+	$(call experiment,optimizers-family-sin,--steps 300 --seeds 2 $(QUICK_LRS))
+	$(call experiment,optimizers-family-moons,--steps 200 --seeds 2 $(QUICK_LRS))
+	$(call experiment,optimizers-family-mnist1d,--steps 200 --seeds 2 $(QUICK_LRS))
+	$(call experiment,optimizers-family-swats,--seeds 2)
+
+# learning-rate schedules with SGD and with Adam: each one's loss beside its learning rate
+schedules: $(STAMP)
+	$(call experiment,schedules,--steps 300 --seeds 2 $(QUICK_LRS))
+
+# torch's form of RMSProp, AdaGrad, Adam and momentum against the book's and the lecture's,
+# under a step schedule, on saturated sigmoid networks
+forms: $(STAMP)
+	$(call experiment,forms-rmsprop-adagrad,--steps 200 --seeds 1)
+	$(call experiment,forms-adam-momentum,--steps 200 --seeds 1)
+
+figures: sin optimizers activations vanishing xor landscapes classic sparsity \
+	optimizers-family schedules forms
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:

@@ -82,6 +82,7 @@ class ExperimentConfig:
     schedules: list[str] | None = None
     models: list[str] | None = None
     losses: list[str] | None = None
+    forms: list[str] | None = None
     seeds: int | list[int] = 3
 
     def seed_values(self) -> list[int]:
@@ -313,7 +314,7 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
-             "schedule": "sched-"}
+             "schedule": "sched-", "form": "form-"}
 
 
 def _id_part(axis: str, value: Any) -> str:

@@ -28,6 +28,7 @@ from nnbench.core.prune import prune_mask, sparsity_of
 from nnbench.engine import build_model
 from nnbench.plots import draw_sparsity, save
 from nnbench.plots.sparsity import PRUNE_CSV
+from nnbench.schema import optimizer_hyper
 from nnbench.store import (
     CONFIG,
     FIGURES,
@@ -145,7 +146,7 @@ def _finetune(net: Any, cfg: Any, loss_obj: Any, data: Any, masks: list[np.ndarr
               steps: int) -> None:
     """``steps`` full-batch updates with the run's optimizer and lr; pruned weights stay 0
     (their gradient is masked and the mask applied again after every update)."""
-    opt = optimizer(cfg.optim, lr=float(cfg.lr), **cfg.hp)
+    opt = optimizer(cfg.optim, lr=float(cfg.lr), **optimizer_hyper(cfg))
     state = opt.init(net.params)
     with np.errstate(all="ignore"):
         for _ in range(steps):

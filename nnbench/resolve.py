@@ -36,7 +36,7 @@ from nnbench.core.losses import LOSSES
 from nnbench.core.models import MODELS, check_options, model_defaults
 from nnbench.core.optimizers import OPTIMIZERS, hyperparameter_names, optimizer
 from nnbench.core.schedules import SCHEDULES, schedule
-from nnbench.schema import FIELD_TYPES, FULL_BATCH, RunFields, choices
+from nnbench.schema import FIELD_TYPES, FULL_BATCH, RunFields, choices, optimizer_hyper
 from nnbench.tasks.build import make_task, n_train_of
 from nnbench.tasks.landscapes import parse_start
 
@@ -198,7 +198,13 @@ def _validate_optimizer(c: RunFields) -> None:
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise NNBenchError(f"unknown hyperparameter '{k}' for optimizer '{c.optim}'{hint} "
                                f"valid: {', '.join(valid) or '(none)'}")
-    optimizer(c.optim, lr=c.lr, **c.hp)  # checks the values
+    if c.form is not None and "form" in c.hp and c.hp["form"] != c.form:
+        raise NNBenchError(f"form {c.form!r} and hp form {c.hp['form']!r} differ; give the "
+                           "form once (form, forms or --hp form=)")
+    if c.form is not None and "form" not in names:
+        raise NNBenchError(f"optimizer '{c.optim}' has no written forms; form applies to "
+                           "sgd, momentum, nesterov, adagrad, rmsprop, adam, amsgrad, adamw")
+    optimizer(c.optim, lr=c.lr, **optimizer_hyper(c))  # checks the values
     SCHEDULES.get(c.schedule)
     schedule(c.schedule, warmup_steps=c.warmup_steps, **c.schedule_kw)  # checks the values
 

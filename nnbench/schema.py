@@ -43,6 +43,7 @@ AXES: dict[str, str] = {
     "schedules": "schedule",
     "models": "model",
     "losses": "loss",
+    "forms": "form",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -64,7 +65,9 @@ class RunFields:
     hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
     maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
-    batch order).
+    batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
+    ``lecture``: the optimizer's ``form`` hyperparameter, given as a field so that a grid
+    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``).
     """
 
     task: str = "sin"
@@ -72,6 +75,7 @@ class RunFields:
     optim: str | None = None
     lr: float | None = None
     hp: dict[str, Any] = field(default_factory=dict)
+    form: str | None = None
     schedule: str = "constant"
     schedule_kw: dict[str, Any] = field(default_factory=dict)
     warmup_steps: int = 0
@@ -150,6 +154,16 @@ def fields_of_kind(kind: str) -> frozenset[str]:
     return frozenset(name for name in FIELD_TYPES if field_kind(name) == kind)
 
 
+def optimizer_hyper(cfg: Any) -> dict[str, Any]:
+    """The hyperparameters a run's optimizer is built with: its ``hp``, and its ``form``
+    when one is given (:func:`nnbench.resolve.resolve` refuses a ``form`` that
+    contradicts ``hp.form``)."""
+    hp = dict(cfg.hp)
+    if getattr(cfg, "form", None) is not None:
+        hp["form"] = cfg.form
+    return hp
+
+
 def choices(annotation: Any) -> tuple[Any, ...]:
     """The values of a ``Literal`` annotation (``None`` allowed around it), in order."""
     args = typing.get_args(annotation)
@@ -171,14 +185,16 @@ DICT_FIELDS: frozenset[str] = fields_of_kind("dict")
 def run_columns(kind: str) -> list[str]:
     """The columns of runs.csv for a task of ``kind`` (``regression``, ``classification``
     or ``landscape``): ids, every run field but ``run_id`` in field order under its CSV
-    name (:data:`CSV_NAMES`), then the results the task measures."""
+    name (:data:`CSV_NAMES`), then the results the task measures. ``switch_step`` is the
+    step at which a SWATS run switched from Adam to SGD (-1: it never did; empty for the
+    other optimizers)."""
     cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
             "final_train_loss", "best_train_loss"]
     if kind != "landscape":
         cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
     if kind == "classification":
         cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
-    cols += ["steps_done", "diverged_step"]
+    cols += ["steps_done", "diverged_step", "switch_step"]
     if kind != "landscape":
         cols += ["stopped_early", "best_step"]
     return cols + ["wall_s"]
@@ -192,6 +208,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
+    "switch_step",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

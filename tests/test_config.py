@@ -236,7 +236,7 @@ def test_log_every_is_the_tasks_own_or_about_500_points():
 def test_each_field_is_checked_by_the_kind_of_its_declared_type():
     from nnbench.schema import FIELD_TYPES, RUN_KEYS, fields_of_kind, run_columns
 
-    assert fields_of_kind("str") == {"task", "model", "optim", "schedule", "act", "init",
+    assert fields_of_kind("str") == {"task", "model", "optim", "form", "schedule", "act", "init",
                                      "loss", "dtype", "start", "data_dir", "run_id"}
     assert fields_of_kind("int") == {"warmup_steps", "depth", "width", "steps", "epochs",
                                      "seed", "log_every", "eval_every", "patience",

@@ -39,6 +39,14 @@ FIGS_BEFORE = {
     "classic-logistic": "loss accuracy decision_regions",
     "sparsity": "loss accuracy sparsity",
     "sparsity-binary": "loss accuracy",
+    # added with the registry (no Makefile list before it)
+    "optimizers-family-sin": "loss lr_sensitivity fit",
+    "optimizers-family-moons": "loss accuracy lr_sensitivity decision_regions",
+    "optimizers-family-mnist1d": "loss accuracy lr_sensitivity",
+    "optimizers-family-swats": "loss fit",
+    "schedules": "loss accuracy lr_sensitivity lr_schedule decision_regions",
+    "forms-rmsprop-adagrad": "loss accuracy gradients decision_regions",
+    "forms-adam-momentum": "loss accuracy gradients decision_regions",
 }
 
 

@@ -170,7 +170,7 @@ def test_the_registry_shows_torchs_eps_and_the_forms():
     forms = {e.name: str(e.constraints["form"]) for e in OPTIMIZERS if "form" in e.defaults}
     assert forms == {"sgd": "torch/book", "momentum": "torch/book", "nesterov": "torch/book",
                      "adagrad": "torch/book/lecture", "rmsprop": "torch/book/lecture",
-                     "adam": "torch/book", "adamw": "torch/book"}
+                     "adam": "torch/book", "amsgrad": "torch/book", "adamw": "torch/book"}
     assert all(e.defaults["form"] == "torch" for e in OPTIMIZERS if "form" in e.defaults)
 
 
@@ -247,7 +247,7 @@ def test_list_optimizers_shows_the_forms_each_rule_accepts():
     result = runner.invoke(app, ["list", "optimizers"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if "form=torch" in line]
-    assert len(rows) == 7  # sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
+    assert len(rows) == 8  # sgd, momentum, nesterov, adagrad, rmsprop, adam, amsgrad, adamw
     assert sum("torch/book/lecture" in line for line in rows) == 2
     assert all("torch/book" in line for line in rows)
 

@@ -39,6 +39,7 @@ EXPECTED = {
                     momentum=(0.0, _U), centered=(False, _F), maximize=(False, _F),
                     form=_FORMS3),
     "adam": _ADAM,
+    "amsgrad": {**_ADAM, "amsgrad": (True, _F)},
     "adamw": {**_ADAM, "weight_decay": (1e-2, _N), "decoupled_weight_decay": (True, _F)},
     "nadam": dict(lr=(5e-3, _P), betas=((0.9, 0.999), "each [0, 1)"), eps=(1e-8, _N),
                   weight_decay=(0.0, _N), momentum_decay=(4e-3, _N),
@@ -57,6 +58,8 @@ EXPECTED = {
                   weight_decay=(0.0, _N)),
     "lookahead": dict(base=("adam", "another rule"), k=(5, "integer >= 1"), alpha=(0.5, _U),
                       lr=(5e-3, _P)),
+    "lookahead-sgd": dict(base=("sgd", "another rule"), k=(5, "integer >= 1"),
+                          alpha=(0.5, _U), lr=(0.1, _P)),
 }
 
 

@@ -390,15 +390,18 @@ def test_lookahead_with_alpha_one_is_its_base(base):
     np.testing.assert_allclose(a, b, rtol=1e-13)
 
 
-def test_lookahead_over_sgd_matches_its_recurrence():
-    """k fast SGD steps, then phi <- phi + alpha (theta - phi), theta <- phi."""
+@pytest.mark.parametrize("name, hyper", [("lookahead", {"base": "sgd"}),
+                                         ("lookahead-sgd", {})])
+def test_lookahead_over_sgd_matches_its_recurrence(name, hyper):
+    """k fast SGD steps, then phi <- phi + alpha (theta - phi), theta <- phi (lookahead-sgd
+    is lookahead with base sgd)."""
     rng = np.random.default_rng(6)
     gs = rng.normal(size=(10, 1, 4))
     k, alpha, lr = 3, 0.4, 0.1
     theta = rng.normal(size=(1, 4))
     phi = theta.copy()
     p = [theta.copy()]
-    opt = optimizer("lookahead", base="sgd", k=k, alpha=alpha, lr=lr)
+    opt = optimizer(name, k=k, alpha=alpha, lr=lr, **hyper)
     s = opt.init(p)
     for t, g in enumerate(gs, start=1):
         theta = theta - lr * g
@@ -412,6 +415,36 @@ def test_lookahead_over_sgd_matches_its_recurrence():
     one = optimizer("lookahead", base="sgd", k=1, alpha=0.25, lr=0.2)
     one.update(q, [np.full((1, 2), 2.0)], one.init(q))
     np.testing.assert_allclose(q[0], 1.0 - 0.25 * 0.2 * 2.0)
+
+
+def test_lookahead_sgd_defaults_to_sgds_rate_and_takes_sgds_hyperparameters():
+    assert OPTIMIZERS.get("lookahead-sgd").defaults["lr"] == OPTIMIZERS.get("sgd").defaults["lr"]
+    opt = optimizer("lookahead-sgd", momentum=0.9)
+    assert type(opt.base).__name__ == "SGD" and opt.base.momentum == 0.9
+    assert "momentum" in hyperparameter_names("lookahead-sgd")
+    with pytest.raises(NNBenchError, match="base must be another optimizer"):
+        optimizer("lookahead", base="lookahead-sgd")
+
+
+def test_amsgrad_is_adam_over_the_running_maximum_of_its_second_moment():
+    """AMSGrad (Reddi et al. 2018) in torch's form, written out: v_max = max(v_max, v_t),
+    theta -= lr / (1 - beta1^t) m_t / (sqrt(v_max / (1 - beta2^t)) + eps)."""
+    rng = np.random.default_rng(11)
+    gs = rng.normal(size=(30, 1, 5)) * np.linspace(3.0, 0.1, 30)[:, None, None]
+    lr, (b1, b2), eps = 0.01, (0.9, 0.999), 1e-8
+    theta = rng.normal(size=(1, 5))
+    m, v, vmax = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    p = [theta.copy()]
+    opt = optimizer("amsgrad", lr=lr)
+    s = opt.init(p)
+    for t, g in enumerate(gs, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        theta = theta - lr / (1 - b1 ** t) * m / (np.sqrt(vmax / (1 - b2 ** t)) + eps)
+        opt.update(p, [g], s)
+        np.testing.assert_allclose(p[0], theta, rtol=1e-12)
+    assert opt.amsgrad is True
 
 
 # --------------------------------------------------------------------------- clipping

@@ -55,6 +55,18 @@ def test_closed_forms():
     f = schedule("inverse_sqrt")
     assert [f(t) for t in (0, 3, 8)] == pytest.approx([1.0, 0.5, 1 / 3])
     assert schedule("constant")(1234) == 1.0
+    f = schedule("warmup", total_iters=4)
+    assert [f(t) for t in range(7)] == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1, 1])
+    assert schedule("warmup")(99) == 1.0 and schedule("warmup")(49) == pytest.approx(0.5)
+
+
+def test_the_warmup_schedule_is_the_warmup_in_front_of_constant():
+    a = schedule("warmup", total_iters=7)
+    b = schedule("constant", warmup_steps=7)
+    steps = np.arange(30)
+    np.testing.assert_array_equal(a(steps), b(steps))
+    with pytest.raises(NNBenchError, match="total_iters must be an integer"):
+        schedule("warmup", total_iters=0)
 
 
 def test_warmup_in_front_of_any_schedule():

@@ -77,6 +77,9 @@ def _grid_options(
     models: Annotated[str | None, _axis(
         "Models, e.g. perceptron,mlp ([bold]nnbench list models[/bold]).")] = None,
     losses: Annotated[str | None, _axis("Losses, e.g. bce_with_logits,sigmoid_mse.")] = None,
+    forms: Annotated[str | None, _axis(
+        "Written forms of the optimizer's rule, e.g. torch,book,lecture (as --hp form=).")
+                     ] = None,
     seeds: Annotated[str | None, typer.Option(
         "--seeds", metavar="N|S,S,...",
         help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
@@ -104,8 +107,8 @@ def compare(**options: Any):
     """Compare a grid of configurations, every cell over several seeds.
 
     Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
-    --batch-sizes, --schedules, --models, --losses) make the grid; the summary gives mean ± std over
-    seeds per cell, and the best learning rate per optimizer when --lrs is swept.
+    --batch-sizes, --schedules, --models, --losses, --forms) make the grid; the summary gives
+    mean ± std over seeds per cell, and the best learning rate per optimizer when --lrs is swept.
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
     """

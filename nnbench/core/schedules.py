@@ -6,7 +6,8 @@ base learning rate is multiplied by at ``step`` (counted from 0)::
 
 The formulas are those of ``torch.optim.lr_scheduler`` (``lr_t = lr * f(t)`` where torch
 updates ``lr`` once per step), except ``inverse_sqrt``, which is the notes'
-``eta^t = eta / sqrt(t + 1)``. Any schedule takes ``warmup_steps = W``: a linear warmup
+``eta^t = eta / sqrt(t + 1)``; ``warmup`` is a linear warmup over ``total_iters`` steps,
+then constant. Any schedule takes ``warmup_steps = W``: a linear warmup
 in front of it, ``f(t) = (t + 1) / W`` for ``t < W``, after which the schedule starts
 from its own step 0 (``g(t - W)``), as torch's ``SequentialLR([LinearLR(start_factor=1/W,
 total_iters=W-1), g], milestones=[W])``. So a cosine over a run of ``n`` steps with a
@@ -125,6 +126,22 @@ class InverseSqrt(Schedule):
         return 1.0 / np.sqrt(t + 1.0)
 
 
+class LinearWarmup(Schedule):
+    """``f(t) = min(1, (t + 1) / total_iters)``: a linear warmup to the base learning rate
+    over ``total_iters`` steps, then constant (torch's ``LinearLR(start_factor=
+    1/total_iters, total_iters=total_iters - 1)``; the same ramp ``warmup_steps`` puts in
+    front of any schedule, as a schedule of its own, so that a grid of schedules can
+    hold it)."""
+
+    name = "warmup"
+
+    def __init__(self, total_iters: int = 100):
+        self.total_iters = check_int("total_iters", total_iters, 1)
+
+    def factor(self, t):
+        return np.minimum(1.0, (t + 1.0) / self.total_iters)
+
+
 class Warmup(Schedule):
     """``f(t) = (t + 1) / warmup_steps`` for ``t < warmup_steps``, then
     ``inner(t - warmup_steps)``."""
@@ -148,6 +165,8 @@ _CLASSES: dict[str, tuple[type[Schedule], str, dict[str, Any]]] = {
     "cosine": (Cosine, "half a cosine from 1 down to eta_min over T_max steps "
                "(CosineAnnealingLR)", {"T_max": None, "eta_min": 0.0}),
     "inverse_sqrt": (InverseSqrt, "f = 1 / sqrt(step + 1), the notes' eta / sqrt(t + 1)", {}),
+    "warmup": (LinearWarmup, "f = min(1, (step + 1) / total_iters): a linear warmup, then "
+               "constant (LinearLR)", {"total_iters": 100}),
 }
 
 

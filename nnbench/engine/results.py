@@ -34,7 +34,10 @@ class RunResult:
     are measured on the returned weights); ``best_*`` the lowest logged; steps count
     updates. ``weights`` are the run's final parameter arrays, each with a leading
     runs axis of length 1 (the shapes of ``MLP(..., runs=1).params``). ``extra`` holds a
-    model's own results (``closed_form_loss``; the perceptron's ``converged``, ``updates``)."""
+    model's own results (``closed_form_loss``; the perceptron's ``converged``, ``updates``).
+    ``switch_step`` is the step after which a SWATS run took SGD steps (the update that
+    switched it was its ``switch_step``-th, so the logged step ``switch_step`` is the last
+    point reached by Adam); -1 when it never switched, ``None`` for other optimizers."""
 
     run_id: str
     status: str
@@ -52,6 +55,7 @@ class RunResult:
     final_test_acc: float
     wall_s: float
     weights: list
+    switch_step: int | None = None
     extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:

@@ -31,7 +31,7 @@ from nnbench.engine.protocols import (
 )
 from nnbench.engine.results import GroupResult, RunResult, RunState, metric_columns, nan_runs
 from nnbench.engine.speed import execution, flat_grads, flatten_params
-from nnbench.schema import FULL_BATCH
+from nnbench.schema import FULL_BATCH, optimizer_hyper
 from nnbench.tasks.build import make_task
 
 REPORT_INTERVAL = 0.1  # seconds between reporter updates
@@ -103,6 +103,17 @@ def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.sqrt(sq)
 
 
+def switch_steps(state: Any) -> np.ndarray | None:
+    """The ``(R,)`` steps at which the runs of an optimizer state switched rule (SWATS's
+    ``switch_step``, also under Lookahead), or ``None`` for a rule that never switches."""
+    while state is not None:
+        steps = getattr(state, "switch_step", None)
+        if steps is not None:
+            return np.asarray(steps)
+        state = getattr(state, "base", None)
+    return None
+
+
 def train_group(configs: Sequence[Any], *, reporter: Reporter | None = None,
                 sink: MetricsSink | None = None, stop: StopFlag | None = None,
                 data: Any = None, task: Any = None, threads: int | None = None,
@@ -162,7 +173,7 @@ class GroupTrainer:
             n_features, n_outputs = self.data.n_features, self.data.n_outputs
         self.net: Model = build_model(c, self.task, n_features, n_outputs, self.seeds)
         self.opt = optimizer(c.optim, lr=self.base_lr if R > 1 else float(self.base_lr[0]),
-                             **c.hp)
+                             **optimizer_hyper(c))
         self.flat = flatten_params(self.net)
         self.opt_state = self.opt.init(self.net.params if self.flat is None else [self.flat])
         self.factors = schedule_factors(c)
@@ -472,6 +483,7 @@ class GroupTrainer:
         if d is not None:
             with np.errstate(all="ignore"):
                 extra = self.net.extra_results(d, self.loss_name)
+        switched = switch_steps(self.opt_state)
         out = []
         for r in range(R):
             ok = st.status[r] == "done"
@@ -492,5 +504,6 @@ class GroupTrainer:
                 final_test_loss=float(test_loss[r]) if ok else np.nan,
                 final_test_acc=float(test_acc[r]) if ok else np.nan,
                 wall_s=float(st.end_wall[r]), weights=weights[r],
+                switch_step=None if switched is None else int(switched[r]),
                 extra={k: v[r].item() for k, v in extra.items()}))
         return out

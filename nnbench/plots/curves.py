@@ -76,6 +76,7 @@ def fig_curves(res: Results, metric: str = "train_loss",
                 ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.6, label=s.label)
                 if len(s.run_ids) > 1:
                     ax.fill_between(xv, lo, hi, color=s.color, alpha=0.18, lw=0)
+                mark_switches(ax, res, s.run_ids, metric, x, s.color)
             ax.set_xlabel(y_label(x))
             if j == 0:
                 landscape = metric == "train_loss" and "x0" in m.columns
@@ -104,6 +105,41 @@ def fig_curves(res: Results, metric: str = "train_loss",
                  f"({tuned}{seeds_phrase(res)}{clip})")
     add_legend(fig, axes)
     return fig
+
+
+def switch_points(res: Results, run_ids: Sequence[str], metric: str = "train_loss",
+                  x: str = "step") -> tuple[np.ndarray, np.ndarray]:
+    """Where the runs ``run_ids`` switched rule (SWATS: from Adam to SGD), on their mean
+    curve: one point per run with a ``switch_step >= 0`` in runs.csv, at that step (``x =
+    "step"``) or at the mean wall time of that step (``x = "wall_s"``), and the mean
+    curve's value there (linear between logged steps). Empty when none switched."""
+    e = np.empty(0)
+    runs = res.runs
+    if "switch_step" not in runs.columns:
+        return e, e
+    rows = runs[runs["run_id"].astype(str).isin([str(r) for r in run_ids])]
+    steps = rows["switch_step"].astype(float).to_numpy()
+    steps = np.sort(steps[np.isfinite(steps) & (steps >= 0)])
+    if steps.size == 0:
+        return e, e
+    sx, mean, _lo, _hi = seed_stats(res.metrics, run_ids, metric, "step")
+    ok = np.isfinite(mean)
+    if not ok.any():
+        return e, e
+    ys = np.interp(steps, sx[ok], mean[ok])
+    if x == "step":
+        return steps, ys
+    wx, _m, _l, _h = seed_stats(res.metrics, run_ids, metric, x)
+    return np.interp(steps, sx, wx), ys
+
+
+def mark_switches(ax, res: Results, run_ids: Sequence[str], metric: str, x: str,
+                  color: str) -> None:
+    """A triangle on the mean curve at each run's switch step (:func:`switch_points`)."""
+    xs, ys = switch_points(res, run_ids, metric, x)
+    if xs.size:
+        ax.plot(xs, ys, ls="none", marker="v", ms=7, color=color, mec="black", mew=0.7,
+                zorder=5, gid="switch_step")
 
 
 def fig_closed_form(res: Results) -> Figure | None:

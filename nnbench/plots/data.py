@@ -77,6 +77,11 @@ def split_axes(res: Results, exclude: Iterable[str] = ()) -> Axes_:
         per = res.runs.groupby(model, dropna=False)
         varying = [c for c in varying
                    if c == model or (per[c].nunique(dropna=False) > 1).any()]
+    sched = res.col("schedule")
+    if sched in varying and "schedule_kw" in varying:  # cosine's T_max: the schedule's own
+        per = res.runs.groupby(sched, dropna=False)["schedule_kw"]
+        if not (per.nunique(dropna=False) > 1).any():
+            varying.remove("schedule_kw")
     canon = {res.col(k): k for k in COLUMN_ALIASES if res.col(k)}
     order = {c: i for i, c in enumerate(varying)}
 

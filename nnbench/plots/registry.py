@@ -30,6 +30,7 @@ from nnbench.plots.layers import (
     varies_activation_and_depth,
 )
 from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
+from nnbench.plots.schedules import fig_lr_schedule, has_schedules
 from nnbench.plots.sparsity import fig_sparsity, has_pruning
 from nnbench.plots.style import FORMATS, save
 from nnbench.store import FIGURES as FIGURES_DIR
@@ -76,7 +77,8 @@ def _has_models(select: Callable[[list[Any]], list[Any]]) -> Callable[[Results],
 # In the order draw_all draws them and the report shows them.
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("loss", lambda d: fig_curves(d.res, d.metric, d.xs),
-               "Loss against step and wall time: mean over seeds, band from min to max.",
+               "Loss against step and wall time: mean over seeds, band from min to max "
+               "(triangle: the step at which a SWATS run switched from Adam to SGD).",
                has_curve),
     FigureSpec("accuracy", lambda d: fig_accuracy(d.res),
                "Accuracy against step: mean over seeds, band from min to max.",
@@ -84,6 +86,10 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("lr_sensitivity", lambda d: fig_lr_sensitivity(d.res),
                "Final loss against learning rate (x: a seed diverged, star: the tuned "
                "learning rate).", lr_swept),
+    FigureSpec("lr_schedule", lambda d: fig_lr_schedule(d.res, d.metric),
+               "Loss of each learning-rate schedule (mean over seeds, band min-max) beside "
+               "the learning rate it trained with at every step, lr * f(step).",
+               has_schedules),
     FigureSpec("activations_depths", lambda d: fig_activation_depths(d.res),
                "Training loss of each activation, one panel per depth.",
                varies_activation_and_depth),

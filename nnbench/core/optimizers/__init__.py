@@ -94,9 +94,9 @@ def _make(cls: type[Optimizer], name: str, **hyper: Any) -> Optimizer:
     return cls(**{**given, **hyper})
 
 
-def _make_lookahead(**hyper: Any) -> Lookahead:
-    base_name = hyper.pop("base", OPTIMIZERS.get("lookahead").defaults["base"])
-    if base_name == "lookahead":
+def _make_lookahead(name: str = "lookahead", **hyper: Any) -> Lookahead:
+    base_name = hyper.pop("base", OPTIMIZERS.get(name).defaults["base"])
+    if base_name in LOOKAHEADS:
         raise NNBenchError("lookahead's base must be another optimizer, not lookahead")
     own = {k: hyper.pop(k) for k in Lookahead.constraints() if k in hyper}  # k, alpha
     try:
@@ -136,6 +136,8 @@ _ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
      "form=book: eps 1e-6", {}),
     ("adam", Adam, "Adam: bias-corrected momentum over RMSProp's scale (amsgrad optional)",
      {}),
+    ("amsgrad", Adam, "AMSGrad: Adam dividing by the running maximum of its second moment "
+     "(adam with amsgrad=True)", dict(amsgrad=True)),
     ("adamw", Adam, "AdamW: Adam with decoupled weight decay 1e-2",
      dict(weight_decay=1e-2, decoupled_weight_decay=True)),
     ("nadam", NAdam, "NAdam: Adam with Nesterov momentum and torch's momentum schedule", {}),
@@ -152,14 +154,20 @@ for _name, _cls, _desc, _overrides in _ALIASES:
     OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc,
                    defaults_of(_cls, **_overrides), _cls.constraints())
 
-OPTIMIZERS.add(
-    "lookahead",
-    _make_lookahead,
-    "Lookahead: k fast steps of a base rule, then the slow weights move alpha of the way",
-    # lr shown is the default base's (adam); with another base its own default is used
-    defaults_of(Lookahead, base="adam", lr=OPTIMIZERS.get("adam").defaults["lr"]),
-    {"base": "another rule", **Lookahead.constraints(), "lr": Adam.constraints()["lr"]},
-)
+# lookahead over adam, and the same over sgd under a name of its own (so that a grid of
+# optimizers can hold both); the lr shown is the base's default, which is used when none
+# is given (with another base, that base's own default)
+LOOKAHEADS = {"lookahead": "adam", "lookahead-sgd": "sgd"}
+for _name, _base in LOOKAHEADS.items():
+    OPTIMIZERS.add(
+        _name,
+        functools.partial(_make_lookahead, _name),
+        f"Lookahead over {_base} (base=): k fast steps of a base rule, then the slow "
+        "weights move alpha of the way",
+        defaults_of(Lookahead, base=_base, lr=OPTIMIZERS.get(_base).defaults["lr"]),
+        {"base": "another rule", **Lookahead.constraints(),
+         "lr": OPTIMIZERS.get(_base).constraints["lr"]},
+    )
 
 
 def optimizer(name: str, **hyper: Any) -> Optimizer:
@@ -179,10 +187,10 @@ def hyperparameter_names(name: str, base: str | None = None) -> list[str]:
     """The hyperparameter names ``optimizer(name, ...)`` accepts (for ``--hp NAME=VALUE``).
 
     For ``lookahead`` these are ``base``, ``k``, ``alpha`` and the names of its base
-    (``base``, default ``adam``).
+    (``base``, default ``adam``; ``sgd`` for ``lookahead-sgd``).
     """
     names = list(OPTIMIZERS.get(name).defaults)
-    if name == "lookahead":
+    if name in LOOKAHEADS:
         inner = OPTIMIZERS.get(base or OPTIMIZERS.get(name).defaults["base"]).defaults
         names += [k for k in inner if k not in names]
     return names
