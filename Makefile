@@ -9,7 +9,7 @@ DEV     = $(VENV)/.installed-dev
 
 help:
 	@echo "make demo    compare SGD and Adam on sin(x): live table, CSVs and a figure under results/demo"
-	@echo "make test    lint (ruff) and the test suite (pytest)"
+	@echo "make test    lint (ruff, actionlint, zizmor) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
 	@echo "             xor landscapes classic sparsity, each also a target) into"
@@ -37,6 +37,8 @@ install: $(STAMP)
 
 lint: $(DEV)
 	$(BIN)/ruff check nnbench tests benchmarks
+	$(BIN)/actionlint .github/workflows/ci.yml
+	$(BIN)/zizmor --offline .github/workflows/ci.yml
 
 test: lint
 	$(BIN)/python -m pytest -q
