@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
+#: under every wall-time panel: why a rule's steps can take longer than another's
+WALL_NOTE = ("a step's time depends on its numbers: activations and gradients that\n"
+             "underflow to subnormal floats slow a CPU down (plain SGD's often do)")
+
 def has_curve(res: Results, metric: str = "train_loss") -> bool:
     """Whether metrics.csv has values of ``metric`` to draw against step."""
     m = res.metrics
@@ -78,6 +82,10 @@ def fig_curves(res: Results, metric: str = "train_loss",
                     ax.fill_between(xv, lo, hi, color=s.color, alpha=0.18, lw=0)
                 mark_switches(ax, res, s.run_ids, metric, x, s.color)
             ax.set_xlabel(y_label(x))
+            if x == "wall_s" and i == len(facets) - 1:
+                ax.annotate(WALL_NOTE, (0, 0), xycoords="axes fraction", xytext=(0, -34),
+                            textcoords="offset points", fontsize="x-small", color="0.35",
+                            va="top")
             if j == 0:
                 landscape = metric == "train_loss" and "x0" in m.columns
                 ax.set_ylabel("value f(x0, x1)" if landscape else y_label(metric))

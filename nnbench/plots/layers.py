@@ -106,7 +106,9 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
         return None
     table = activation_depth_table(res)
     v = table.to_numpy(float)
-    fig, axes = style.new_figure(1, 1, w=1.1 * v.shape[1] + 3.2, h=0.45 * v.shape[0] + 1.6)
+    # tall enough for the colorbar's label, which runs along its height
+    fig, axes = style.new_figure(1, 1, w=1.1 * v.shape[1] + 3.2,
+                                 h=max(0.45 * v.shape[0] + 1.6, 3.6))
     ax = axes[0, 0]
     from matplotlib.colors import LogNorm, Normalize
 
@@ -127,7 +129,7 @@ def fig_activation_heatmap(res: Results) -> Figure | None:
         dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
         ax.text(j, i, txt, ha="center", va="center", fontsize="small",
                 color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, label=final_loss_name(res) + " (mean over seeds that finished)")
+    fig.colorbar(im, ax=ax, label=final_loss_name(res) + "\n(mean over the seeds that finished)")
     ax.set_title(f"{res.title}: {final_loss_name(res)}{style.task_phrase(res)}",
                  fontsize="medium")
     return fig
