@@ -12,11 +12,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from nnbench import __version__
+from nnbench.schema import AXES
 
 app = typer.Typer(
     name="nnbench",
@@ -150,8 +151,77 @@ def _main(args: list[str]) -> int:
             signal.signal(signum, handler)
 
 
+# family -> (module, registry attribute): what `nnbench list` shows and options complete
+FAMILIES = {
+    "optimizers": ("nnbench.core.optimizers", "OPTIMIZERS"),
+    "activations": ("nnbench.core.activations", "ACTIVATIONS"),
+    "losses": ("nnbench.core.losses", "LOSSES"),
+    "inits": ("nnbench.core.init", "INITS"),
+    "schedules": ("nnbench.core.schedules", "SCHEDULES"),
+    "tasks": ("nnbench.tasks", "TASKS"),
+    "models": ("nnbench.core.models", "MODELS"),
+}
+
+#: the options whose values are names of a family, completed by the shell (a plural is a
+#: comma list: its last item is completed)
+NAMED_OPTIONS = {"--task": "tasks", "--optim": "optimizers", "--optims": "optimizers",
+                 "--act": "activations", "--acts": "activations", "--loss": "losses",
+                 "--losses": "losses", "--init": "inits", "--inits": "inits",
+                 "--schedule": "schedules", "--schedules": "schedules", "--model": "models",
+                 "--models": "models"}
+
+LISTED = ("--optims", "--acts", "--losses", "--inits", "--schedules", "--models")
+
+#: the metavar shown in --help for a type Typer would name (a flag shows none)
+METAVARS = {"<int>": "N", "<float>": "X", "<str>": "NAME", "<path>": "PATH",
+            "<list[str]>": "NAME,...", "<list[int]>": "N,...", "<list[float]>": "X,..."}
+
+
+def registry(family: str) -> Any:
+    """The registry of ``family``, imported on first use."""
+    import importlib
+
+    module, attr = FAMILIES[family]
+    return getattr(importlib.import_module(module), attr)
+
+
+def complete_names(family: str, incomplete: str, listed: bool) -> list[str]:
+    """The names of ``family`` that complete ``incomplete`` (for a comma list, its last
+    item, the items before it kept)."""
+    head, _, last = incomplete.rpartition(",") if listed else ("", "", incomplete)
+    names = [n for n in registry(family).names() if n.startswith(last)]
+    return [f"{head},{n}" if head else n for n in names]
+
+
+def _finish_options(command: Any) -> Any:
+    """Metavars instead of type names in every command's help (``--depth N``, a flag
+    none), and completion of the values of :data:`NAMED_OPTIONS`."""
+    for sub in getattr(command, "commands", {}).values():
+        _finish_options(sub)
+    for param in getattr(command, "params", []):
+        if not hasattr(param, "opts") or not hasattr(param, "is_flag"):
+            continue  # an argument
+        axis = next((o for o in param.opts if o.removeprefix("--").replace("-", "_") in AXES),
+                    None)
+        if param.metavar is None and axis is not None:
+            param.metavar = "NAME,..." if axis in LISTED else "V,..."
+        if param.metavar is None:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            else:
+                label = param.display_type(None) if hasattr(param, "display_type") else None
+                if label in METAVARS:
+                    param.metavar = METAVARS[label]
+        family = next((NAMED_OPTIONS[o] for o in param.opts if o in NAMED_OPTIONS), None)
+        if family is not None:
+            listed = any(o in LISTED for o in param.opts)
+            param._custom_shell_complete = (
+                lambda ctx, p, inc, f=family, lst=listed: complete_names(f, inc, lst))
+    return command
+
+
 def _run(args: list[str]) -> int:
-    command = typer.main.get_command(app)
+    command = _finish_options(typer.main.get_command(app))
     click_exception = _click_exception()
     _received.clear()
     try:

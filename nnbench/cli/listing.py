@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
-from nnbench.cli.app import app, fail
-
-# family -> (module, registry attribute)
-FAMILIES = {
-    "optimizers": ("nnbench.core.optimizers", "OPTIMIZERS"),
-    "activations": ("nnbench.core.activations", "ACTIVATIONS"),
-    "losses": ("nnbench.core.losses", "LOSSES"),
-    "inits": ("nnbench.core.init", "INITS"),
-    "schedules": ("nnbench.core.schedules", "SCHEDULES"),
-    "tasks": ("nnbench.tasks", "TASKS"),
-    "models": ("nnbench.core.models", "MODELS"),
-}
+from nnbench.cli.app import FAMILIES, app, fail, registry
 
 Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
-
-
-def registry(family: str) -> Any:
-    """The registry of ``family``, imported on first use."""
-    module, attr = FAMILIES[family]
-    return getattr(importlib.import_module(module), attr)
 
 
 @app.command("list")
