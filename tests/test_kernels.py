@@ -302,3 +302,24 @@ def test_kernel_constants_are_fixed():
 
     assert (_onehidden.LANES, _onehidden.PART) == (64, 512)
     assert kernels.ACTIVATIONS["selu"] == kernels.ACTIVATIONS["elu"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_saturated_sigmoid_is_exactly_zero_as_in_numpy(dtype):
+    """Pre-activations far below the float's exp range (plain SGD's saturated units reach
+    -9800): the kernel's sigmoid is exactly 0 there, as NumPy's 1 / (1 + inf), not the
+    subnormal number a clamped exp gives; loss and gradients match the NumPy path."""
+    _numba()
+    from nnbench.core.kernels._onehidden import _sigmoid
+
+    T = np.dtype(dtype).type
+    for z in (-9800.0, -800.0, -100.0):
+        with np.errstate(over="ignore"):
+            want = T(1.0) / (T(1.0) + np.exp(T(-z)))
+        assert _sigmoid(T(z), T) == want
+    assert _sigmoid(T(-80.0), T) > 0
+    net = _net([1, 16, 1], "sigmoid", runs=2, dtype=dtype)
+    W1 = net.params[0]
+    net.params[0] = (W1 * 2000).astype(net.dtype)  # most hidden units saturate
+    X, Y = _data(net, 200, labels=False, per_run=False)
+    _check_pass(net, "mse", X, Y)

@@ -46,9 +46,15 @@ _JIT = {"fastmath": FLAGS, "error_model": "numpy", "cache": True}
 # -- activations: value and derivative of one element, in the precision T -------------------
 @njit(**_JIT)
 def _sigmoid(z, T):
-    """``1 / (1 + e^-z)``, ``-z`` raised to -50 as in NumPy's path (exp clamps the top)."""
+    """``1 / (1 + e^-z)``, ``-z`` raised to -50 as in NumPy's path; exactly 0 where
+    ``e^-z`` overflows the float (NumPy's ``1 / (1 + inf)``), not the subnormal number
+    the clamped ``exp`` would give: a saturated unit must not fill the loops with
+    subnormal products, each one a slow microcode assist."""
     e = -z
     e = T(-50.0) if e < T(-50.0) else e
+    f32 = math.isinf(T(3.0e38) * T(10.0))  # folded when compiled: the precision T
+    if e > (T(88.72283905206835) if f32 else T(709.782712893384)):
+        return T(0.0)
     return T(1.0) / (T(1.0) + fexp(e))
 
 
