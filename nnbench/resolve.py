@@ -36,25 +36,17 @@ from nnbench.core.losses import LOSSES
 from nnbench.core.models import MODELS, check_options, model_defaults
 from nnbench.core.optimizers import OPTIMIZERS, hyperparameter_names, optimizer
 from nnbench.core.schedules import SCHEDULES, schedule
-from nnbench.schema import FIELD_TYPES, FULL_BATCH, RunFields, choices, optimizer_hyper
+from nnbench.schema import (
+    DEFAULT_LOSS,
+    FALLBACK,
+    FIELD_TYPES,
+    FULL_BATCH,
+    RunFields,
+    choices,
+    optimizer_hyper,
+)
 from nnbench.tasks.build import make_task, n_train_of
 from nnbench.tasks.landscapes import parse_start
-
-# Global defaults for keys a task does not suggest.
-FALLBACK: dict[str, Any] = {
-    "model": "mlp",
-    "optim": "adam",
-    "act": "sigmoid",
-    "depth": 1,
-    "width": 32,
-    "init": "torch",
-    "steps": 1000,
-    "batch_size": None,
-    "val_frac": 0.0,
-}
-
-# Default loss by task kind, when neither the config nor the task names one.
-DEFAULT_LOSS = {"regression": "mse", "classification": "softmax_cross_entropy"}
 
 Run = TypeVar("Run", bound=RunFields)
 

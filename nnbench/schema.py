@@ -229,3 +229,21 @@ def is_config_column(name: str) -> bool:
 def config_columns(columns: Iterable[str]) -> list[str]:
     """The configuration columns among ``columns``, in their order."""
     return [c for c in columns if is_config_column(c)]
+
+
+# -- defaults a task may change
+# The default of each key a task's suggested configuration may set, used where the task
+# (``nnbench list tasks`` shows each task's) does not set it; the loss defaults by the
+# task's kind. resolve.py applies them; --help names them.
+FALLBACK: dict[str, Any] = {
+    "model": "mlp",
+    "optim": "adam",
+    "act": "sigmoid",
+    "depth": 1,
+    "width": 32,
+    "init": "torch",
+    "steps": 1000,
+    "batch_size": None,
+    "val_frac": 0.0,
+}
+DEFAULT_LOSS = {"regression": "mse", "classification": "softmax_cross_entropy"}

@@ -22,11 +22,29 @@ def _help(*args: str) -> str:
     return out.stdout
 
 
-@pytest.mark.parametrize("command", ["run", "compare", "plot", "show", "prune"])
+@pytest.mark.parametrize("command", [(), ("run",), ("compare",), ("plot",), ("show",),
+                                     ("prune",), ("report",), ("list",)])
 def test_help_names_values_not_types(command):
-    out = _help(command)
-    body = out.split("Show this message and exit.", 1)[1]  # the help flag's own line aside
-    assert not re.findall(r"<(bool|str|int|float|path|list\[[a-z]+\])>", body), body
+    out = _help(*command)
+    assert re.search(r"--help\s+-h\s+Show this message", out), out  # a flag: no metavar
+    assert not re.findall(r"<(bool|str|int|float|path|list\[[a-z]+\])( range)?>", out), out
+
+
+@pytest.mark.parametrize("option, key", [
+    ("--model", "model"), ("--act", "act"), ("--depth", "depth"), ("--width", "width"),
+    ("--init", "init"), ("--optim", "optim"), ("--steps", "steps")])
+def test_defaults_a_task_changes_are_said_to_be_the_tasks(option, key):
+    """Where the task's suggestion is the default, the help says so and names the value
+    used when the task suggests none (the value resolve applies)."""
+    from nnbench.resolve import task_default
+    from nnbench.schema import FALLBACK
+
+    out = " ".join(_help("run").split())  # the table's line breaks aside
+    line = re.search(re.escape(option) + r" [^│]*?Default: the task's \(nnbench list tasks\),"
+                     r" [│ ]*else ([^ .│]+)", out)
+    assert line, out
+    assert line.group(1) == str(FALLBACK[key])
+    assert task_default(object(), key) == FALLBACK[key]  # a task suggesting nothing
 
 
 def test_metavars_say_what_a_value_is():

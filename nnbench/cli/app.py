@@ -173,7 +173,8 @@ NAMED_OPTIONS = {"--task": "tasks", "--optim": "optimizers", "--optims": "optimi
 LISTED = ("--optims", "--acts", "--losses", "--inits", "--schedules", "--models")
 
 #: the metavar shown in --help for a type Typer would name (a flag shows none)
-METAVARS = {"<int>": "N", "<float>": "X", "<str>": "NAME", "<path>": "PATH",
+METAVARS = {"<int>": "N", "<int range>": "N", "<float>": "X", "<float range>": "X",
+            "<str>": "NAME", "<path>": "PATH",
             "<list[str]>": "NAME,...", "<list[int]>": "N,...", "<list[float]>": "X,..."}
 
 
@@ -198,9 +199,14 @@ def _finish_options(command: Any) -> Any:
     none), and completion of the values of :data:`NAMED_OPTIONS`."""
     for sub in getattr(command, "commands", {}).values():
         _finish_options(sub)
+    if hasattr(command, "get_help_option"):  # -h/--help is a flag: no metavar either
+        command.get_help_option = _flag_help_option(command.get_help_option)
     for param in getattr(command, "params", []):
-        if not hasattr(param, "opts") or not hasattr(param, "is_flag"):
-            continue  # an argument
+        if not hasattr(param, "is_flag"):  # an argument: DIR for a directory, else its name
+            if param.metavar is None and param.name:
+                param.metavar = "DIR" if param.name.endswith("dir") else param.name.upper()
+            param.display_type_rich = lambda ctx: None  # its help says what it takes
+            continue
         axis = next((o for o in param.opts if o.removeprefix("--").replace("-", "_") in AXES),
                     None)
         if param.metavar is None and axis is not None:
@@ -218,6 +224,16 @@ def _finish_options(command: Any) -> Any:
             param._custom_shell_complete = (
                 lambda ctx, p, inc, f=family, lst=listed: complete_names(f, inc, lst))
     return command
+
+
+def _flag_help_option(get_help_option: Any) -> Any:
+    """``get_help_option`` whose option shows no metavar, as every other flag."""
+    def get(ctx: Any) -> Any:
+        option = get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+    return get
 
 
 def _run(args: list[str]) -> int:

@@ -20,7 +20,15 @@ from typing import Annotated, Any, Literal
 import typer
 
 from nnbench.cli.app import error
-from nnbench.schema import FIELD_TYPES, FULL_BATCH, Backend, ExecutorName, choices
+from nnbench.schema import (
+    DEFAULT_LOSS,
+    FALLBACK,
+    FIELD_TYPES,
+    FULL_BATCH,
+    Backend,
+    ExecutorName,
+    choices,
+)
 
 # the horizontal axis of curve figures (``--x``; both when not given)
 PlotX = Literal["step", "wall"]
@@ -156,13 +164,24 @@ def option_type(name: str) -> Any:
 TASK, MODEL, OPTIM, TRAIN, GRID, OUTPUT = "Task", "Model", "Optimizer", "Training", "Grid", \
     "Output"
 
+
+def task_default(key: str, otherwise: str | None = None) -> str:
+    """The help's sentence for a default a task may change: the task's suggestion
+    (``nnbench list tasks`` shows each task's), else :data:`~nnbench.schema.FALLBACK`'s
+    value (or ``otherwise``)."""
+    if otherwise is None:
+        otherwise = str(FALLBACK[key])
+    return f"Default: the task's ([bold]nnbench list tasks[/bold]), else {otherwise}."
+
 TaskOpt = Annotated[option_type("task"), typer.Option(
     "--task", help="Task: a data set or a 2-D landscape ([bold]nnbench list tasks[/bold]).",
     rich_help_panel=TASK)]
 LossOpt = Annotated[option_type("loss"), typer.Option(
-    "--loss", help="Loss (the task's default otherwise).", rich_help_panel=TASK)]
+    "--loss", help="Loss. " + task_default("loss", ", ".join(
+        f"{loss} for {kind}" for kind, loss in DEFAULT_LOSS.items())), rich_help_panel=TASK)]
 ValFracOpt = Annotated[option_type("val_frac"), typer.Option(
-    "--val-frac", help="Fraction of the training data held out for validation.",
+    "--val-frac", help="Fraction of the training data held out for validation. "
+    + task_default("val_frac", "0 (no validation set)"),
     rich_help_panel=TASK)]
 StartOpt = Annotated[option_type("start"), typer.Option(
     "--start", metavar="X,Y", help="Starting point on a landscape task.", rich_help_panel=TASK)]
@@ -170,21 +189,27 @@ DataDirOpt = Annotated[Path | None, typer.Option(
     "--data-dir", help="Where data sets are cached.", rich_help_panel=TASK)]
 
 ModelOpt = Annotated[option_type("model"), typer.Option(
-    "--model", help="Model (mlp by default).", rich_help_panel=MODEL)]
+    "--model", help="Model ([bold]nnbench list models[/bold]). " + task_default("model"),
+    rich_help_panel=MODEL)]
 ActOpt = Annotated[option_type("act"), typer.Option(
-    "--act", help="Hidden activation, e.g. sigmoid, tanh, relu.", rich_help_panel=MODEL)]
+    "--act", help="Hidden activation, e.g. sigmoid, tanh, relu. " + task_default("act"),
+    rich_help_panel=MODEL)]
 DepthOpt = Annotated[option_type("depth"), typer.Option(
-    "--depth", help="Number of hidden layers.", rich_help_panel=MODEL)]
+    "--depth", help="Number of hidden layers. " + task_default("depth"), rich_help_panel=MODEL)]
 WidthOpt = Annotated[option_type("width"), typer.Option(
-    "--width", help="Units per hidden layer.", rich_help_panel=MODEL)]
+    "--width", help="Units per hidden layer. " + task_default("width"), rich_help_panel=MODEL)]
 InitOpt = Annotated[option_type("init"), typer.Option(
-    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]).",
+    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]). "
+    + task_default("init"),
     rich_help_panel=MODEL)]
 
 OptimOpt = Annotated[option_type("optim"), typer.Option(
-    "--optim", help="Optimizer ([bold]nnbench list optimizers[/bold]).", rich_help_panel=OPTIM)]
+    "--optim", help="Optimizer ([bold]nnbench list optimizers[/bold]). "
+    + task_default("optim"), rich_help_panel=OPTIM)]
 LrOpt = Annotated[option_type("lr"), typer.Option(
-    "--lr", help="Learning rate for every optimizer (each one's own default otherwise).",
+    "--lr", help="Learning rate for every optimizer. Default: the task's when it suggests the "
+    "same optimizer ([bold]nnbench list tasks[/bold]), else the optimizer's own "
+    "([bold]nnbench list optimizers[/bold]).",
     rich_help_panel=OPTIM)]
 HpOpt = Annotated[list[str] | None, typer.Option(
     "--hp", metavar="NAME=VALUE",
@@ -213,19 +238,21 @@ PiecesOpt = Annotated[option_type("pieces"), typer.Option(
     rich_help_panel=MODEL)]
 
 StepsOpt = Annotated[option_type("steps"), typer.Option(
-    "--steps", help="Number of updates.", rich_help_panel=TRAIN)]
+    "--steps", help="Number of updates. " + task_default("steps"), rich_help_panel=TRAIN)]
 EpochsOpt = Annotated[option_type("epochs"), typer.Option(
     "--epochs", help="Number of passes over the training data (instead of --steps).",
     rich_help_panel=TRAIN)]
 BatchOpt = Annotated[str | None, typer.Option(
-    "--batch-size", metavar="N|full", help="Minibatch size (full batch by default).",
+    "--batch-size", metavar="N|full", help="Minibatch size. " + task_default(
+        "batch_size", "full batch"),
     rich_help_panel=TRAIN)]
 SeedOpt = Annotated[option_type("seed"), typer.Option(
     "--seed", help="Seed of the run (first seed of a compare).", rich_help_panel=TRAIN)]
 DtypeOpt = Annotated[option_type("dtype"), typer.Option(
     "--dtype", parser=str, help="float32 (default) or float64.", rich_help_panel=TRAIN)]
 LogEveryOpt = Annotated[option_type("log_every"), typer.Option(
-    "--log-every", help="Log metrics every N steps.", rich_help_panel=TRAIN)]
+    "--log-every", help="Log metrics every N steps. " + task_default(
+        "log_every", "about 500 rows a run"), rich_help_panel=TRAIN)]
 EvalEveryOpt = Annotated[option_type("eval_every"), typer.Option(
     "--eval-every", help="Evaluate on the validation set every N steps.",
     rich_help_panel=TRAIN)]
