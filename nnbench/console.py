@@ -30,20 +30,13 @@ from rich.table import Table
 from rich.text import Text
 
 from nnbench.core.errors import plural
+from nnbench.numfmt import fmt_num as _num
 
 FINAL_STATUSES = frozenset({"done", "diverged", "stopped", "interrupted"})
 STATUS_STYLE = {
     "pending": "dim", "running": "cyan", "done": "green", "stopped": "green",
     "diverged": "bold red", "interrupted": "yellow", "not started": "dim",
 }
-
-
-def _num(x: float, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if isinstance(x, float) and math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.{digits}g}"
 
 
 class _State:

@@ -20,13 +20,14 @@ validation loss, or final training loss where there is no validation set.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nnbench.core.errors import plural
+from nnbench.numfmt import fmt_num, fmt_pm, fmt_value
 from nnbench.schema import config_columns
 
 # (summary name, runs.csv column), reported when the column is present.
@@ -85,7 +86,8 @@ def _sample_std(values: pd.Series) -> float:
 
 
 def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
-              target: float | None = None, by: Sequence[str] | None = None) -> pd.DataFrame:
+              target: float | None = None, by: Sequence[str] | None = None,
+              incomplete: Collection[str] = ()) -> pd.DataFrame:
     """One row per cell: mean and std over seeds of every result, and counts.
 
     Columns: the cell columns ``by`` (default :func:`cell_columns`), ``runs``,
@@ -93,7 +95,9 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
     each statistic present, with a value in at least one run (``final_loss``,
     ``best_loss``, ``final_val_loss``, ``train_acc``, ``val_acc``, ``wall_s``), and,
     when ``target`` is given, ``steps_to_target_mean``/``_std`` over the runs that reached it and
-    ``reached`` (how many did).
+    ``reached`` (how many did) and ``unknown`` (how many of the others have rows missing
+    from metrics.csv, ``incomplete``, the reader's ``metrics_gaps``: whether they reached
+    the target is not known, so they are not counted as missing it).
     """
     runs = runs.copy()
     by = list(cell_columns(runs) if by is None else by)
@@ -105,6 +109,8 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
             raise ValueError("steps to a target need metrics.csv")
         reach = steps_to_target(metrics, target)
         runs["_steps_to_target"] = runs["run_id"].map(reach).astype(float)
+        runs["_unknown"] = runs["run_id"].astype(str).isin(set(incomplete)) \
+            & runs["_steps_to_target"].isna()
 
     stats = [(name, col) for name, col in STAT_COLUMNS
              if col in runs.columns and runs[col].astype(float).notna().any()]
@@ -124,6 +130,7 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
         if target is not None:
             reached = cell["_steps_to_target"].dropna()
             row["reached"] = len(reached)
+            row["unknown"] = int(cell["_unknown"].sum())
             row["steps_to_target_mean"] = float(reached.mean()) if len(reached) else math.nan
             row["steps_to_target_std"] = _sample_std(reached)
         if "wall_s" in cell.columns:
@@ -218,30 +225,6 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
 # ---------------------------------------------------------------- formatting
 
 
-def fmt_num(x: Any, digits: int = 4) -> str:
-    """A number in ``digits`` significant digits; ``-`` for NaN/None."""
-    if x is None:
-        return "-"
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        return str(int(x))
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(f):
-        return "-"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
-    return f"{f:.{digits}g}"
-
-
-def fmt_pm(mean: Any, std: Any, digits: int = 4) -> str:
-    """``mean ± std``; just the mean when the std is NaN (one seed)."""
-    m = fmt_num(mean, digits)
-    s = fmt_num(std, 2)
-    return m if m == "-" or s == "-" else f"{m} ± {s}"
-
-
 def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Headers and string cells of the summary as a person reads it."""
     headers = [*by, "runs"]
@@ -260,14 +243,16 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
     headers.append("diverged")
     rows = []
     for _, r in summary.iterrows():
-        cells = [fmt_num(r[c]) for c in by] + [str(int(r["runs"]))]
+        cells = [fmt_value(r[c]) for c in by] + [str(int(r["runs"]))]
         for name, _label in cols:
             if name == "wall_s":  # runs of a group share their wall time: no spread
                 text = fmt_num(r["wall_s_mean"], 3)
             else:
                 text = fmt_pm(r[f"{name}_mean"], r[f"{name}_std"])
             if name == "steps_to_target":
-                text = f"{text} ({int(r['reached'])}/{int(r['runs'])})"
+                unknown = int(r.get("unknown", 0) or 0)
+                text = (f"{text} ({int(r['reached'])}/{int(r['runs'])}"
+                        f"{f', {unknown} unknown' if unknown else ''})")
             cells.append(text)
         if interrupted:
             cells.append(str(int(r["interrupted"])))
@@ -298,7 +283,7 @@ def best_lr_lines(best: pd.DataFrame) -> list[str]:
     out = []
     for _, r in best.iterrows():
         label = ", ".join(str(r[k]) for k in keys) or "all"
-        line = (f"best lr for {label}: {fmt_num(r['best_lr'])} "
+        line = (f"best lr for {label}: {fmt_value(r['best_lr'])} "
                 f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
         edge = EDGE_WORDS.get(r.get("edge"))
         out.append(f"{line}; {edge}" if edge else line)
@@ -316,7 +301,7 @@ def edge_lines(best: pd.DataFrame | None) -> list[str]:
         return []
     keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss", "edge")]
     return [f"{', '.join(str(r[k]) for k in keys) or 'all'}: {EDGE_WORDS[r['edge']]} "
-            f"(best lr {fmt_num(r['best_lr'])})"
+            f"(best lr {fmt_value(r['best_lr'])})"
             for _, r in best.iterrows() if r["edge"] in EDGE_WORDS]
 
 
@@ -364,7 +349,7 @@ def growth_lines(runs: pd.DataFrame, metrics: pd.DataFrame | None,
         if bad.empty:
             continue
         key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{c} {fmt_num(v)}" for c, v in zip(by, key, strict=True)) or "all"
+        label = ", ".join(f"{c} {fmt_value(v)}" for c, v in zip(by, key, strict=True)) or "all"
         shown = ", ".join(f"{r['run_id']} {fmt_num(r['_initial'])} -> {fmt_num(r['_final'])}"
                           for _, r in bad.head(3).iterrows())
         more = ", ..." if len(bad) > 3 else ""

@@ -78,7 +78,7 @@ def test_live_table_groups_many_runs():
     # the step its runs are at (not a sum over runs), the range of the current losses of
     # the runs that did not diverge (not their mean)
     cells = line_g1.split()
-    assert "10/20" in cells and "0.1–0.4" in cells and "9" not in cells
+    assert "10/20" in cells and "0.100–0.400" in cells and "9" not in cells
     assert "1 running, 1 running" not in line_g1 and "2 running, 1 diverged" in line_g1
     rep.finish()
 
@@ -129,7 +129,7 @@ def test_live_table_numbers_stay_whole_at_any_width(width):
         cells = line.split()
         # every step, loss, best and steps/s cell unabbreviated
         assert f"{step}/20000" in cells
-        assert f"{loss:.4g}" in cells and f"{best:.4g}" in cells
+        assert f"{loss:#.4g}" in cells and f"{best:#.4g}" in cells
         assert f"{rate:.0f}" in cells
         assert "running" in cells
     rep.finish()
@@ -151,7 +151,7 @@ def test_grouped_table_numbers_stay_whole_at_any_width(width):
         cells = line.split()
         lo, hi = 1.23456e-5 * (ks[0] + 1), 1.23456e-5 * (ks[-1] + 1)
         assert "12345/20000" in cells and f"{lo:.3g}–{hi:.3g}" in cells
-        assert f"{2e-6 * (ks[0] + 1):.4g}" in cells and "12346" in cells
+        assert f"{2e-6 * (ks[0] + 1):#.4g}" in cells and "12346" in cells
     rep.finish()
 
 
@@ -235,9 +235,9 @@ def test_plain_prints_one_line_per_finished_run():
     lines = out.getvalue().splitlines()
     assert lines[0] == "training 3 runs in 1 group"
     assert lines[1:] == [
-        "run r000 [g0] done: step 20/20, loss 0.25, best 0.125",
-        "run r001 [g0] interrupted: step 13/20, loss 0.5, best 0.25",
-        "run r002 [g0] stopped: step 9/20, loss 0.5, best 0.25",
+        "run r000 [g0] done: step 20/20, loss 0.2500, best 0.1250",
+        "run r001 [g0] interrupted: step 13/20, loss 0.5000, best 0.2500",
+        "run r002 [g0] stopped: step 9/20, loss 0.5000, best 0.2500",
     ]
 
 
@@ -253,7 +253,7 @@ def test_print_summary_rich_and_plain(capsys):
     console, buf = _console()
     print_summary(summary, by, rich=True, console=console)
     text = buf.getvalue()
-    assert "0.4 ± 0.14" in text  # sgd: mean 0.4, std sqrt(0.02) = 0.1414
+    assert "0.4000 ± 0.14" in text  # sgd: mean 0.4, std sqrt(0.02) = 0.1414
     assert "adam" in text
     print_summary(summary, by, rich=False)
     plain = capsys.readouterr().out

@@ -181,6 +181,17 @@ def test_metrics_cut_short(source, tmp_path, command):
         assert "warning" not in again.stderr
 
 
+def test_show_does_not_count_lost_rows_as_a_missed_target(source, tmp_path):
+    """3/3 runs reach the target; metrics.csv cut after the first run's rows: that run
+    still counts as reached, the other two are unknown, not missed (it said 1/3)."""
+    d = _copy(source, tmp_path)
+    assert "(3/3)" in runner.invoke(app, ["show", str(d)]).stdout
+    cut("metrics.csv", 0.45)(d)
+    result = runner.invoke(app, ["show", str(d)])
+    assert result.exit_code == 0, result.output
+    assert "(1/3, 2 unknown)" in result.stdout, result.stdout
+
+
 def test_read_csv_keeps_the_complete_rows(tmp_path):
     f = tmp_path / "metrics.csv"
     f.write_text("run_id,step,train_loss\ns0,0,1.5\ns0,50,0.2\ns0,10")

@@ -75,7 +75,7 @@ def test_one_seed_has_no_std():
     runs = _runs().query("seed == 0")
     summary = sm.summarize(runs)
     assert summary["final_loss_std"].isna().all()
-    assert sm.fmt_pm(0.5, math.nan) == "0.5"
+    assert sm.fmt_pm(0.5, math.nan) == "0.5000"
 
 
 def test_steps_to_target_from_metrics():
@@ -137,7 +137,7 @@ def test_text_and_json_forms():
     assert lines[0].split()[:3] == ["optimizer", "lr", "runs"]
     assert len(lines) == 2 + 4 + 1 + 2
     assert "best lr for sgd: 0.1" in text and "best lr for adam: 0.01" in text
-    assert "0.45 ± 0.05" in text  # sgd lr=0.01: mean 0.45, std 0.05
+    assert "0.4500 ± 0.050" in text  # sgd lr=0.01: mean 0.45, std 0.05
     doc = json.dumps({"summary": sm.to_records(summary), "best_lr": sm.to_records(best)})
     back = json.loads(doc)
     assert back["summary"][0]["final_loss_mean"] == pytest.approx(0.45)
@@ -149,7 +149,19 @@ def test_number_formatting():
     assert sm.fmt_num(float("inf")) == "inf"
     assert sm.fmt_num(0.000123456) == "0.0001235"
     assert sm.fmt_num(3) == "3"
-    assert sm.fmt_pm(1.0, 0.25) == "1 ± 0.25"
+    assert sm.fmt_pm(1.0, 0.25) == "1.000 ± 0.25"
+
+
+def test_one_format_for_every_measured_number():
+    """Four significant digits with the trailing zeros, so a column's numbers line up;
+    whole numbers from 10^4; scientific below 1e-4; configuration values as given."""
+    assert [sm.fmt_num(x) for x in (0.455, 0.4549, 0.45, 1.0, 0.0)] == \
+        ["0.4550", "0.4549", "0.4500", "1.000", "0.000"]
+    assert [sm.fmt_num(x) for x in (1520.0, 12345.6, 2e-6)] == ["1520", "12346", "2.000e-06"]
+    assert sm.fmt_num(10.8, 3) == "10.8" and sm.fmt_num(0.5, 3) == "0.500"
+    assert sm.fmt_pm(0.4017, 0.031) == "0.4017 ± 0.031"
+    assert [sm.fmt_value(x) for x in (0.01, 100.0, 5e-4, "adam")] == \
+        ["0.01", "100", "0.0005", "adam"]
 
 
 def test_interrupted_runs_get_a_column_only_when_there_are_some():
@@ -231,7 +243,7 @@ def test_runs_that_ended_far_above_their_start_are_noted():
     metrics = pd.DataFrame({"run_id": runs["run_id"], "step": 0, "train_loss": 0.7})
     lines = growth_lines(runs, metrics)
     assert lines == ["lr 10: 1 of 2 runs ended above 10x their initial loss, though finite "
-                     "(lr10.0-s0 0.7 -> 40)"]  # 6.0 is under 10x 0.7; diverged runs are not
+                     "(lr10.0-s0 0.7000 -> 40.00)"]  # 6.0 is under 10x 0.7; diverged runs are not
     assert notes(runs, metrics) == lines
     assert growth_lines(runs, metrics, factor=100) == []
     assert growth_lines(runs, None) == []

@@ -41,14 +41,18 @@ def report_summary(out_dir: Path, output: Output, target: float | None = None) -
     """Print the summary of a results directory as the output options ask; ``target``
     defaults to the experiment's."""
     from nnbench import summary as sm
-    from nnbench.store import load_results
+    from nnbench.store import load_results, metrics_gaps
 
     results = load_results(out_dir)
     runs, metrics = results.runs, results.metrics
     if target is None and results.config is not None:
         target = results.config.base.target  # the experiment's own --target
     by = sm.cell_columns(runs)
-    table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by)
+    # a run whose rows metrics.csv lacks (a damaged file: the reader warned) may have
+    # reached the target in the rows lost: unknown, not missed
+    gaps = metrics_gaps(runs, metrics) if target is not None else {}
+    table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by,
+                         incomplete=gaps)
     best = sm.best_lr(runs)
     if output.json:
         doc = {"results_dir": str(out_dir), "cells": by, "target": target,
