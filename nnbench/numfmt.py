@@ -4,8 +4,8 @@ One rule for measured values: ``digits`` significant digits (4 for a loss or an 
 for a time), trailing zeros kept so a column's numbers line up (``0.4550``, not
 ``0.455``), whole numbers from ``10**digits`` up (``12346`` steps, not ``1.235e+04``),
 scientific notation below 1e-4; a spread (``±``) in 2 significant digits. Configuration
-values (a learning rate, a width) are written as given (``0.01``, ``100``): they are
-inputs, not measurements. Pure Python, so the console needs no NumPy or pandas for it.
+values (a learning rate, a width) and counts (epochs, updates) are written as they are
+(``0.01``, ``100``, ``20``): they are not measurements to a precision. Pure Python, so the console needs no NumPy or pandas for it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def fmt_pm(mean: Any, std: Any, digits: int = 4) -> str:
 
 
 def fmt_value(x: Any) -> str:
-    """A configuration value as given: ``0.01``, ``100``, ``adam``; ``-`` for NaN/None."""
+    """A configuration value or a count as it is: ``0.01``, ``100``, ``adam``, ``20``
+    epochs (a mean of counts ``12.5``); ``-`` for NaN/None."""
     if x is None:
         return "-"
     if isinstance(x, str):

@@ -378,15 +378,15 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
             conv = gp["converged"].astype(str).str.lower() == "true"
             if conv.all():
                 mean = gp["epochs_done"].mean() if "epochs_done" in gp.columns else None
-                epochs = (f", {fmt_num(mean)} epoch{'' if mean == 1 else 's'}"
+                epochs = (f", {fmt_value(mean)} epoch{'' if mean == 1 else 's'}"
                           if mean is not None else "")
                 lines.append(f"perceptron{where}: converged in every run after "
-                             f"{fmt_num(gp['updates'].mean())} updates{epochs} on average")
+                             f"{fmt_value(gp['updates'].mean())} updates{epochs} on average")
             else:
                 most = gp.loc[~conv, "epochs_done"].max() if "epochs_done" in gp.columns \
                     else None
                 epochs = ("the epochs" if most is None else
-                          f"{fmt_num(most)} epoch{'' if most == 1 else 's'}")
+                          f"{fmt_value(most)} epoch{'' if most == 1 else 's'}")
                 lines.append(f"perceptron{where}: not separable within {epochs} "
                              f"({int((~conv).sum())} of {plural(len(gp), 'run')} did not "
                              "converge)")
