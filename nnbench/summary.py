@@ -12,6 +12,18 @@ where the task has them, the number of steps to reach a target loss, and the wal
 time. Runs whose status is ``diverged`` are counted (``diverged``) and left out of
 the loss and accuracy statistics, whose NaN or inf would otherwise swamp them.
 
+Every loss and accuracy also gets a 95% confidence interval of its mean over seeds,
+Student's t (:func:`mean_ci`):
+
+    m ± t_{0.975, n-1} s / sqrt(n)                         (NaN when n = 1)
+
+with the t quantile computed here, without SciPy (:func:`t_quantile`). With a baseline
+(:func:`compare_to_baseline`, ``--baseline NAME``) every other cell is paired with the
+baseline's cell at the same values of the other axes, seed by seed: the differences
+``d_s = x_s - x_s(baseline)`` of the selection loss (:func:`selection_column`) get the
+same t interval, and a verdict says whether it excludes 0 and in how many seeds the cell
+was lower.
+
 When learning rates were swept, :func:`best_lr` names, for every optimizer (and
 every other varying axis), the learning rate with the lowest mean final
 validation loss, or final training loss where there is no validation set.
@@ -84,12 +96,78 @@ def _sample_std(values: pd.Series) -> float:
     return float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
 
 
+# --------------------------------------------------------------- the t interval
+
+CI_LEVEL = 0.95
+CI_METHOD = "Student's t"
+
+
+def t_two_sided(t: float, df: int) -> float:
+    """``P(|T| <= t)`` for Student's t with ``df`` (an integer >= 1) degrees of freedom:
+    the finite sums of Abramowitz and Stegun 26.7.3 (odd ``df``) and 26.7.4 (even), in
+    ``theta = atan(t / sqrt(df))``."""
+    if df < 1 or int(df) != df:
+        raise ValueError(f"degrees of freedom must be an integer >= 1, got {df!r}")
+    df = int(df)
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2 == 0:  # sin(theta) [1 + 1/2 c^2 + 1*3/(2*4) c^4 + ...], df/2 terms
+        term, total = 1.0, 1.0
+        for j in range(1, df // 2):
+            term *= c2 * (2 * j - 1) / (2 * j)
+            total += term
+        return math.sin(theta) * total
+    if df == 1:
+        return 2 * theta / math.pi
+    # (2/pi) (theta + sin(theta) [c + 2/3 c^3 + 2*4/(3*5) c^5 + ...]), (df-1)/2 terms
+    term = math.cos(theta)
+    total = term
+    for j in range(1, (df - 1) // 2):
+        term *= c2 * (2 * j) / (2 * j + 1)
+        total += term
+    return 2 / math.pi * (theta + math.sin(theta) * total)
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile (``0.5 < p < 1``) of Student's t with ``df`` degrees of freedom:
+    :func:`t_two_sided` inverted by bisection, to about 1e-12."""
+    if not 0.5 < p < 1:
+        raise ValueError(f"p must be in (0.5, 1), got {p!r}")
+    level = 2 * p - 1
+    lo, hi = 0.0, 1.0
+    while t_two_sided(hi, df) < level:
+        lo, hi = hi, 2 * hi
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if t_two_sided(mid, df) < level:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-13 * max(1.0, hi):
+            break
+    return (lo + hi) / 2
+
+
+def mean_ci(values: Any, level: float = CI_LEVEL) -> tuple[float, float]:
+    """The Student's t interval ``m ± t_{(1+level)/2, n-1} s / sqrt(n)`` of the mean of
+    ``values`` (NaN left out); ``(nan, nan)`` for fewer than two values."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    n = len(v)
+    if n < 2:
+        return math.nan, math.nan
+    m = float(v.mean())
+    half = t_quantile((1 + level) / 2, n - 1) * float(np.std(v, ddof=1)) / math.sqrt(n)
+    return m - half, m + half
+
+
 def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
               target: float | None = None, by: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per cell: mean and std over seeds of every result, and counts.
 
     Columns: the cell columns ``by`` (default :func:`cell_columns`), ``runs``,
-    ``diverged``, ``interrupted``, then ``<stat>_mean`` and ``<stat>_std`` for
+    ``diverged``, ``interrupted``, then ``<stat>_mean``, ``<stat>_std`` and the 95%
+    interval of the mean ``<stat>_ci_lo``/``<stat>_ci_hi`` (:func:`mean_ci`) for
     each statistic present, with a value in at least one run (``final_loss``,
     ``best_loss``, ``final_val_loss``, ``train_acc``, ``val_acc``, ``wall_s``), and,
     when ``target`` is given, ``steps_to_target_mean``/``_std`` over the runs that reached it and
@@ -121,6 +199,7 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
             vals = ok[col].astype(float).dropna()
             row[f"{name}_mean"] = float(vals.mean()) if len(vals) else math.nan
             row[f"{name}_std"] = _sample_std(vals)
+            row[f"{name}_ci_lo"], row[f"{name}_ci_hi"] = mean_ci(vals)
         if target is not None:
             reached = cell["_steps_to_target"].dropna()
             row["reached"] = len(reached)
@@ -132,6 +211,157 @@ def summarize(runs: pd.DataFrame, metrics: pd.DataFrame | None = None,
             row["wall_s_std"] = _sample_std(wall)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------ against a baseline
+
+BASELINE_COLUMNS = ("baseline", "diff_mean", "diff_ci_lo", "diff_ci_hi", "pairs",
+                    "lower", "verdict")
+
+
+def baseline_column(runs: pd.DataFrame, baseline: str, by: Sequence[str]) -> str:
+    """The cell column of which ``baseline`` is a value: the optimizer's when it is one
+    there, else the first of ``by`` that has it. NNBenchError when none has it."""
+    from nnbench.core.errors import NNBenchError
+
+    order = [c for c in OPTIMIZER_COLUMNS if c in by] + [c for c in by
+                                                         if c not in OPTIMIZER_COLUMNS]
+    for col in order:
+        if baseline in set(runs[col].astype(str)):
+            return col
+    where = order[0] if order else "the runs"
+    valid = ", ".join(sorted(set(runs[order[0]].astype(str)))) if order else ""
+    raise NNBenchError(f"--baseline {baseline!r} is not a value of {where}; valid: {valid}"
+                       if valid else f"--baseline {baseline!r}: the runs have no axis to "
+                       "compare along")
+
+
+def verdict(name: str, baseline: str, diffs: Any) -> str:
+    """The plain words of one paired comparison: ``diffs`` are the per-seed differences
+    ``x_s(name) - x_s(baseline)`` of a loss (NaN left out).
+
+    ``adam lower than sgd in 5/5 seeds, difference 0.41 [0.39, 0.43]`` when the 95%
+    interval of the mean difference excludes 0 (the difference and its interval are then
+    given in the direction named: how much lower, or higher); ``not distinguishable with 3
+    seeds (difference 0.01 [-0.02, 0.04])`` when it does not; with fewer than two seeds in
+    common there is no interval.
+    """
+    d = np.asarray(diffs, dtype=float)
+    d = d[~np.isnan(d)]
+    n = len(d)
+    if n == 0:
+        return f"no seed of {name} has a finished run of {baseline} to pair with"
+    lower = int((d < 0).sum())
+    if n == 1:
+        return (f"one seed in common with {baseline} (difference {fmt_num(d[0])}): too few "
+                "for an interval")
+    lo, hi = mean_ci(d)
+    m = float(d.mean())
+    if hi < 0:
+        return (f"{name} lower than {baseline} in {lower}/{n} seeds, difference "
+                f"{fmt_num(-m, 3)} [{fmt_num(-hi, 3)}, {fmt_num(-lo, 3)}]")
+    if lo > 0:
+        return (f"{name} higher than {baseline} in {n - lower}/{n} seeds, difference "
+                f"{fmt_num(m, 3)} [{fmt_num(lo, 3)}, {fmt_num(hi, 3)}]")
+    return (f"not distinguishable with {n} seeds (difference {fmt_num(m, 3)} "
+            f"[{fmt_num(lo, 3)}, {fmt_num(hi, 3)}])")
+
+
+def compare_to_baseline(runs: pd.DataFrame, baseline: str,
+                        by: Sequence[str] | None = None,
+                        column: str | None = None) -> pd.DataFrame:
+    """Every cell against the baseline's cell, seed by seed: one row per cell of ``by``
+    (default :func:`cell_columns`) with ``baseline``, the mean per-seed difference
+    ``diff_mean`` of ``column`` (default :func:`selection_column`; cell minus baseline),
+    its Student's t interval ``diff_ci_lo``/``diff_ci_hi``, ``pairs`` (seeds in which both
+    runs finished without diverging), ``lower`` (of those, in how many the cell was lower)
+    and the :func:`verdict`. The baseline's own rows hold ``verdict = "baseline"``.
+
+    The baseline cell of a cell has ``baseline`` in :func:`baseline_column` and the
+    cell's values in every other column of ``by`` that varies within a value of that
+    column (a learning rate that each optimizer has one of, its own default or its tuned
+    rate, is not paired on); a diverged run leaves its seed out.
+    """
+    by = list(cell_columns(runs) if by is None else by)
+    col = baseline_column(runs, baseline, by)
+    column = column or selection_column(runs)
+    # an axis that the compared one decides (each optimizer at its own default or tuned
+    # rate) is part of the cell, not something to pair on
+    others = [c for c in by if c != col
+              and runs.groupby(runs[col].astype(str))[c].nunique(dropna=False).max() > 1]
+    df = runs.assign(_x=lr_scores(runs, runs[column]).replace(np.inf, np.nan),
+                     _key=runs[col].astype(str))
+    ref = df[df["_key"] == baseline]
+    ref_by = {}
+    for key, part in (ref.groupby(others, sort=False, dropna=False) if others
+                      else [((), ref)]):
+        key = key if isinstance(key, tuple) else (key,)
+        ref_by[tuple(str(k) for k in key)] = part.groupby("seed")["_x"].first()
+    rows = []
+    for key, cell in df.groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(by, key, strict=True))
+        row["baseline"] = baseline
+        name = str(row[col])
+        other_key = tuple(str(row[c]) for c in others)
+        base = ref_by.get(other_key)
+        if name == baseline:
+            row.update(diff_mean=math.nan, diff_ci_lo=math.nan, diff_ci_hi=math.nan,
+                       pairs=0, lower=0, verdict="baseline")
+        elif base is None:
+            row.update(diff_mean=math.nan, diff_ci_lo=math.nan, diff_ci_hi=math.nan,
+                       pairs=0, lower=0,
+                       verdict=f"{baseline} has no run at the same "
+                               f"{', '.join(others) or 'setting'}")
+        else:
+            mine = cell.groupby("seed")["_x"].first()
+            d = (mine - base.reindex(mine.index)).dropna()
+            lo, hi = mean_ci(d)
+            row.update(diff_mean=float(d.mean()) if len(d) else math.nan, diff_ci_lo=lo,
+                       diff_ci_hi=hi, pairs=len(d), lower=int((d < 0).sum()),
+                       verdict=verdict(name, baseline, d))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs["metric"] = column
+    out.attrs["column"] = col
+    return out
+
+
+def with_baseline(summary: pd.DataFrame, paired: pd.DataFrame | None,
+                  by: Sequence[str]) -> pd.DataFrame:
+    """The summary with the :func:`compare_to_baseline` columns of each cell beside it."""
+    if paired is None:
+        return summary
+    key = [str(c) for c in by]
+    left = summary.assign(_k=summary[key].astype(str).agg("|".join, axis=1))
+    right = paired.assign(_k=paired[key].astype(str).agg("|".join, axis=1))
+    merged = left.merge(right[["_k", *BASELINE_COLUMNS]], on="_k", how="left")
+    return merged.drop(columns="_k")
+
+
+def fmt_interval(mean: Any, lo: Any, hi: Any, digits: int = 3) -> str:
+    """``mean [lo, hi]``; ``mean`` alone when there is no interval."""
+    m = fmt_num(mean, digits)
+    if fmt_num(lo) == "-" or m == "-":
+        return m
+    return f"{m} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
+
+
+def baseline_lines(paired: pd.DataFrame | None) -> list[str]:
+    """One line per cell compared (``adam: adam lower than sgd in 5/5 seeds, ...``),
+    headed by what was compared."""
+    if paired is None or paired.empty:
+        return []
+    keys = [c for c in paired.columns if c not in BASELINE_COLUMNS]
+    metric = paired.attrs.get("metric", "loss")
+    out = [f"against {paired['baseline'].iloc[0]} ({metric}, paired by seed, "
+           f"{CI_LEVEL:.0%} {CI_METHOD} interval of the mean difference):"]
+    for _, r in paired.iterrows():
+        if r["verdict"] == "baseline":
+            continue
+        label = ", ".join(fmt_num(r[k]) for k in keys) or "all"
+        out.append(f"  {label}: {r['verdict']}")
+    return out
 
 
 def selection_column(runs: pd.DataFrame) -> str:
@@ -242,9 +472,20 @@ def fmt_pm(mean: Any, std: Any, digits: int = 4) -> str:
     return m if m == "-" or s == "-" else f"{m} ± {s}"
 
 
+def primary_stat(summary: pd.DataFrame) -> str:
+    """The statistic whose interval the table shows: the validation loss when there is
+    one (it chooses learning rates), else the final training loss."""
+    return "final_val_loss" if "final_val_loss_ci_lo" in summary.columns else "final_loss"
+
+
 def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Headers and string cells of the summary as a person reads it."""
+    """Headers and string cells of the summary as a person reads it: ``mean ± std`` of
+    every statistic, ``[lo, hi]`` the 95% interval of the mean of :func:`primary_stat`,
+    and with a baseline (:func:`with_baseline`) a column ``vs NAME``: the mean paired
+    difference and its interval."""
     headers = [*by, "runs"]
+    primary = primary_stat(summary)
+    paired = "verdict" in summary.columns
     cols: list[tuple[str, str]] = []
     for name, label in (("final_loss", "final loss"), ("best_loss", "best loss"),
                         ("final_val_loss", "val loss"), ("train_acc", "train acc"),
@@ -254,6 +495,8 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
         if f"{name}_mean" in summary.columns:
             headers.append(label)
             cols.append((name, label))
+    if paired:
+        headers.append(f"vs {summary['baseline'].dropna().iloc[0]}")
     interrupted = "interrupted" in summary.columns and bool(summary["interrupted"].gt(0).any())
     if interrupted:
         headers.append("interrupted")
@@ -266,9 +509,15 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
                 text = fmt_num(r["wall_s_mean"], 3)
             else:
                 text = fmt_pm(r[f"{name}_mean"], r[f"{name}_std"])
+            if name == primary and f"{name}_ci_lo" in summary.columns \
+                    and fmt_num(r[f"{name}_ci_lo"]) != "-":
+                text += f" [{fmt_num(r[f'{name}_ci_lo'], 3)}, {fmt_num(r[f'{name}_ci_hi'], 3)}]"
             if name == "steps_to_target":
                 text = f"{text} ({int(r['reached'])}/{int(r['runs'])})"
             cells.append(text)
+        if paired:
+            cells.append("baseline" if r["verdict"] == "baseline" else
+                         fmt_interval(r["diff_mean"], r["diff_ci_lo"], r["diff_ci_hi"]))
         if interrupted:
             cells.append(str(int(r["interrupted"])))
         cells.append(str(int(r["diverged"])))
@@ -276,9 +525,24 @@ def display_rows(summary: pd.DataFrame, by: Sequence[str]) -> tuple[list[str], l
     return headers, rows
 
 
+def interval_note(summary: pd.DataFrame) -> str | None:
+    """The line that says what the brackets of the table are (None when it has none)."""
+    primary = primary_stat(summary)
+    col = f"{primary}_ci_lo"
+    if col not in summary.columns or not summary[col].notna().any():
+        return None
+    label = "val loss" if primary == "final_val_loss" else "final loss"
+    text = (f"[lo, hi]: {CI_LEVEL:.0%} confidence interval of the mean {label} over seeds "
+            f"({CI_METHOD}, n-1 degrees of freedom)")
+    if "verdict" in summary.columns:
+        text += f"; vs {summary['baseline'].dropna().iloc[0]}: mean paired difference"
+    return text
+
+
 def format_text(summary: pd.DataFrame, by: Sequence[str],
                 best: pd.DataFrame | None = None) -> str:
-    """The summary as an aligned plain-text table (for pipes and files)."""
+    """The summary as an aligned plain-text table (for pipes and files), then the line
+    naming its interval and the best rates."""
     headers, rows = display_rows(summary, by)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
@@ -286,6 +550,9 @@ def format_text(summary: pd.DataFrame, by: Sequence[str],
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    note = interval_note(summary)
+    if note:
+        lines.append(note)
     if best is not None and len(best):
         lines.append("")
         lines.extend(best_lr_lines(best))

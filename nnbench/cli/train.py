@@ -19,6 +19,7 @@ from nnbench.cli.app import EXIT_INTERRUPTED, app, boundary, error, one_line
 from nnbench.cli.options import (
     GRID,
     BackendOpt,
+    BaselineOpt,
     Execution,
     ExecutorOpt,
     GroupSizeOpt,
@@ -101,8 +102,12 @@ def _execution_options(
     """The execution options of ``compare`` (a signature for :func:`with_options`)."""
 
 
+def _analysis_options(baseline: BaselineOpt = None) -> None:
+    """How ``compare`` summarizes (a signature for :func:`with_options`)."""
+
+
 @app.command()
-@with_options(_grid_options, experiment_options, _execution_options)
+@with_options(_grid_options, experiment_options, _analysis_options, _execution_options)
 def compare(**options: Any):
     """Compare a grid of configurations, every cell over several seeds.
 
@@ -116,6 +121,7 @@ def compare(**options: Any):
     output.execution = Execution(*(options[k] for k in ("jobs", "threads", "executor",
                                                         "scheduler", "group_size",
                                                         "backend")))
+    output.baseline = options["baseline"]
     config, resume = options["config"], options["resume"]
     with boundary(options["debug"]):
         given = _run_fields(options)
@@ -237,6 +243,8 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     else:
         exp = _experiment(command, overrides, config_file)
         out_dir = _out_dir(exp, output)
+    if output.baseline is not None:
+        _check_baseline(exp, output.baseline)
     from nnbench.console import make_reporter
     from nnbench.executors import make_executor
     from nnbench.store import locked
@@ -283,7 +291,17 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
             if output.debug:
                 raise
             typer.echo(f"nnbench: warning: no figures: {one_line(str(err))}", err=True)
-    report_summary(out_dir, output, target=exp.base.target)
+    report_summary(out_dir, output, target=exp.base.target, baseline=output.baseline)
+
+
+def _check_baseline(exp: Any, name: str) -> None:
+    """``--baseline NAME`` must be a value of one of the experiment's axes (before
+    anything trains)."""
+    values = {str(v) for axis in AXES for v in (getattr(exp, axis) or [])
+              if len(getattr(exp, axis) or []) > 1}
+    if name not in values:
+        raise error(f"--baseline {name!r} is not a value of the grid's axes; give one of "
+                    f"{', '.join(sorted(values)) or '(none: nothing varies)'}")
 
 
 def _out_dir(exp, output: Output) -> Path:
