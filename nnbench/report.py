@@ -19,6 +19,7 @@ from typing import Any
 from nnbench import summary as sm
 from nnbench.plots import FIGURE_NAMES, caption, draw_all, load
 from nnbench.store import CONFIG, FIGURES, Results
+from nnbench.tune import ranges_of
 
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
@@ -42,16 +43,18 @@ def _tables(res: Results, baseline: str | None = None
     comparison with the baseline, the best learning rates and the notes (the classic
     models, runs that ended far above their start)."""
     metrics = None if res.metrics.empty else res.metrics
-    by = sm.cell_columns(res.runs)
-    table = sm.summarize(res.runs, metrics, by=by)
-    paired = None if baseline is None else sm.compare_to_baseline(res.runs, baseline, by)
+    runs = sm.final_runs(res.runs)  # a tuned experiment: its final seeds
+    by = sm.cell_columns(runs)
+    table = sm.summarize(runs, metrics, by=by)
+    paired = None if baseline is None else sm.compare_to_baseline(runs, baseline, by)
     table = sm.with_baseline(table, paired, by)
     headers, rows = sm.display_rows(table, by)
-    best = sm.best_lr(res.runs)
+    best = sm.best_lr(runs)
     lines = sm.best_lr_lines(best) if best is not None else []
     note = sm.interval_note(table)
-    return headers, rows, [*([note] if note else []), *sm.baseline_lines(paired), *lines,
-                           *sm.notes(res.runs, metrics)]
+    return headers, rows, [*([note] if note else []), *sm.cross_lines(
+        res.runs, ranges_of(res.config)), *sm.baseline_lines(paired), *lines,
+        *sm.notes(runs, metrics)]
 
 
 def _figures(path: Path) -> list[Path]:

@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nnbench.core.errors import plural
+from nnbench.core.errors import NNBenchError, plural
 from nnbench.schema import config_columns
+from nnbench.tune import choose_rate, selection_name, trial_score
 
 # (summary name, runs.csv column), reported when the column is present.
 STAT_COLUMNS = (
@@ -70,10 +71,30 @@ def axis_columns(runs: pd.DataFrame) -> list[str]:
     return first + [c for c in varying if c not in first]
 
 
+def final_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs a summary is over: a tuned experiment's final seeds (``phase`` final, at
+    each cell's tuned rate), else every run."""
+    if "phase" not in runs.columns:
+        return runs
+    return runs[runs["phase"].astype(str) == "final"]
+
+
+def search_runs(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """A tuned experiment's trials (``phase`` search), or None."""
+    if "phase" not in runs.columns:
+        return None
+    return runs[runs["phase"].astype(str) == "search"]
+
+
 def cell_columns(runs: pd.DataFrame) -> list[str]:
     """The columns that define a cell: the varying axes, or the optimizer (else the
-    task) when nothing varies, so that the summary always has a readable label."""
+    task) when nothing varies, so that the summary always has a readable label. Across
+    tasks, what each task decides for itself (its activation, width, loss) is no axis."""
     axes = axis_columns(runs)
+    if "task" in axes:
+        per = runs.groupby(runs["task"].astype(str))
+        axes = [c for c in axes if c in ("task", "lr", *OPTIMIZER_COLUMNS)
+                or (per[c].nunique(dropna=False) > 1).any()]
     if axes:
         return axes
     for col in (*OPTIMIZER_COLUMNS, "task"):
@@ -222,8 +243,6 @@ BASELINE_COLUMNS = ("baseline", "diff_mean", "diff_ci_lo", "diff_ci_hi", "pairs"
 def baseline_column(runs: pd.DataFrame, baseline: str, by: Sequence[str]) -> str:
     """The cell column of which ``baseline`` is a value: the optimizer's when it is one
     there, else the first of ``by`` that has it. NNBenchError when none has it."""
-    from nnbench.core.errors import NNBenchError
-
     order = [c for c in OPTIMIZER_COLUMNS if c in by] + [c for c in by
                                                          if c not in OPTIMIZER_COLUMNS]
     for col in order:
@@ -366,20 +385,18 @@ def baseline_lines(paired: pd.DataFrame | None) -> list[str]:
 
 def selection_column(runs: pd.DataFrame) -> str:
     """The loss that ranks learning rates: final validation loss when the runs
-    have one, final training loss otherwise."""
-    if "final_val_loss" in runs.columns and runs["final_val_loss"].notna().any():
-        return "final_val_loss"
-    return "final_train_loss"
+    have one, final training loss otherwise (:func:`nnbench.tune.selection_name`)."""
+    return selection_name(runs["final_val_loss"] if "final_val_loss" in runs.columns else [])
 
 
 def lr_scores(runs: pd.DataFrame, loss: pd.Series | None = None) -> pd.Series:
     """Each run's score for choosing a learning rate: ``loss`` (default the column
-    :func:`selection_column`), ``+inf`` for a diverged run or a NaN or infinite loss."""
+    :func:`selection_column`), ``+inf`` for a diverged run or a NaN or infinite loss
+    (:func:`nnbench.tune.trial_score`)."""
     loss = runs[selection_column(runs)] if loss is None else loss
-    score = loss.astype(float).replace(-np.inf, np.inf).fillna(np.inf)
-    if "status" in runs:
-        score = score.where(runs["status"].astype(str) != "diverged", np.inf)
-    return score
+    status = runs["status"] if "status" in runs else pd.Series("done", runs.index)
+    return pd.Series([trial_score(x, st) for x, st in zip(loss, status, strict=True)],
+                     index=loss.index, dtype=float)
 
 
 def choose_lr(lrs: pd.Series, scores: pd.Series) -> tuple[Any, float]:
@@ -392,9 +409,8 @@ def choose_lr(lrs: pd.Series, scores: pd.Series) -> tuple[Any, float]:
     The summary (:func:`best_lr`) and the figures (``nnbench.plots.tuned_runs``) both
     choose with this function, so they always agree.
     """
-    means = scores.groupby(lrs, sort=False, dropna=False).mean()
-    best = means.idxmin()
-    return best, float(means[best])
+    best, mean = choose_rate(list(lrs), list(scores))  # the one rule, on plain lists
+    return best, float(mean)
 
 
 def lr_edge(lrs: pd.Series, best: Any) -> str | None:
@@ -443,6 +459,146 @@ def best_lr(runs: pd.DataFrame) -> pd.DataFrame | None:
         row["edge"] = lr_edge(part["lr"], lr)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------- tuning
+
+
+def tuning_table(runs: pd.DataFrame, ranges: Any = None) -> pd.DataFrame | None:
+    """What a tuned experiment's search did, one row per cell of the trials: ``budget``
+    (its trials), the range ``lr_lo``/``lr_hi`` they were drawn from (``ranges(optimizer)``
+    when given, else the smallest and largest rate drawn), ``best_lr`` (chosen with
+    :func:`choose_lr`), its ``score`` on the tuning seed, ``criterion``, ``final_seeds``
+    (runs at ``best_lr`` in the final phase) and ``edge`` (:func:`lr_edge` among the rates
+    drawn). None for an experiment that was not tuned."""
+    search = search_runs(runs)
+    if search is None or search.empty:
+        return None
+    final = final_runs(runs)
+    keys = [c for c in cell_columns(final if len(final) else search) if c != "lr"]
+    keys = keys or [c for c in OPTIMIZER_COLUMNS if c in runs.columns][:1]
+    col = selection_column(search)
+    opt = next((c for c in OPTIMIZER_COLUMNS if c in runs.columns), None)
+    rows = []
+    for key, part in search.groupby(keys, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        lr, score = choose_lr(part["lr"].astype(float), lr_scores(part))
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        lo, hi = (ranges(str(part[opt].iloc[0])) if ranges is not None and opt
+                  else (part["lr"].min(), part["lr"].max()))
+        mine = final
+        for k, v in zip(keys, key, strict=True):
+            mine = mine[mine[k].astype(str) == str(v)]
+        row.update(budget=len(part), lr_lo=float(lo), lr_hi=float(hi), best_lr=float(lr),
+                   score=score, criterion=col, final_seeds=len(mine),
+                   edge=lr_edge(part["lr"], lr))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+TUNING_COLUMNS = ("budget", "lr_lo", "lr_hi", "best_lr", "score", "criterion",
+                  "final_seeds", "edge")
+
+
+def tuning_lines(tuning: pd.DataFrame | None) -> list[str]:
+    """One line per tuned cell: ``tuned lr for adam: 0.0353, the best of 8 trials drawn
+    log-uniformly from [0.0001, 1] (final_train_loss 0.41 on the tuning seed); 3 final
+    seeds``."""
+    if tuning is None:
+        return []
+    keys = [c for c in tuning.columns if c not in TUNING_COLUMNS]
+    out = []
+    for _, r in tuning.iterrows():
+        label = ", ".join(fmt_num(r[k]) for k in keys) or "all"
+        edge = {"largest": "; the best trial is the largest rate drawn",
+                "smallest": "; the best trial is the smallest rate drawn"}.get(r["edge"], "")
+        out.append(f"tuned lr for {label}: {fmt_num(r['best_lr'], 3)}, the best of "
+                   f"{plural(int(r['budget']), 'trial')} drawn log-uniformly from "
+                   f"[{fmt_num(r['lr_lo'], 3)}, {fmt_num(r['lr_hi'], 3)}] ({r['criterion']} "
+                   f"{fmt_num(r['score'])} on the tuning seed){edge}; "
+                   f"{plural(int(r['final_seeds']), 'final seed')}")
+    return out
+
+
+# --------------------------------------------------- across tasks: leaderboard, profile
+
+
+def task_scores(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """The score of every method on every task, tasks as rows and methods as columns:
+    the mean over seeds of the task's selection loss (:func:`selection_column`, chosen per
+    task; ``+inf`` when a seed diverged, :func:`lr_scores`), over a tuned experiment's
+    final runs. A method is a cell of :func:`cell_columns` without the task (and without
+    the learning rate when each method has one per task: its default or its tuned rate).
+    None unless at least two tasks and two methods ran."""
+    runs = final_runs(runs)
+    if "task" not in runs.columns or runs["task"].nunique() < 2:
+        return None
+    by = cell_columns(runs)
+    methods = [c for c in by if c != "task"]
+    if "lr" in methods:
+        per = runs.groupby([runs["task"].astype(str),
+                            *[runs[c].astype(str) for c in methods if c != "lr"]])
+        if (per["lr"].nunique() <= 1).all():
+            methods.remove("lr")
+    if not methods:
+        return None
+    parts = []
+    for task, part in runs.groupby("task", sort=False):
+        score = lr_scores(part)
+        label = part[methods].astype(str).agg(", ".join, axis=1) \
+            if len(methods) > 1 else part[methods[0]].map(fmt_num)
+        means = score.groupby(label, sort=False).mean()
+        parts.append(means.rename(task))
+    table = pd.DataFrame(parts)
+    if table.shape[1] < 2:
+        return None
+    table.index.name = "task"
+    return table
+
+
+def leaderboard(scores: pd.DataFrame) -> pd.DataFrame:
+    """Ranks of every method (rows) on every task (columns; 1 the lowest score, ties
+    sharing the lower rank), their ``mean rank``, best first (ties in the order the
+    methods ran)."""
+    ranks = scores.rank(axis=1, method="min").T
+    ranks["mean rank"] = ranks.mean(axis=1)
+    return ranks.sort_values("mean rank", kind="stable")
+
+
+def performance_ratios(scores: pd.DataFrame) -> pd.DataFrame:
+    """Dolan and More's ratios ``r_{p,s} = t_{p,s} / min_s t_{p,s}``: each method's score
+    on task ``p`` over the best score there (``inf`` for a method that diverged there)."""
+    best = scores.min(axis=1)
+    if (best <= 0).any() or not np.isfinite(best).all():
+        bad = ", ".join(str(t) for t in best.index[(best <= 0) | ~np.isfinite(best)])
+        raise NNBenchError(f"a performance profile needs a positive finite best score on "
+                           f"every task; {bad} has none")
+    return scores.div(best, axis=0)
+
+
+def performance_profile(scores: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
+    """Dolan and More (2002): ``rho_s(tau) = |{p : r_{p,s} <= tau}| / |P|``, the fraction
+    of tasks on which method ``s`` is within a factor ``tau`` of the best; rows ``taus``,
+    columns the methods."""
+    ratios = performance_ratios(scores)
+    taus = np.asarray(taus, dtype=float)
+    rho = {m: [(ratios[m] <= t).mean() for t in taus] for m in ratios.columns}
+    return pd.DataFrame(rho, index=pd.Index(taus, name="tau"))
+
+
+def leaderboard_lines(scores: pd.DataFrame | None) -> list[str]:
+    """The leaderboard as lines: ``leaderboard (rank per task, mean rank):`` then one line
+    per method, best first."""
+    if scores is None:
+        return []
+    board = leaderboard(scores)
+    tasks = [c for c in board.columns if c != "mean rank"]
+    out = [f"leaderboard over {len(tasks)} tasks (rank per task: {', '.join(tasks)}; "
+           "mean rank):"]
+    for method, r in board.iterrows():
+        ranks = " ".join(fmt_num(r[t]) for t in tasks)
+        out.append(f"  {method}: {ranks}; mean rank {fmt_num(r['mean rank'], 3)}")
+    return out
 
 
 # ---------------------------------------------------------------- formatting
@@ -638,6 +794,12 @@ def growth_lines(runs: pd.DataFrame, metrics: pd.DataFrame | None,
         lines.append(f"{label}: {len(bad)} of {plural(len(cell), 'run')} ended above "
                      f"{factor:g}x their initial loss, though finite ({shown}{more})")
     return lines
+
+
+def cross_lines(runs: pd.DataFrame, ranges: Any = None) -> list[str]:
+    """What a tuned or multi-task experiment adds under its table: :func:`tuning_lines`
+    and :func:`leaderboard_lines`."""
+    return [*tuning_lines(tuning_table(runs, ranges)), *leaderboard_lines(task_scores(runs))]
 
 
 def notes(runs: pd.DataFrame, metrics: pd.DataFrame | None = None) -> list[str]:
