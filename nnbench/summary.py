@@ -297,17 +297,23 @@ def compare_to_baseline(runs: pd.DataFrame, baseline: str,
     and the :func:`verdict`. The baseline's own rows hold ``verdict = "baseline"``.
 
     The baseline cell of a cell has ``baseline`` in :func:`baseline_column` and the
-    cell's values in every other column of ``by`` that varies within a value of that
-    column (a learning rate that each optimizer has one of, its own default or its tuned
-    rate, is not paired on); a diverged run leaves its seed out.
+    cell's values in every other column of ``by`` that the rest of ``by`` does not decide
+    (a learning rate that each optimizer has one of, its own default or the one tuned for
+    it on each task, is not paired on); a diverged run leaves its seed out.
     """
     by = list(cell_columns(runs) if by is None else by)
     col = baseline_column(runs, baseline, by)
     column = column or selection_column(runs)
-    # an axis that the compared one decides (each optimizer at its own default or tuned
-    # rate) is part of the cell, not something to pair on
-    others = [c for c in by if c != col
-              and runs.groupby(runs[col].astype(str))[c].nunique(dropna=False).max() > 1]
+    # an axis that the others decide (each optimizer at its own default rate, or at the
+    # rate tuned for it on each task) is part of the cell, not something to pair on; the
+    # last axes are looked at first, so the rate goes before the task it was tuned on
+    kept = list(by)
+    for c in reversed(by):
+        rest = [x for x in kept if x != c]
+        if c != col and rest and runs.groupby([runs[x].astype(str) for x in rest])[c] \
+                .nunique(dropna=False).max() <= 1:
+            kept.remove(c)
+    others = [c for c in kept if c != col]
     df = runs.assign(_x=lr_scores(runs, runs[column]).replace(np.inf, np.nan),
                      _key=runs[col].astype(str))
     ref = df[df["_key"] == baseline]

@@ -98,6 +98,9 @@ def test_the_final_seeds_train_the_best_trial_again(tuned):
     assert tuning["budget"].tolist() == [3, 3, 3, 3]
     assert tuning["final_seeds"].tolist() == [2, 2, 2, 2]
     assert tuning.loc[tuning.optimizer == "sgd", "lr_lo"].tolist() == [1e-3, 1e-3]
+    # paired with SGD on the same task, though each was tuned to its own rate there
+    adam = [c for c in doc["summary"] if c["optimizer"] == "adam"]
+    assert all(c["pairs"] == 2 for c in adam), [c["verdict"] for c in adam]
     # the summary is over the final seeds, the tuned rate a column of each cell
     assert all(c["runs"] == 2 for c in doc["summary"])
     assert doc["cells"] == ["task", "optimizer", "lr"]

@@ -57,7 +57,7 @@ def fig_performance_profile(res: Results) -> Figure | None:
     ax = axes[0, 0]
     for i, method in enumerate(order):
         ax.step(rho.index, rho[method], where="post", color=_colour(method, i),
-                ls=STYLES[(i // len(BASE)) % len(STYLES)], lw=1.8,
+                ls=STYLES[i % 2], lw=1.8,
                 label=f"{method} ({rho[method].iloc[0]:.0%} best)")
     ax.set_xscale("log")
     ax.set_xlim(1.0, float(rho.index.max()))
