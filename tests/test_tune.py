@@ -186,3 +186,26 @@ def test_tasks_as_an_axis_without_tuning(tmp_path):
                                                                     "sin-small": "sigmoid"}
     assert doc["cells"] == ["task", "optimizer", "lr"]
     assert doc["leaderboard"] is not None and doc["tuning"] == []
+
+
+def test_an_interrupted_tuning_resumes_into_the_same_runs(tuned, tmp_path):
+    """A directory whose final runs were lost (as after a stop between the search and the
+    final seeds) finishes with compare --resume: the trials are kept, the final runs are
+    made from them again, and runs.csv ends as the uninterrupted one."""
+    import shutil
+
+    out, _ = tuned
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    runs = pd.read_csv(cut / "runs.csv")
+    search = runs[runs.phase == "search"]
+    search.to_csv(cut / "runs.csv", index=False)
+    for name in ("metrics.csv", "layers.csv"):
+        df = pd.read_csv(cut / name)
+        df[df.run_id.isin(search.run_id)].to_csv(cut / name, index=False)
+    result = CliRunner().invoke(app, ["compare", "--resume", str(cut), "--no-plot", "--quiet"])
+    assert result.exit_code == 0, result.output
+    cols = ["run_id", "lr", "seed", "status", "phase"]
+    again = pd.read_csv(cut / "runs.csv")
+    pd.testing.assert_frame_equal(runs[cols], again[cols])
+    np.testing.assert_array_equal(again["final_train_loss"], runs["final_train_loss"])
