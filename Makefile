@@ -12,7 +12,8 @@ help:
 	@echo "make test    lint (ruff; zizmor and, where installed, actionlint on the CI workflow) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
-	@echo "             xor landscapes classic sparsity optimizers-family schedules forms,"
+	@echo "             xor landscapes classic sparsity optimizers-family schedules forms"
+	@echo "             benchmark,"
 	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
@@ -69,7 +70,7 @@ clean:
 # QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
-.PHONY: classic sparsity optimizers-family schedules forms
+.PHONY: classic sparsity optimizers-family schedules forms benchmark
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
 experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
@@ -85,6 +86,7 @@ EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-lo
 	sparsity sparsity-binary
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
+EXPERIMENTS += benchmark
 
 sin: $(STAMP)
 	$(call experiment,sin,--steps 300 --seeds 1)
@@ -145,8 +147,15 @@ forms: $(STAMP)
 	$(call experiment,forms-rmsprop-adagrad,--steps 200 --seeds 1)
 	$(call experiment,forms-adam-momentum,--steps 200 --seeds 1)
 
+# the notes' five optimizers and Adam's family on the notes' five tasks, every optimizer
+# tuned with the same budget (8 log-uniform learning rates, then 3 final seeds), ranked per
+# task and profiled: about 15 minutes on 2 cores (two worker processes; the numbers do not
+# depend on --jobs); QUICK=1: 200 steps, 4 trials and 2 final seeds, about 2 minutes
+benchmark: $(DEV)
+	$(call experiment,benchmark,--steps 200 --budget 4 --final-seeds 2) --jobs 2
+
 figures: sin optimizers activations vanishing xor landscapes classic sparsity \
-	optimizers-family schedules forms
+	optimizers-family schedules forms benchmark
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:

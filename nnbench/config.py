@@ -41,11 +41,16 @@ from nnbench.schema import (
     EXPERIMENT_KEYS,
     FULL_BATCH,
     RUN_KEYS,
+    TUNABLE,
+    TUNE_KEYS,
     RunFields,
     field_kind,
 )
+from nnbench.schema import group_key as group_key  # where the experiment layer finds it
 from nnbench.tasks.build import make_task, n_train_of
 from nnbench.toml import line_of, parse_toml, to_toml
+from nnbench.tune import check as check_tuning
+from nnbench.tune import search_runs
 
 
 @dataclass
@@ -72,6 +77,7 @@ class ExperimentConfig:
     name: str = ""
     out: str | None = None
     base: RunConfig = field(default_factory=RunConfig)
+    tasks: list[str] | None = None
     optims: list[str] | None = None
     lrs: list[float] | None = None
     acts: list[str] | None = None
@@ -84,6 +90,10 @@ class ExperimentConfig:
     losses: list[str] | None = None
     forms: list[str] | None = None
     seeds: int | list[int] = 3
+    tune: str | None = None
+    budget: int | None = None
+    final_seeds: int | None = None
+    lr_range: list[float] | None = None
 
     def seed_values(self) -> list[int]:
         """The seeds of every cell, in order."""
@@ -95,8 +105,9 @@ class ExperimentConfig:
 
     @property
     def label(self) -> str:
-        """The experiment's name, or the task's when it has none."""
-        return self.name or self.base.task
+        """The experiment's name, or the task's (the tasks' joined by ``+``) when it has
+        none."""
+        return self.name or self.base.task or "+".join(self.tasks or ["tasks"])
 
 
 # --------------------------------------------------------------------------- #
@@ -226,6 +237,24 @@ def check_seeds(value: Any) -> int | list[int]:
     return value
 
 
+def check_tune_key(key: str, value: Any) -> Any:
+    """A value of a tuning key: ``tune`` one of :data:`~nnbench.schema.TUNABLE`,
+    ``budget`` and ``final_seeds`` integers >= 1, ``lr_range`` two numbers
+    ``0 < LO < HI``."""
+    if key == "tune":
+        if value not in TUNABLE:
+            raise NNBenchError(f"tune must be one of {', '.join(TUNABLE)}, got {value!r}")
+        return value
+    if key in ("budget", "final_seeds"):
+        return check_int(key, value, 1)
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    if not ok or not 0 < value[0] < value[1] < float("inf"):
+        raise NNBenchError(f"lr_range must be two numbers 0 < LO < HI, e.g. 1e-4,1, got "
+                           f"{value!r}")
+    return [float(value[0]), float(value[1])]
+
+
 def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     """Flat keys of ``exp`` (``None`` values left out), the inverse of
     :func:`experiment_from_dict`."""
@@ -235,6 +264,8 @@ def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     for axis in AXES:
         d[axis] = getattr(exp, axis)
     d["seeds"] = list(exp.seeds) if isinstance(exp.seeds, (list, tuple)) else exp.seeds
+    for key in TUNE_KEYS:
+        d[key] = getattr(exp, key)
     if isinstance(exp.seeds, (list, tuple)):
         d.pop("seed", None)  # the list is the seeds
     return {k: v for k, v in d.items() if v is not None}
@@ -290,6 +321,11 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
                 exp.seeds = check_seeds(value)
             except NNBenchError as err:
                 raise ConfigKeyError(key, str(err)) from None
+        elif key in TUNE_KEYS:
+            try:
+                setattr(exp, key, check_tune_key(key, value))
+            except NNBenchError as err:
+                raise ConfigKeyError(key, str(err)) from None
         elif key in AXES:
             setattr(exp, key, _coerce_axis(key, value))
             setattr(exp.base, AXES[key], None)
@@ -329,7 +365,8 @@ def varying_axes(exp: ExperimentConfig) -> list[str]:
 
 
 def expand(exp: ExperimentConfig) -> list[RunConfig]:
-    """Every run of the grid, in a deterministic order, each with its ``run_id``.
+    """Every run of the grid, in a deterministic order, each with its ``run_id``; for a
+    tuned experiment (``tune``), the trials of its search (:func:`nnbench.tune.search_runs`).
 
     Order: ``optims``, ``lrs``, ``acts``, ``depths``, ``widths``, ``inits``,
     ``batch_sizes``, ``schedules``, ``models``, ``losses`` (outer to inner), then the
@@ -341,45 +378,64 @@ def expand(exp: ExperimentConfig) -> list[RunConfig]:
     for a in axes:
         _coerce_axis(a, getattr(exp, a))
     vary = set(varying_axes(exp))
-    runs: list[RunConfig] = []
+    combos = []
     for combo in itertools.product(*(getattr(exp, a) for a in axes)):
         changes = {AXES[a]: v for a, v in zip(axes, combo, strict=True)}
         parts = [_id_part(a, v) for a, v in zip(axes, combo, strict=True) if a in vary]
+        combos.append((changes, parts))
+    if exp.tune is not None:
+        return _unique(search_runs(exp, combos, lambda cfg: cfg.optim or resolve(cfg).optim))
+    tune_check(exp)
+    runs: list[RunConfig] = []
+    for changes, parts in combos:
         for seed in seeds:
             run_id = "-".join([*parts, f"s{seed}"])
             runs.append(replace(exp.base, **changes, seed=seed, run_id=run_id,
                                 hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),
                                 task_kw=dict(exp.base.task_kw)))
+    return _unique(runs)
+
+
+def _unique(runs: list[RunConfig]) -> list[RunConfig]:
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):  # pragma: no cover - axis values are unique
         raise NNBenchError("two runs of the grid got the same run id; make the axis values differ")
     return runs
 
 
-def group_key(cfg: RunConfig) -> tuple:
-    """Runs with equal keys train together as one group: everything but the seed,
-    the learning rate and the run id (they become arrays over the runs axis)."""
-    d = cfg.to_dict()
-    for k in ("seed", "lr", "run_id"):
-        d.pop(k)
-    return tuple((k, json.dumps(v, sort_keys=True, default=list)) for k, v in d.items())
+def tune_check(exp: ExperimentConfig) -> None:
+    """The tuning keys of ``exp`` make sense together (:func:`nnbench.tune.check`)."""
+    check_tuning(exp)
+
+
+def resolve_runs(runs: Sequence[RunConfig]) -> list[RunConfig]:
+    """``runs`` resolved (:func:`nnbench.resolve.resolve`), each task built, and its
+    training set counted (for ``epochs``), once."""
+    tasks: dict[str, tuple[Any, int | None]] = {}
+    out = []
+    for r in runs:
+        if r.task not in tasks:
+            task = make_task(r)
+            n_train = None
+            if r.epochs is not None and getattr(task, "kind", "") != "landscape":
+                n_train = n_train_of(replace(r, val_frac=resolve_val_frac(r, task)), task)
+            tasks[r.task] = (task, n_train)
+        out.append(resolve(r, *tasks[r.task]))
+    return out
 
 
 def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[RunConfig]]:
     """The experiment with every base value that is common to all its runs filled in,
     and its resolved runs (``run_id`` kept). Builds the task and counts the data once."""
     runs = expand(exp)
-    task = make_task(exp.base)
-    n_train = None
-    if any(r.epochs is not None for r in runs) and getattr(task, "kind", "") != "landscape":
-        n_train = n_train_of(replace(exp.base, val_frac=resolve_val_frac(exp.base, task)), task)
-    resolved = [resolve(r, task, n_train) for r in runs]
+    resolved = resolve_runs(runs)
     base = replace(exp.base, hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),
                    task_kw=dict(exp.base.task_kw))
     covered = {AXES[a] for a in AXES if getattr(exp, a) is not None}
     for f in fields(RunConfig):
         k = f.name
-        if k in covered or k in ("seed", "run_id", "steps") or getattr(base, k) is not None:
+        if k in covered or k in ("seed", "run_id", "steps") or getattr(base, k) is not None \
+                or (k == "lr" and exp.tune is not None):  # the tuning draws the rates
             continue
         values = {json.dumps(getattr(r, k), sort_keys=True, default=list) for r in resolved}
         if len(values) == 1:

@@ -400,6 +400,9 @@ def print_summary(summary, by: Sequence[str], best=None, *, rich: bool,
         style = "red" if r[-1] != "0" else None
         table.add_row(*r, style=style)
     console.print(table)
+    note = sm.interval_note(summary)
+    if note:
+        console.print(note, markup=False)
     if best is not None and len(best):
         for line in sm.best_lr_lines(best):
             console.print(line)

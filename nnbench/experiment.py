@@ -41,6 +41,7 @@ from nnbench.config import (
     dump_toml,
     group_key,
     resolve_experiment,
+    resolve_runs,
 )
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.engine import (
@@ -70,6 +71,7 @@ from nnbench.store import (
     warn_once,
 )
 from nnbench.tasks.build import make_task
+from nnbench.tune import FINAL, SEARCH, final_runs
 
 COMPLETE = ("done", "diverged")  # statuses a resume keeps
 
@@ -210,10 +212,34 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     executor = executor or SerialExecutor()
     stop = stop or StopFlag()
     resolved_exp, runs = resolve_experiment(exp)
-    kind = _kind(runs[0])
     if out_dir is None:
         out_dir = exp.out if exp.out else default_out_dir(exp)
     out = Path(check_out_dir(out_dir))
+    kw = dict(reporter=reporter, overwrite=overwrite, executor=executor, stop=stop,
+              save_weights=save_weights, group_size=group_size, command=command)
+    if exp.tune is None:
+        return _run_runs(resolved_exp, runs, out, resume=resume, **kw)
+    # a tuned experiment: its trials, then each cell's best trial with the final seeds
+    phases = {r.run_id: SEARCH for r in runs}
+    _run_runs(resolved_exp, runs, out, resume=resume, phases=phases, last=False, **kw)
+    trials = read_csv(out / "runs.csv")
+    rows = {rec["run_id"]: rec for rec in trials.to_dict("records")}
+    finals = resolve_runs(final_runs(exp, runs, rows))
+    phases.update({r.run_id: FINAL for r in finals})
+    return _run_runs(resolved_exp, [*runs, *finals], out, resume=True, phases=phases,
+                     continuing=True, **kw)
+
+
+def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, *,
+              reporter: Reporter, resume: bool, overwrite: bool, executor: Any,
+              stop: StopFlag, save_weights: bool, group_size: int | None, command: str,
+              phases: dict[str, str] | None = None, last: bool = True,
+              continuing: bool = False) -> Path:
+    """Train ``runs`` into ``out`` (the body of :func:`run_experiment`). ``phases`` gives
+    each run's ``phase`` column (a tuned experiment's ``search`` or ``final``); ``last``
+    False leaves the directory ``running`` (the final seeds follow); ``continuing`` adds
+    runs to a directory this experiment has just written (no ``resumed`` mark)."""
+    kind = _kind(runs)
     store = ResultsWriter(out, metric_columns(kind), LAYER_COLUMNS)
     columns = run_columns(kind)
     order = [r.run_id for r in runs]
@@ -229,7 +255,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             if not (out / "config.toml").is_file():
                 raise NNBenchError(f"{out} is not a nnbench results directory: no config.toml")
             meta = store.read_meta()
-            meta.setdefault("resumed", []).append(utc_now())
+            if not continuing:
+                meta.setdefault("resumed", []).append(utc_now())
             if (out / "runs.csv").is_file():
                 old = read_csv(out / "runs.csv")
                 # finished runs whose rows metrics.csv lost (a file cut short) train again
@@ -269,6 +296,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                         for res in result.runs:
                             cfg = by_id[res.run_id]
                             rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                            if phases is not None:
+                                rows[res.run_id]["phase"] = phases[res.run_id]
                             if save_weights and res.status in COMPLETE:
                                 store.save_weights(res.run_id, res.weights)
                         _write_runs(store, rows, order, columns)
@@ -296,6 +325,9 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             meta["status"] = "interrupted"
             store.write_meta(meta)
             raise ExperimentInterrupted(out, signum or signal.SIGINT)
+        if not last:
+            store.write_meta(meta)
+            return out
         store.finalize(order)
         meta["status"] = "complete"
         store.write_meta(meta)
@@ -319,9 +351,16 @@ def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,
             return
 
 
-def _kind(cfg: RunConfig) -> str:
-    """The kind of the run's task (``regression``, ``classification``, ``landscape``)."""
-    return getattr(make_task(cfg), "kind", "regression")
+def _kind(runs: Sequence[RunConfig]) -> str:
+    """The kind of the runs' tasks (``regression``, ``classification``, ``landscape``):
+    with several tasks, the one whose columns hold the others' (classification, then
+    regression)."""
+    kinds = {getattr(make_task(r), "kind", "regression")
+             for r in {r.task: r for r in runs}.values()}
+    for kind in ("classification", "regression", "landscape"):
+        if kind in kinds:
+            return kind
+    return "regression"
 
 
 def _write_runs(store: Any, rows: dict[str, dict], order: Sequence[str],

@@ -5,7 +5,8 @@ for a time), trailing zeros kept so a column's numbers line up (``0.4550``, not
 ``0.455``), whole numbers from ``10**digits`` up (``12346`` steps, not ``1.235e+04``),
 scientific notation below 1e-4; a spread (``±``) in 2 significant digits. Configuration
 values (a learning rate, a width) and counts (epochs, updates) are written as they are
-(``0.01``, ``100``, ``20``): they are not measurements to a precision. Pure Python, so the console needs no NumPy or pandas for it.
+(``0.01``, ``100``, ``20``): they are not measurements to a precision. Pure Python, so
+the console needs no NumPy or pandas for it.
 """
 
 from __future__ import annotations

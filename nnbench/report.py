@@ -19,6 +19,7 @@ from typing import Any
 from nnbench import summary as sm
 from nnbench.plots import FIGURE_NAMES, caption, draw_all, load
 from nnbench.store import CONFIG, FIGURES, Results
+from nnbench.tune import ranges_of
 
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
@@ -36,16 +37,24 @@ figcaption { color: #555; font-size: 0.9em; }
 """
 
 
-def _tables(res: Results) -> tuple[list[str], list[list[str]], list[str]]:
-    """Summary headers and rows, and the lines under them: the best learning rates and
-    the notes (the classic models, runs that ended far above their start)."""
+def _tables(res: Results, baseline: str | None = None
+            ) -> tuple[list[str], list[list[str]], list[str]]:
+    """Summary headers and rows, and the lines under them: what the interval is, the
+    comparison with the baseline, the best learning rates and the notes (the classic
+    models, runs that ended far above their start)."""
     metrics = None if res.metrics.empty else res.metrics
-    by = sm.cell_columns(res.runs)
-    table = sm.summarize(res.runs, metrics, by=by)
+    runs = sm.final_runs(res.runs)  # a tuned experiment: its final seeds
+    by = sm.cell_columns(runs)
+    table = sm.summarize(runs, metrics, by=by)
+    paired = None if baseline is None else sm.compare_to_baseline(runs, baseline, by)
+    table = sm.with_baseline(table, paired, by)
     headers, rows = sm.display_rows(table, by)
-    best = sm.best_lr(res.runs)
+    best = sm.best_lr(runs)
     lines = sm.best_lr_lines(best) if best is not None else []
-    return headers, rows, [*lines, *sm.notes(res.runs, metrics)]
+    note = sm.interval_note(table)
+    return headers, rows, [*([note] if note else []), *sm.cross_lines(
+        res.runs, ranges_of(res.config)), *sm.baseline_lines(paired), *lines,
+        *sm.notes(runs, metrics)]
 
 
 def _figures(path: Path) -> list[Path]:
@@ -107,8 +116,9 @@ def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_report(path: str | Path) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` into the results directory ``path``.
+def write_report(path: str | Path, baseline: str | None = None) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` into the results directory ``path``;
+    ``baseline`` pairs every cell with that one (:func:`nnbench.summary.compare_to_baseline`).
 
     Returns their paths. Raises NNBenchError if ``path`` holds no ``runs.csv``.
     """
@@ -118,7 +128,7 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
     if (path / CONFIG).is_file():  # as it is, even damaged (load has said so)
         config_text = (path / CONFIG).read_bytes().decode("utf-8", errors="replace")
     meta = res.meta
-    headers, rows, best = _tables(res)
+    headers, rows, best = _tables(res, baseline)
     figures = _figures(path)
     title = f"nnbench report: {res.title}"
     command = meta.get("command") or meta.get("argv")
@@ -135,8 +145,9 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
         md += ["Made by:", "", "```sh", str(command), "```", ""]
     md += ["## Configuration", "", "```toml", config_text.rstrip() or "# (no config.toml)",
            "```", "", "## Summary", "",
-           "Mean ± sample standard deviation over seeds; diverged runs are counted and left "
-           "out of the statistics.", ""]
+           "Mean ± sample standard deviation over seeds, [lo, hi] the 95% confidence "
+           "interval of the mean (Student's t); diverged runs are counted and left out of "
+           "the statistics.", ""]
     md += _md_table(headers, rows) + [""]
     if best:
         md += [f"- {line}" for line in best] + [""]
@@ -159,8 +170,9 @@ def write_report(path: str | Path) -> tuple[Path, Path]:
     if command:
         parts.append(f"<p>Made by:</p><pre>{e(str(command))}</pre>")
     parts.append(f"<h2>Configuration</h2><pre>{e(config_text.rstrip())}</pre>")
-    parts.append("<h2>Summary</h2><p>Mean ± sample standard deviation over seeds; diverged "
-                 "runs are counted and left out of the statistics.</p>")
+    parts.append("<h2>Summary</h2><p>Mean ± sample standard deviation over seeds, [lo, hi] "
+                 "the 95% confidence interval of the mean (Student's t); diverged runs are "
+                 "counted and left out of the statistics.</p>")
     parts.append(_html_table(headers, rows))
     if best:
         parts.append("<ul>" + "".join(f"<li>{e(b)}</li>" for b in best) + "</ul>")

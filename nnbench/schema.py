@@ -12,6 +12,7 @@ stays fast and loads no NumPy).
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ Backend = Literal["auto", "numpy", "numba"]
 
 # axis name -> base field, in expansion order (seeds are innermost, after these)
 AXES: dict[str, str] = {
+    "tasks": "task",
     "optims": "optim",
     "lrs": "lr",
     "acts": "act",
@@ -124,8 +126,15 @@ FIELD_TYPES: dict[str, Any] = typing.get_type_hints(RunFields)
 RUN_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunFields)
                                   if f.name != "run_id")
 
-# the flat keys of an experiment: its name and directory, every run key, the axes, seeds
-EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds")
+# the keys of a tuned experiment (``--tune lr --budget N --final-seeds K --lr-range LO,HI``)
+TUNE_KEYS: tuple[str, ...] = ("tune", "budget", "final_seeds", "lr_range")
+
+# what ``tune`` can tune
+TUNABLE = ("lr",)
+
+# the flat keys of an experiment: its name and directory, every run key, the axes, seeds,
+# the tuning
+EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds", *TUNE_KEYS)
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
@@ -152,6 +161,15 @@ def field_kind(name: str) -> str:
 def fields_of_kind(kind: str) -> frozenset[str]:
     """The names of the fields (``run_id`` included) checked as ``kind``."""
     return frozenset(name for name in FIELD_TYPES if field_kind(name) == kind)
+
+
+def group_key(cfg: Any) -> tuple:
+    """Runs with equal keys train together as one group: everything but the seed,
+    the learning rate and the run id (they become arrays over the runs axis)."""
+    d = cfg.to_dict()
+    for k in ("seed", "lr", "run_id"):
+        d.pop(k)
+    return tuple((k, json.dumps(v, sort_keys=True, default=list)) for k, v in d.items())
 
 
 def optimizer_hyper(cfg: Any) -> dict[str, Any]:
@@ -208,7 +226,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-    "switch_step",
+    "switch_step", "phase",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

@@ -47,6 +47,7 @@ FIGS_BEFORE = {
     "schedules": "loss accuracy lr_sensitivity lr_schedule decision_regions",
     "forms-rmsprop-adagrad": "loss accuracy gradients decision_regions",
     "forms-adam-momentum": "loss accuracy gradients decision_regions",
+    "benchmark": "loss accuracy lr_sensitivity performance_profile leaderboard",
 }
 
 
@@ -62,6 +63,8 @@ def reproductions(tmp_path_factory) -> dict[str, Path]:
         over = {"steps": 4, "seeds": 1}
         if exp.lrs:
             over["lrs"] = exp.lrs[:2]
+        if exp.tune:  # two trials, one final seed, two optimizers
+            over.update(budget=2, final_seeds=1, optims=exp.optims[:2])
         out[name] = run_experiment(merge(exp, over), root / name)
     prune_dir(out["sparsity"], [0.0, 0.5], finetune=1)
     return out

@@ -135,7 +135,8 @@ def test_text_and_json_forms():
     text = sm.format_text(summary, ["optimizer", "lr"], best)
     lines = text.splitlines()
     assert lines[0].split()[:3] == ["optimizer", "lr", "runs"]
-    assert len(lines) == 2 + 4 + 1 + 2
+    assert len(lines) == 2 + 4 + 1 + 1 + 2  # header, cells, the interval's line, best lrs
+    assert lines[6].startswith("[lo, hi]: 95% confidence interval of the mean final loss")
     assert "best lr for sgd: 0.1" in text and "best lr for adam: 0.01" in text
     assert "0.4500 ± 0.050" in text  # sgd lr=0.01: mean 0.45, std 0.05
     doc = json.dumps({"summary": sm.to_records(summary), "best_lr": sm.to_records(best)})

@@ -280,6 +280,11 @@ QuietOpt = Annotated[bool, typer.Option(
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print the summary as JSON (and nothing else on stdout).",
     rich_help_panel=OUTPUT)]
+BaselineOpt = Annotated[str | None, typer.Option(
+    "--baseline", metavar="NAME",
+    help="Pair every cell with the cell of NAME (an optimizer, or a value of another axis) "
+    "seed by seed: the mean difference of the loss, its 95% interval and a verdict, e.g. "
+    "--baseline sgd.", rich_help_panel=OUTPUT)]
 DebugOpt = Annotated[bool, typer.Option(
     "--debug", help="Show the traceback of an error.", rich_help_panel=OUTPUT)]
 
@@ -382,6 +387,7 @@ class Output:
     json: bool = False
     debug: bool = False
     execution: Execution | None = None
+    baseline: str | None = None
 
     @property
     def mode(self) -> str:

@@ -37,14 +37,18 @@ def draw(out_dir: Path) -> list[Path]:
     return list(draw_all(out_dir))
 
 
-def report_summary(out_dir: Path, output: Output, target: float | None = None) -> None:
+def report_summary(out_dir: Path, output: Output, target: float | None = None,
+                   baseline: str | None = None) -> None:
     """Print the summary of a results directory as the output options ask; ``target``
-    defaults to the experiment's."""
+    defaults to the experiment's; ``baseline`` names the cell every other is paired with
+    (:func:`nnbench.summary.compare_to_baseline`)."""
     from nnbench import summary as sm
     from nnbench.store import load_results, metrics_gaps
+    from nnbench.tune import ranges_of
 
     results = load_results(out_dir)
-    runs, metrics = results.runs, results.metrics
+    every, metrics = results.runs, results.metrics
+    runs = sm.final_runs(every)  # a tuned experiment: its final seeds
     if target is None and results.config is not None:
         target = results.config.base.target  # the experiment's own --target
     by = sm.cell_columns(runs)
@@ -53,11 +57,24 @@ def report_summary(out_dir: Path, output: Output, target: float | None = None) -
     gaps = metrics_gaps(runs, metrics) if target is not None else {}
     table = sm.summarize(runs, metrics if target is not None else None, target=target, by=by,
                          incomplete=gaps)
+    paired = None if baseline is None else sm.compare_to_baseline(runs, baseline, by)
+    table = sm.with_baseline(table, paired, by)
     best = sm.best_lr(runs)
+    tuning = sm.tuning_table(every, ranges_of(results.config))
+    scores = sm.task_scores(every)
     if output.json:
         doc = {"results_dir": str(out_dir), "cells": by, "target": target,
+               "interval": {"level": sm.CI_LEVEL, "method": sm.CI_METHOD},
+               "baseline": None if paired is None else {
+                   "name": baseline, "column": paired.attrs["column"],
+                   "metric": paired.attrs["metric"]},
                "summary": sm.to_records(table),
                "best_lr": sm.to_records(None if best is None else best.drop(columns="edge")),
+               "tuning": sm.to_records(tuning),
+               "leaderboard": None if scores is None else {
+                   "scores": {t: sm.to_records(scores.loc[[t]])[0] for t in scores.index},
+                   "ranks": sm.to_records(sm.leaderboard(scores).reset_index(
+                       names="method"))},
                "notes": [*sm.edge_lines(best), *sm.notes(runs, metrics)]}
         typer.echo(json_dumps(doc))
         return
@@ -65,7 +82,8 @@ def report_summary(out_dir: Path, output: Output, target: float | None = None) -
         from nnbench.console import print_summary
 
         print_summary(table, by, best, rich=sys.stdout.isatty())
-        for line in sm.notes(runs, metrics):
+        for line in [*sm.tuning_lines(tuning), *sm.leaderboard_lines(scores),
+                     *sm.baseline_lines(paired), *sm.notes(runs, metrics)]:
             typer.echo(line)
         typer.echo(f"results: {out_dir}")
         return

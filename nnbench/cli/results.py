@@ -8,6 +8,7 @@ import typer
 
 from nnbench.cli.app import app, boundary
 from nnbench.cli.options import (
+    BaselineOpt,
     DebugOpt,
     FigureFormat,
     FormatOpt,
@@ -56,23 +57,24 @@ def plot(
 def show(
     results_dir: ResultsDir,
     target: TargetOpt = None,
+    baseline: BaselineOpt = None,
     json: JsonOpt = False,
     debug: DebugOpt = False,
 ):
     """Print the summary table of a finished experiment again.
 
-    Example: [bold]nnbench show results/demo[/bold]
+    Example: [bold]nnbench show results/demo --baseline sgd[/bold]
     """
     with boundary(debug):
         check_results_dir(results_dir)
-        report_summary(results_dir, Output(json=json), target=target)
+        report_summary(results_dir, Output(json=json), target=target, baseline=baseline)
 
 
 @app.command()
-def report(results_dir: ResultsDir, debug: DebugOpt = False):
+def report(results_dir: ResultsDir, baseline: BaselineOpt = None, debug: DebugOpt = False):
     """Write report.md and report.html (configuration, summary, figures) into DIR.
 
-    Example: [bold]nnbench report results/demo[/bold]
+    Example: [bold]nnbench report results/demo --baseline sgd[/bold]
     """
     with boundary(debug):
         check_results_dir(results_dir)
@@ -80,7 +82,7 @@ def report(results_dir: ResultsDir, debug: DebugOpt = False):
         from nnbench.store import locked
 
         with locked(results_dir, "report"):
-            paths = write_report(results_dir)
+            paths = write_report(results_dir, baseline=baseline)
         for path in paths:
             typer.echo(str(path))
 

@@ -19,6 +19,7 @@ from nnbench.cli.app import EXIT_INTERRUPTED, app, boundary, error, one_line
 from nnbench.cli.options import (
     GRID,
     BackendOpt,
+    BaselineOpt,
     Execution,
     ExecutorOpt,
     GroupSizeOpt,
@@ -63,7 +64,13 @@ def _axis(help: str) -> Any:
     return typer.Option(help=help, rich_help_panel=GRID)
 
 
+TUNING = "Tuning (random search with a budget, then final seeds)"
+
+
 def _grid_options(
+    tasks: Annotated[str | None, _axis(
+        "Tasks, e.g. sin-small,moons,digits: a grid axis; the summary ranks the optimizers "
+        "per task (a leaderboard) and draws their performance profile.")] = None,
     optims: Annotated[str | None, _axis("Optimizers to compare, e.g. sgd,momentum,adam.")
                       ] = None,
     acts: Annotated[str | None, _axis("Activations, e.g. sigmoid,relu.")] = None,
@@ -89,6 +96,22 @@ def _grid_options(
         "--resume", metavar="DIR",
         help="Finish an interrupted experiment in its results directory.",
         rich_help_panel=GRID)] = None,
+    tune: Annotated[str | None, typer.Option(
+        "--tune", metavar="lr",
+        help="Tune the learning rate of every optimizer by random search: --tune lr "
+             "--budget 8 --final-seeds 3.", rich_help_panel=TUNING)] = None,
+    budget: Annotated[int | None, typer.Option(
+        "--budget", metavar="N",
+        help="Learning rates tried per optimizer (and per cell of the other axes), drawn "
+             "log-uniformly, one seed each, e.g. --budget 8.", rich_help_panel=TUNING)] = None,
+    final_seeds: Annotated[int | None, typer.Option(
+        "--final-seeds", metavar="K",
+        help="Seeds the best rate is trained with again, after the tuning seed (3 by "
+             "default), e.g. --final-seeds 5.", rich_help_panel=TUNING)] = None,
+    lr_range: Annotated[str | None, typer.Option(
+        "--lr-range", metavar="LO,HI",
+        help="The range of every optimizer's rates (each its own by default: nnbench.tune), "
+             "e.g. --lr-range 1e-4,1.", rich_help_panel=TUNING)] = None,
 ) -> None:
     """The grid options of ``compare`` (a signature for :func:`with_options`)."""
 
@@ -101,21 +124,30 @@ def _execution_options(
     """The execution options of ``compare`` (a signature for :func:`with_options`)."""
 
 
+def _analysis_options(baseline: BaselineOpt = None) -> None:
+    """How ``compare`` summarizes (a signature for :func:`with_options`)."""
+
+
 @app.command()
-@with_options(_grid_options, experiment_options, _execution_options)
+@with_options(_grid_options, experiment_options, _analysis_options, _execution_options)
 def compare(**options: Any):
     """Compare a grid of configurations, every cell over several seeds.
 
-    Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
+    Comma-separated axes (--tasks, --optims, --acts, --depths, --widths, --lrs, --inits,
     --batch-sizes, --schedules, --models, --losses, --forms) make the grid; the summary gives
-    mean ± std over seeds per cell, and the best learning rate per optimizer when --lrs is swept.
+    mean ± std and a 95% interval over seeds per cell, and the best learning rate per
+    optimizer when --lrs is swept; --tune lr --budget N searches the rates instead.
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
+
+    Example: [bold]nnbench compare --tasks sin-small,moons --optims sgd,adam --tune lr
+    --budget 8 --final-seeds 3 --baseline sgd[/bold]
     """
     output = _output(options)
     output.execution = Execution(*(options[k] for k in ("jobs", "threads", "executor",
                                                         "scheduler", "group_size",
                                                         "backend")))
+    output.baseline = options["baseline"]
     config, resume = options["config"], options["resume"]
     with boundary(options["debug"]):
         given = _run_fields(options)
@@ -155,7 +187,13 @@ def _grid(options: dict[str, Any]) -> dict[str, Any]:
         if kind == "batch":
             values = [parse_batch(_option(axis), b) for b in values or []]
         grid[axis] = values
-    return given_values(**grid, seeds=parse_seeds(options["seeds"]))
+    lr_range = parse_list("--lr-range", options["lr_range"], float)
+    if lr_range is not None and len(lr_range) != 2:
+        raise error(f"--lr-range takes two numbers LO,HI, e.g. 1e-4,1, got "
+                    f"'{options['lr_range']}'")
+    return given_values(**grid, seeds=parse_seeds(options["seeds"]), tune=options["tune"],
+                        budget=options["budget"], final_seeds=options["final_seeds"],
+                        lr_range=lr_range)
 
 
 def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +233,10 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
     from nnbench.resolve import batch_warnings
     from nnbench.tasks.build import make_task
 
-    for line in batch_warnings(runs, make_task(runs[0])):
-        typer.echo(f"nnbench: warning: {line}", err=True)
+    for first in {r.task: r for r in runs}.values():
+        for line in batch_warnings([r for r in runs if r.task == first.task],
+                                   make_task(first)):
+            typer.echo(f"nnbench: warning: {line}", err=True)
     return exp
 
 
@@ -237,6 +277,8 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
     else:
         exp = _experiment(command, overrides, config_file)
         out_dir = _out_dir(exp, output)
+    if output.baseline is not None:
+        _check_baseline(exp, output.baseline)
     from nnbench.console import make_reporter
     from nnbench.executors import make_executor
     from nnbench.store import locked
@@ -283,7 +325,17 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
             if output.debug:
                 raise
             typer.echo(f"nnbench: warning: no figures: {one_line(str(err))}", err=True)
-    report_summary(out_dir, output, target=exp.base.target)
+    report_summary(out_dir, output, target=exp.base.target, baseline=output.baseline)
+
+
+def _check_baseline(exp: Any, name: str) -> None:
+    """``--baseline NAME`` must be a value of one of the experiment's axes (before
+    anything trains)."""
+    values = {str(v) for axis in AXES for v in (getattr(exp, axis) or [])
+              if len(getattr(exp, axis) or []) > 1}
+    if name not in values:
+        raise error(f"--baseline {name!r} is not a value of the grid's axes; give one of "
+                    f"{', '.join(sorted(values)) or '(none: nothing varies)'}")
 
 
 def _out_dir(exp, output: Output) -> Path:

@@ -158,9 +158,11 @@ def tuned_runs(res: Results) -> pd.DataFrame:
     rate is the summary's (:func:`nnbench.summary.choose_lr`): the lowest mean final loss
     over seeds (:func:`final_loss`), a diverged seed counting as worse than any finite
     loss, the first rate in grid order on a tie (so also when every rate diverged for
-    some seed).
+    some seed). A tuned experiment's are its final runs (:func:`nnbench.summary.final_runs`).
     """
     runs = res.runs.copy()
+    if "phase" in runs.columns:  # a tuned experiment: its final seeds at the tuned rates
+        return summary.final_runs(runs)
     lr = res.col("lr")
     if lr is None or runs[lr].nunique() <= 1:
         return runs

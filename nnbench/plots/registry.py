@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnbench.core.errors import NNBenchError
+from nnbench.plots.benchmark import fig_leaderboard, fig_performance_profile, has_tasks
 from nnbench.plots.curves import (
     fig_accuracy,
     fig_closed_form,
@@ -108,6 +109,13 @@ FIGURES: tuple[FigureSpec, ...] = (
                "The fitted curves over the data (first seed).", _has_models(fit_panels)),
     FigureSpec("closed_form", lambda d: fig_closed_form(d.res), None, has_closed_form),
     FigureSpec("sparsity", lambda d: fig_sparsity(d.res), None, has_pruning),
+    FigureSpec("performance_profile", lambda d: fig_performance_profile(d.res),
+               "Performance profile (Dolan and Moré, 2002): the fraction of tasks on which "
+               "each method's mean final loss (validation loss where the task has one) is "
+               "within a factor tau of the best method's.", has_tasks),
+    FigureSpec("leaderboard", lambda d: fig_leaderboard(d.res),
+               "Rank of each method on each task (1: lowest mean final loss; the score "
+               "under it) and its mean rank, best first.", has_tasks),
 )
 FIGURE_NAMES = tuple(f.name for f in FIGURES)
 

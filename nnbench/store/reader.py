@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnbench.config import RunConfig, load_toml, resolve_experiment
+from nnbench.config import RunConfig, load_toml, resolve_experiment, resolve_runs
 from nnbench.core.errors import NNBenchError
 from nnbench.schema import COLUMN_ALIASES, CSV_NAMES, RUN_KEYS
 from nnbench.store.files import (
@@ -24,6 +24,7 @@ from nnbench.store.files import (
     read_csv,
     warn_once,
 )
+from nnbench.tune import final_runs
 
 # --------------------------------------------------------------------------- #
 
@@ -178,7 +179,12 @@ def _check_config(path: Path, config: Any, runs: Any) -> None:
     except NNBenchError as e:
         raise damaged(f, str(e)) from None
     grid = {r.run_id: r for r in resolved}
-    for rec in runs.to_dict("records") if not runs.empty else []:
+    records = runs.to_dict("records") if not runs.empty else []
+    if getattr(config, "tune", None) is not None:  # the final runs follow from the trials
+        rows = {str(rec["run_id"]): rec for rec in records}
+        if all(rid in rows for rid in grid):
+            grid.update({r.run_id: r for r in resolve_runs(final_runs(config, resolved, rows))})
+    for rec in records:
         rid = str(rec["run_id"])
         if rid not in grid:
             raise damaged(f, f"run {rid} of runs.csv is not in its grid (cut short or "
