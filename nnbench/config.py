@@ -44,7 +44,7 @@ from nnbench.schema import (
     RunFields,
     field_kind,
 )
-from nnbench.tasks.build import make_task, n_train_of
+from nnbench.tasks.build import make_task, n_train_of, task_key
 from nnbench.toml import line_of, parse_toml, to_toml
 
 
@@ -83,6 +83,9 @@ class ExperimentConfig:
     models: list[str] | None = None
     losses: list[str] | None = None
     forms: list[str] | None = None
+    budgets: list[int] | None = None
+    degrees: list[int] | None = None
+    standardizes: list[bool] | None = None
     seeds: int | list[int] = 3
 
     def seed_values(self) -> list[int]:
@@ -314,11 +317,15 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
-             "schedule": "sched-", "form": "form-"}
+             "schedule": "sched-", "form": "form-", "params": "p", "degree": "deg"}
+#: the run-id text of a boolean axis's values (``standardizes``: ``std``, ``raw``)
+ID_BOOL = {"standardize": ("raw", "std")}
 
 
 def _id_part(axis: str, value: Any) -> str:
     base = AXES[axis]
+    if base in ID_BOOL:
+        return ID_BOOL[base][bool(value)]
     text = f"lr{float(value)!r}" if base == "lr" else f"{ID_PREFIX.get(base, '')}{value}"
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
@@ -369,11 +376,18 @@ def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[Ru
     """The experiment with every base value that is common to all its runs filled in,
     and its resolved runs (``run_id`` kept). Builds the task and counts the data once."""
     runs = expand(exp)
-    task = make_task(exp.base)
-    n_train = None
-    if any(r.epochs is not None for r in runs) and getattr(task, "kind", "") != "landscape":
-        n_train = n_train_of(replace(exp.base, val_frac=resolve_val_frac(exp.base, task)), task)
-    resolved = [resolve(r, task, n_train) for r in runs]
+    tasks: dict[str, Any] = {}  # one task per distinct data (a degrees axis changes it)
+    n_trains: dict[str, int | None] = {}
+    resolved = []
+    for r in runs:
+        key = task_key(r)
+        if key not in tasks:
+            task = tasks[key] = make_task(r)
+            n_trains[key] = None
+            if r.epochs is not None and getattr(task, "kind", "") != "landscape":
+                n_trains[key] = n_train_of(replace(r, val_frac=resolve_val_frac(r, task)),
+                                           task)
+        resolved.append(resolve(r, tasks[key], n_trains[key]))
     base = replace(exp.base, hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),
                    task_kw=dict(exp.base.task_kw))
     covered = {AXES[a] for a in AXES if getattr(exp, a) is not None}

@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from nnbench.core.activations import ACTIVATIONS
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
 from nnbench.core.mlp import MLP
@@ -302,6 +303,53 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
 def model_names() -> list[str]:
     """The names ``--model`` accepts."""
     return MODELS.names()
+
+
+def mlp_param_count(n_features: int, width: int, depth: int, n_outputs: int,
+                    pieces: int = 1, learnable: bool = False) -> int:
+    """The number of parameters of ``MLP([n_features] + [width] * depth + [n_outputs])``:
+    each layer's ``(fan_in + 1) fan_out`` weights and biases, a hidden layer's ``fan_out``
+    being ``pieces * width`` (maxout; 1 otherwise), plus ``width`` slopes per hidden layer
+    for an activation with a learnable parameter (PReLU)."""
+    sizes = [n_features] + [width] * depth + [n_outputs]
+    fan_outs = [pieces * width] * depth + [n_outputs]
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], fan_outs,
+                                                                    strict=True))
+    return count + (depth * width if learnable else 0)
+
+
+def width_for_params(budget: int, n_features: int, depth: int, n_outputs: int,
+                     pieces: int = 1, learnable: bool = False) -> int:
+    """The width >= 1 whose network (:func:`mlp_param_count`) has the number of parameters
+    closest to ``budget``; of two equally close, the narrower. The count grows with the
+    width, so the answer is the first width reaching the budget or the one before it."""
+    check_int("params", budget, 1)
+    check_int("depth", depth, 1)
+
+    def count(w: int) -> int:
+        return mlp_param_count(n_features, w, depth, n_outputs, pieces, learnable)
+
+    lo, hi = 1, 1
+    while count(hi) < budget:  # an upper bound, doubling
+        lo, hi = hi, 2 * hi
+    while lo < hi:  # the first width whose count reaches the budget
+        mid = (lo + hi) // 2
+        if count(mid) < budget:
+            lo = mid + 1
+        else:
+            hi = mid
+    if hi > 1 and budget - count(hi - 1) <= count(hi) - budget:
+        return hi - 1
+    return hi
+
+
+def mlp_shape(cfg: Any) -> tuple[int, bool]:
+    """``(pieces, learnable)`` of the MLP of a resolved run config ``cfg``, as
+    :func:`mlp_param_count` takes them (maxout's pieces, PReLU's slopes)."""
+    pieces = int(model_options(cfg).get("pieces", 1))
+    learnable = (cfg.act != "maxout" and int(cfg.depth) > 0
+                 and bool(getattr(ACTIVATIONS.get(cfg.act).factory, "learnable", False)))
+    return pieces, learnable
 
 
 def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
