@@ -86,6 +86,9 @@ class ExperimentConfig:
     budgets: list[int] | None = None
     degrees: list[int] | None = None
     standardizes: list[bool] | None = None
+    l2s: list[float] | None = None
+    dropouts: list[float] | None = None
+    data_seeds: list[int] | None = None
     seeds: int | list[int] = 3
 
     def seed_values(self) -> list[int]:
@@ -317,7 +320,8 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
-             "schedule": "sched-", "form": "form-", "params": "p", "degree": "deg"}
+             "schedule": "sched-", "form": "form-", "params": "p", "degree": "deg",
+             "l2": "l2-", "dropout": "dropout-", "data_seed": "data"}
 #: the run-id text of a boolean axis's values (``standardizes``: ``std``, ``raw``)
 ID_BOOL = {"standardize": ("raw", "std")}
 

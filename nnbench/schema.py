@@ -47,6 +47,9 @@ AXES: dict[str, str] = {
     "budgets": "params",
     "degrees": "degree",
     "standardizes": "standardize",
+    "l2s": "l2",
+    "dropouts": "dropout",
+    "data_seeds": "data_seed",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -220,7 +223,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-    "switch_step", "n_params",
+    "switch_step", "n_params", "closed_form_val_loss",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

@@ -85,6 +85,13 @@ def _grid_options(
         "Parameter budgets (as --params), e.g. 1000,10000 --depths 1,2,4.")] = None,
     degrees: Annotated[str | None, _axis(
         "Fit degrees of the poly task (as --degree), e.g. 1,3,9.")] = None,
+    l2s: Annotated[str | None, _axis(
+        "L2 penalties (as --l2; 0 is none), e.g. 0,0.001,0.01.")] = None,
+    dropouts: Annotated[str | None, _axis(
+        "Dropout rates (as --dropout; 0 is none), e.g. 0,0.2,0.5.")] = None,
+    data_seeds: Annotated[str | None, _axis(
+        "Seeds of the data set (each a new draw of the task's data: repeated experiments), "
+        "e.g. 0,1,2,3.")] = None,
     seeds: Annotated[str | None, typer.Option(
         "--seeds", metavar="N|S,S,...",
         help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
@@ -113,7 +120,7 @@ def compare(**options: Any):
 
     Comma-separated axes (--optims, --acts, --depths, --widths, --lrs, --inits,
     --batch-sizes, --schedules, --models, --losses, --forms, --budgets, --degrees,
-    --standardize true,false) make the grid; the summary gives
+    --standardize true,false, --l2s, --dropouts, --data-seeds) make the grid; the summary gives
     mean ± std over seeds per cell, and the best learning rate per optimizer when --lrs is swept.
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]

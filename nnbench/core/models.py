@@ -124,16 +124,25 @@ def closed_form(X: np.ndarray, Y: np.ndarray, l2: float = 0.0,
 
 class LinearModel(MLP):
     """``out = X W + b`` (an MLP without hidden layers) with the closed-form solution of
-    its training data as an extra result (``closed_form_loss``, same loss and penalty)."""
+    its training data as an extra result (``closed_form_loss``, same loss and penalty), and
+    that solution's loss on the validation set (``closed_form_val_loss``, no penalty, as
+    the validation loss of training) where there is one."""
 
     def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
         if loss not in _SQUARED or data is None:
             return {}
         W, b = closed_form(data.X_train, data.y_train, self.l2, loss)
-        out = (np.asarray(data.X_train, np.float64) @ W + b)[None]
-        C, _ = LOSSES.create(loss)(out, np.asarray(data.y_train, np.float64))
-        value = float(C[0]) + 0.5 * self.l2 * float(np.sum(W * W))
-        return {"closed_form_loss": np.full(self.runs, value)}
+        fn = LOSSES.create(loss)
+
+        def loss_on(X: np.ndarray, Y: np.ndarray) -> float:
+            out = (np.asarray(X, np.float64) @ W + b)[None]
+            return float(fn(out, np.asarray(Y, np.float64))[0][0])
+
+        value = loss_on(data.X_train, data.y_train) + 0.5 * self.l2 * float(np.sum(W * W))
+        extra = {"closed_form_loss": np.full(self.runs, value)}
+        if data.X_val is not None and len(data.X_val):
+            extra["closed_form_val_loss"] = np.full(self.runs, loss_on(data.X_val, data.y_val))
+        return extra
 
 
 class Perceptron(MLP):

@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnbench.core.errors import NNBenchError
+from nnbench.plots.capacity import (
+    fig_bias_variance,
+    fig_regularization,
+    fig_why_deep,
+    has_budgets,
+    has_degrees,
+    has_regularizers,
+)
 from nnbench.plots.curves import (
     fig_accuracy,
     fig_closed_form,
@@ -30,6 +38,7 @@ from nnbench.plots.layers import (
     varies_activation_and_depth,
 )
 from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
+from nnbench.plots.scaling import fig_feature_scaling, has_scaling
 from nnbench.plots.schedules import fig_lr_schedule, has_schedules
 from nnbench.plots.sparsity import fig_sparsity, has_pruning
 from nnbench.plots.style import FORMATS, save
@@ -108,6 +117,21 @@ FIGURES: tuple[FigureSpec, ...] = (
                "The fitted curves over the data (first seed).", _has_models(fit_panels)),
     FigureSpec("closed_form", lambda d: fig_closed_form(d.res), None, has_closed_form),
     FigureSpec("sparsity", lambda d: fig_sparsity(d.res), None, has_pruning),
+    FigureSpec("bias_variance", lambda d: fig_bias_variance(d.res),
+               "Final training and validation loss against the polynomial degree of the fit "
+               "(mean over seeds, band min-max), with the closed-form least-squares fit's.",
+               has_degrees),
+    FigureSpec("regularization", lambda d: fig_regularization(d.res),
+               "Training and validation loss of each L2 penalty and dropout rate (triangle: "
+               "the lowest validation loss, where early stopping keeps the weights).",
+               has_regularizers),
+    FigureSpec("why_deep", lambda d: fig_why_deep(d.res),
+               "Test accuracy against depth, one line per parameter budget (each depth's "
+               "width chosen to have closest to that many parameters).", has_budgets),
+    FigureSpec("feature_scaling", lambda d: fig_feature_scaling(d.res),
+               "Loss contours of linear regression in the raw and the standardized inputs, "
+               "and gradient descent's path on each (circle: start, star: the closed form).",
+               has_scaling),
 )
 FIGURE_NAMES = tuple(f.name for f in FIGURES)
 
