@@ -222,6 +222,8 @@ def fmt_num(x: Any, digits: int = 4) -> str:
     """A number in ``digits`` significant digits; ``-`` for NaN/None."""
     if x is None:
         return "-"
+    if isinstance(x, (bool, np.bool_)):  # a switch of the grid (standardize true,false)
+        return str(bool(x)).lower()
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
         return str(int(x))
     try:
@@ -297,7 +299,8 @@ def best_lr_lines(best: pd.DataFrame) -> list[str]:
     keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss", "edge")]
     out = []
     for _, r in best.iterrows():
-        label = ", ".join(str(r[k]) for k in keys) or "all"
+        label = ", ".join(f"{k} {fmt_num(r[k])}" if isinstance(r[k], (bool, np.bool_))
+                          else str(r[k]) for k in keys) or "all"  # a switch: its name
         line = (f"best lr for {label}: {fmt_num(r['best_lr'])} "
                 f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
         edge = EDGE_WORDS.get(r.get("edge"))

@@ -218,3 +218,14 @@ def test_cli_budgets_degrees_and_standardize(tmp_path):
     r = CliRunner().invoke(app, ["compare", "--task", "moons", "--params", "100",
                                  "--budgets", "100,200"])
     assert r.exit_code == 2 and "--params and --budgets both given" in r.output
+
+
+def test_a_switch_reads_true_or_false_in_the_summary():
+    from nnbench.summary import best_lr_lines, fmt_num
+
+    assert fmt_num(np.bool_(False)) == "false" and fmt_num(True) == "true"
+    best = pd.DataFrame({"standardize": [True], "best_lr": [0.1],
+                         "criterion": ["final_train_loss"], "mean_loss": [0.01],
+                         "edge": [None]})
+    assert best_lr_lines(best) == ["best lr for standardize true: 0.1 "
+                                   "(mean final_train_loss 0.01)"]

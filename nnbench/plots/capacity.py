@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 
 from nnbench.plots.data import seed_stats, series, varies
-from nnbench.plots.style import BASE, add_legend, new_figure, seeds_phrase, suptitle, task_phrase
+from nnbench.plots.style import (
+    BASE,
+    add_legend,
+    fmt_value,
+    new_figure,
+    seeds_phrase,
+    suptitle,
+    task_phrase,
+)
 from nnbench.store import Results
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,12 +99,17 @@ def fig_regularization(res: Results) -> Figure | None:
     m = res.metrics
     fig, axes = new_figure(1, 2, w=5.2)
     ss = series(res)
+    runs = res.runs.set_index("run_id")
     for s in ss:
+        first = runs.loc[s.run_ids[0]]
+        label = ", ".join(f"{name} {fmt_value(first[col]) if pd.notna(first[col]) else 0}"
+                          for col, name in (("l2", "L2"), ("dropout", "dropout"))
+                          if col in runs.columns)
         for ax, col in zip(axes[0], ("train_loss", "val_loss"), strict=True):
             xv, mean, lo, hi = seed_stats(m, s.run_ids, col, "step")
             if xv.size == 0:
                 continue
-            ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.4, label=s.label)
+            ax.plot(xv, mean, color=s.color, ls=s.linestyle, lw=1.4, label=label)
             ax.fill_between(xv, lo, hi, color=s.color, alpha=0.12, lw=0)
             if col == "val_loss" and np.isfinite(mean).any():
                 i = int(np.nanargmin(mean))
