@@ -152,11 +152,14 @@ forms: $(STAMP)
 # notes 004: depth at a fixed number of parameters (--params); bias and variance (--degrees
 # against the closed form, then L2, dropout and early stopping on an over-fitted network);
 # raw against standardized inputs (--standardize) with the loss contours of each
+# (a comma ends an argument of $(call): comma lists go through variables)
+QUICK_WHY_DEEP = --steps 300 --seeds 1 --budgets 60,400 --depths 1,2,4
+QUICK_BIAS_VARIANCE = --steps 300 --data-seeds 0,1
 why-deep: $(STAMP)
-	$(call experiment,why-deep,--steps 300 --seeds 1 --budgets 60,400 --depths 1,2,4)
+	$(call experiment,why-deep,$(QUICK_WHY_DEEP))
 
 bias-variance: $(STAMP)
-	$(call experiment,bias-variance,--steps 300 --data-seeds 0,1)
+	$(call experiment,bias-variance,$(QUICK_BIAS_VARIANCE))
 	$(call experiment,bias-variance-regularization,--steps 300 --seeds 1)
 	$(call experiment,bias-variance-patience,--steps 300 --seeds 1)
 
