@@ -13,7 +13,7 @@ help:
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
 	@echo "             xor landscapes classic sparsity optimizers-family schedules forms"
-	@echo "             benchmark,"
+	@echo "             benchmark why-deep bias-variance feature-scaling,"
 	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
@@ -71,6 +71,7 @@ clean:
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
 .PHONY: classic sparsity optimizers-family schedules forms benchmark
+.PHONY: why-deep bias-variance feature-scaling
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
 experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
@@ -87,6 +88,8 @@ EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-lo
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
 EXPERIMENTS += benchmark
+EXPERIMENTS += why-deep bias-variance bias-variance-regularization bias-variance-patience \
+	feature-scaling
 
 sin: $(STAMP)
 	$(call experiment,sin,--steps 300 --seeds 1)
@@ -154,8 +157,25 @@ forms: $(STAMP)
 benchmark: $(DEV)
 	$(call experiment,benchmark,--steps 200 --budget 4 --final-seeds 2) --jobs 2
 
+# notes 004: depth at a fixed number of parameters (--params); bias and variance (--degrees
+# against the closed form, then L2, dropout and early stopping on an over-fitted network);
+# raw against standardized inputs (--standardize) with the loss contours of each
+# (a comma ends an argument of $(call): comma lists go through variables)
+QUICK_WHY_DEEP = --steps 300 --seeds 1 --budgets 60,400 --depths 1,2,4
+QUICK_BIAS_VARIANCE = --steps 300 --data-seeds 0,1
+why-deep: $(STAMP)
+	$(call experiment,why-deep,$(QUICK_WHY_DEEP))
+
+bias-variance: $(STAMP)
+	$(call experiment,bias-variance,$(QUICK_BIAS_VARIANCE))
+	$(call experiment,bias-variance-regularization,--steps 300 --seeds 1)
+	$(call experiment,bias-variance-patience,--steps 300 --seeds 1)
+
+feature-scaling: $(STAMP)
+	$(call experiment,feature-scaling,--steps 30)
+
 figures: sin optimizers activations vanishing xor landscapes classic sparsity \
-	optimizers-family schedules forms benchmark
+	optimizers-family schedules forms benchmark why-deep bias-variance feature-scaling
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:

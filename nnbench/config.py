@@ -47,7 +47,7 @@ from nnbench.schema import (
     field_kind,
 )
 from nnbench.schema import group_key as group_key  # where the experiment layer finds it
-from nnbench.tasks.build import make_task, n_train_of
+from nnbench.tasks.build import make_task, n_train_of, task_key
 from nnbench.toml import line_of, parse_toml, to_toml
 from nnbench.tune import check as check_tuning
 from nnbench.tune import search_runs
@@ -89,6 +89,12 @@ class ExperimentConfig:
     models: list[str] | None = None
     losses: list[str] | None = None
     forms: list[str] | None = None
+    budgets: list[int] | None = None
+    degrees: list[int] | None = None
+    standardizes: list[bool] | None = None
+    l2s: list[float] | None = None
+    dropouts: list[float] | None = None
+    data_seeds: list[int] | None = None
     seeds: int | list[int] = 3
     tune: str | None = None
     budget: int | None = None
@@ -350,11 +356,16 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
-             "schedule": "sched-", "form": "form-"}
+             "schedule": "sched-", "form": "form-", "params": "p", "degree": "deg",
+             "l2": "l2-", "dropout": "dropout-", "data_seed": "data"}
+#: the run-id text of a boolean axis's values (``standardizes``: ``std``, ``raw``)
+ID_BOOL = {"standardize": ("raw", "std")}
 
 
 def _id_part(axis: str, value: Any) -> str:
     base = AXES[axis]
+    if base in ID_BOOL:
+        return ID_BOOL[base][bool(value)]
     text = f"lr{float(value)!r}" if base == "lr" else f"{ID_PREFIX.get(base, '')}{value}"
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
@@ -411,16 +422,17 @@ def tune_check(exp: ExperimentConfig) -> None:
 def resolve_runs(runs: Sequence[RunConfig]) -> list[RunConfig]:
     """``runs`` resolved (:func:`nnbench.resolve.resolve`), each task built, and its
     training set counted (for ``epochs``), once."""
-    tasks: dict[str, tuple[Any, int | None]] = {}
-    out = []
+    tasks: dict[str, tuple[Any, int | None]] = {}  # one per distinct data (a degree axis
+    out = []                                        # changes it)
     for r in runs:
-        if r.task not in tasks:
+        key = task_key(r)
+        if key not in tasks:
             task = make_task(r)
             n_train = None
             if r.epochs is not None and getattr(task, "kind", "") != "landscape":
                 n_train = n_train_of(replace(r, val_frac=resolve_val_frac(r, task)), task)
-            tasks[r.task] = (task, n_train)
-        out.append(resolve(r, *tasks[r.task]))
+            tasks[key] = (task, n_train)
+        out.append(resolve(r, *tasks[key]))
     return out
 
 

@@ -20,7 +20,6 @@ passes are split into the same blocks everywhere (:mod:`nnbench.core.parallel`).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import queue as queue_module
 import signal
@@ -47,7 +46,7 @@ from nnbench.engine import (
     train_group,
 )
 from nnbench.schema import ExecutorName, choices
-from nnbench.tasks.build import make_task
+from nnbench.tasks.build import make_task, task_key
 
 POLL = 0.05  # seconds between looks at the queue and the futures
 STOP_POLL = 0.2  # seconds between a worker's looks at the stop event
@@ -68,8 +67,7 @@ class SerialExecutor:
     def __call__(self, configs: list[dict], reporter: Reporter, sink: MetricsSink,
                  stop: StopFlag) -> GroupResult:
         c = RunConfig.from_dict(configs[0])
-        key = json.dumps([c.task, c.task_kw, c.data_dir, c.start, c.data_seed, c.val_frac,
-                          c.dtype], sort_keys=True, default=list)
+        key = task_key(c)
         if key not in self._cache:
             task = make_task(c)
             data = None

@@ -54,11 +54,14 @@ def fmt_pm(mean: Any, std: Any, digits: int = 4) -> str:
 
 def fmt_value(x: Any) -> str:
     """A configuration value or a count as it is: ``0.01``, ``100``, ``adam``, ``20``
-    epochs (a mean of counts ``12.5``); ``-`` for NaN/None."""
+    epochs (a mean of counts ``12.5``), ``true``/``false`` for a switch; ``-`` for
+    NaN/None."""
     if x is None:
         return "-"
     if isinstance(x, str):
         return x
+    if type(x).__name__ in ("bool", "bool_"):  # a switch (standardize true,false)
+        return str(bool(x)).lower()
     f = _float(x)
     if f is None:
         return str(x)

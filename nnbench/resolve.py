@@ -33,7 +33,13 @@ from nnbench.core.errors import (
 )
 from nnbench.core.init import INITS
 from nnbench.core.losses import LOSSES
-from nnbench.core.models import MODELS, check_options, model_defaults
+from nnbench.core.models import (
+    MODELS,
+    check_options,
+    mlp_shape,
+    model_defaults,
+    width_for_params,
+)
 from nnbench.core.optimizers import OPTIMIZERS, hyperparameter_names, optimizer
 from nnbench.core.schedules import SCHEDULES, schedule
 from nnbench.schema import (
@@ -83,12 +89,15 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
         c.model = task_default(task, "model")
     if not landscape:  # a model's own defaults (the perceptron's sgd, its loss) come first
         _apply_model_defaults(c)
+    width_given = c.width
     for key in ("model", "optim", "act", "depth", "width", "init", "loss", "steps",
                 "val_frac"):
         if landscape and key in ("act", "depth", "width", "init", "loss"):
             setattr(c, key, None)  # a point on a landscape has no network
         elif getattr(c, key) is None:
             setattr(c, key, task_default(task, key))
+    if c.params is not None:
+        c.width = _width_of_budget(c, task, width_given)
     if c.batch_size is None:
         c.batch_size = task_default(task, "batch_size")
         if c.batch_size is None:
@@ -120,6 +129,33 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
         c.eval_every = c.log_every
     validate(c, task)
     return c
+
+
+def _width_of_budget(c: RunFields, task: Any, width_given: int | None) -> int:
+    """The width of ``c``'s MLP whose parameter count is closest to its budget ``params``
+    (``width_given``: the width the config gave, which must be that one)."""
+    check_int("params", c.params, 1)
+    if getattr(task, "kind", "regression") == "landscape" or c.model != "mlp":
+        raise NNBenchError(f"params sets the width of an mlp; model {c.model} on task "
+                           f"{c.task} has no width to choose")
+    check_int("depth", c.depth, 0)
+    if c.depth == 0:
+        raise NNBenchError("params sets the width of the hidden layers; depth 0 has none "
+                           "(give depth >= 1)")
+    n_features, n_outputs = _io_sizes(task, c.data_seed)
+    width = width_for_params(c.params, n_features, c.depth, n_outputs, *mlp_shape(c))
+    if width_given is not None and width_given != width:
+        raise NNBenchError(f"params {c.params} and width {width_given} both given: params "
+                           f"chooses the width ({width} at depth {c.depth}); give one")
+    return width
+
+
+def _io_sizes(task: Any, data_seed: int) -> tuple[int, int]:
+    """``(n_features, n_outputs)`` of the task's data, counted once per task and seed."""
+    cache = task.__dict__.setdefault("_io_sizes", {})
+    if data_seed not in cache:
+        cache[data_seed] = tuple(int(v) for v in task.sizes(seed=data_seed)[3:5])
+    return cache[data_seed]
 
 
 def _apply_model_defaults(c: RunFields) -> None:

@@ -46,6 +46,12 @@ AXES: dict[str, str] = {
     "models": "model",
     "losses": "loss",
     "forms": "form",
+    "budgets": "params",
+    "degrees": "degree",
+    "standardizes": "standardize",
+    "l2s": "l2",
+    "dropouts": "dropout",
+    "data_seeds": "data_seed",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -70,6 +76,11 @@ class RunFields:
     batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
     ``lecture``: the optimizer's ``form`` hyperparameter, given as a field so that a grid
     can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``).
+    ``params`` a parameter budget: the MLP's ``width`` is the one whose network has the
+    number of parameters closest to it (:func:`nnbench.core.models.width_for_params`);
+    ``degree`` the ``poly`` task's fit degree (its ``fit_degree``), ``standardize`` whether
+    a data task standardizes its inputs (its ``standardize``), both given as fields so that
+    a grid can have them as axes (``degrees``, ``standardizes``); ``None``: the task's own.
     """
 
     task: str = "sin"
@@ -105,6 +116,9 @@ class RunFields:
     dropout: float | None = None
     binary: bool | None = None
     pieces: int | None = None
+    params: int | None = None
+    degree: int | None = None
+    standardize: bool | None = None
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,14 +219,15 @@ def run_columns(kind: str) -> list[str]:
     or ``landscape``): ids, every run field but ``run_id`` in field order under its CSV
     name (:data:`CSV_NAMES`), then the results the task measures. ``switch_step`` is the
     step at which a SWATS run switched from Adam to SGD (-1: it never did; empty for the
-    other optimizers)."""
+    other optimizers). ``n_params`` is the number of trained parameters of a run's model
+    (the sizes of its parameter arrays summed)."""
     cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
             "final_train_loss", "best_train_loss"]
     if kind != "landscape":
         cols += ["final_val_loss", "best_val_loss", "final_test_loss"]
     if kind == "classification":
         cols += ["final_train_acc", "final_val_acc", "final_test_acc"]
-    cols += ["steps_done", "diverged_step", "switch_step"]
+    cols += ["n_params", "steps_done", "diverged_step", "switch_step"]
     if kind != "landscape":
         cols += ["stopped_early", "best_step"]
     return cols + ["wall_s"]
@@ -226,7 +241,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-    "switch_step", "phase",
+    "switch_step", "phase", "n_params", "closed_form_val_loss",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

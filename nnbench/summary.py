@@ -711,7 +711,8 @@ def best_lr_lines(best: pd.DataFrame) -> list[str]:
     keys = [c for c in best.columns if c not in ("best_lr", "criterion", "mean_loss", "edge")]
     out = []
     for _, r in best.iterrows():
-        label = ", ".join(str(r[k]) for k in keys) or "all"
+        label = ", ".join(f"{k} {fmt_value(r[k])}" if isinstance(r[k], (bool, np.bool_))
+                          else str(r[k]) for k in keys) or "all"  # a switch: its name
         line = (f"best lr for {label}: {fmt_value(r['best_lr'])} "
                 f"(mean {r['criterion']} {fmt_num(r['mean_loss'])})")
         edge = EDGE_WORDS.get(r.get("edge"))

@@ -240,9 +240,9 @@ def test_each_field_is_checked_by_the_kind_of_its_declared_type():
                                      "loss", "dtype", "start", "data_dir", "run_id"}
     assert fields_of_kind("int") == {"warmup_steps", "depth", "width", "steps", "epochs",
                                      "seed", "log_every", "eval_every", "patience",
-                                     "data_seed", "pieces"}
+                                     "data_seed", "pieces", "params", "degree"}
     assert fields_of_kind("float") == {"lr", "val_frac", "clip", "target", "l2", "dropout"}
-    assert fields_of_kind("bool") == {"binary"}
+    assert fields_of_kind("bool") == {"binary", "standardize"}
     assert fields_of_kind("dict") == {"hp", "schedule_kw", "task_kw"}
     assert fields_of_kind("batch") == {"batch_size"}
     assert set(FIELD_TYPES) == {*RUN_KEYS, "run_id"}

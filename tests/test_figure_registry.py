@@ -48,6 +48,11 @@ FIGS_BEFORE = {
     "forms-rmsprop-adagrad": "loss accuracy gradients decision_regions",
     "forms-adam-momentum": "loss accuracy gradients decision_regions",
     "benchmark": "loss accuracy lr_sensitivity performance_profile leaderboard",
+    "why-deep": "loss accuracy why_deep",
+    "bias-variance": "loss closed_form bias_variance",
+    "bias-variance-regularization": "loss fit regularization",
+    "bias-variance-patience": "loss fit",
+    "feature-scaling": "loss lr_sensitivity closed_form feature_scaling",
 }
 
 

@@ -66,6 +66,20 @@ def parse_list(option: str, text: str | None, kind: type = str) -> list[Any] | N
     return out
 
 
+def parse_bools(option: str, text: str | None) -> list[bool] | None:
+    """A comma list of ``true``/``false`` (``--standardize true,false``)."""
+    values = parse_list(option, text)
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        if v.lower() not in ("true", "false"):
+            raise error(f"{option} expects true or false (comma-separated for several), "
+                        f"got '{v}'")
+        out.append(v.lower() == "true")
+    return out
+
+
 def parse_seeds(text: str | None) -> int | list[int] | None:
     """``--seeds``: a count (``5``: seeds 0..4 from ``--seed`` on) or, with a comma, the
     seeds themselves (``0,3,7``; ``7,`` is the one seed 7)."""
@@ -236,6 +250,17 @@ BinaryOpt = Annotated[option_type("binary"), typer.Option(
 PiecesOpt = Annotated[option_type("pieces"), typer.Option(
     "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
     rich_help_panel=MODEL)]
+ParamsOpt = Annotated[option_type("params"), typer.Option(
+    "--params", metavar="N", help="Parameter budget: each depth's width is the one whose "
+    "network has closest to N parameters, e.g. --params 5000 --depths 1,2,4 "
+    "(runs.csv: width, n_params).", rich_help_panel=MODEL)]
+DegreeOpt = Annotated[option_type("degree"), typer.Option(
+    "--degree", metavar="N", help="Polynomial degree of the poly task's fit (its inputs x.."
+    "x^N), e.g. --task poly --degree 9.", rich_help_panel=TASK)]
+StandardizeOpt = Annotated[str | None, typer.Option(
+    "--standardize", metavar="true|false,...", help="Standardize the inputs with training "
+    "statistics, or keep them raw (the task's choice otherwise); compare takes both as an "
+    "axis: --standardize true,false.", rich_help_panel=TASK)]
 
 StepsOpt = Annotated[option_type("steps"), typer.Option(
     "--steps", help="Number of updates. " + task_default("steps"), rich_help_panel=TRAIN)]
@@ -327,7 +352,8 @@ def experiment_options(
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
-    pieces: PiecesOpt = None,
+    pieces: PiecesOpt = None, params: ParamsOpt = None, degree: DegreeOpt = None,
+    standardize: StandardizeOpt = None,
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,

@@ -30,6 +30,7 @@ from nnbench.cli.options import (
     experiment_options,
     given_values,
     parse_batch,
+    parse_bools,
     parse_hp,
     parse_list,
     parse_sched,
@@ -87,6 +88,17 @@ def _grid_options(
     forms: Annotated[str | None, _axis(
         "Written forms of the optimizer's rule, e.g. torch,book,lecture (as --hp form=).")
                      ] = None,
+    budgets: Annotated[str | None, _axis(
+        "Parameter budgets (as --params), e.g. 1000,10000 --depths 1,2,4.")] = None,
+    degrees: Annotated[str | None, _axis(
+        "Fit degrees of the poly task (as --degree), e.g. 1,3,9.")] = None,
+    l2s: Annotated[str | None, _axis(
+        "L2 penalties (as --l2; 0 is none), e.g. 0,0.001,0.01.")] = None,
+    dropouts: Annotated[str | None, _axis(
+        "Dropout rates (as --dropout; 0 is none), e.g. 0,0.2,0.5.")] = None,
+    data_seeds: Annotated[str | None, _axis(
+        "Seeds of the data set (each a new draw of the task's data: repeated experiments), "
+        "e.g. 0,1,2,3.")] = None,
     seeds: Annotated[str | None, typer.Option(
         "--seeds", metavar="N|S,S,...",
         help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
@@ -134,8 +146,9 @@ def compare(**options: Any):
     """Compare a grid of configurations, every cell over several seeds.
 
     Comma-separated axes (--tasks, --optims, --acts, --depths, --widths, --lrs, --inits,
-    --batch-sizes, --schedules, --models, --losses, --forms) make the grid; the summary gives
-    mean ± std and a 95% interval over seeds per cell, and the best learning rate per
+    --batch-sizes, --schedules, --models, --losses, --forms, --budgets, --degrees,
+    --standardize true,false, --l2s, --dropouts, --data-seeds) make the grid; the summary
+    gives mean ± std and a 95% interval over seeds per cell, and the best learning rate per
     optimizer when --lrs is swept; --tune lr --budget N searches the rates instead.
 
     Example: [bold]nnbench compare --optims sgd,adam --task sin[/bold]
@@ -199,11 +212,17 @@ def _grid(options: dict[str, Any]) -> dict[str, Any]:
 def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The run-config fields (and the experiment's name) given on the command line
     (``options``: the command's parameters), converted for the config layer."""
-    fields = {k: v for k, v in options.items() if k in RUN_KEYS or k == "name"}
+    fields = {k: v for k, v in options.items() if k in RUN_KEYS and k != "standardize"
+              or k == "name"}
     sched = parse_sched(options["sched"])
     if "warmup_steps" in sched:  # a field of its own, for every schedule
         fields["warmup_steps"] = sched.pop("warmup_steps")
     fields["schedule_kw"] = sched or None
+    standardize = parse_bools("--standardize", options["standardize"])
+    if standardize is not None and len(standardize) > 1:  # both: an axis of the grid
+        fields["standardizes"] = standardize
+    elif standardize is not None:
+        fields["standardize"] = standardize[0]
     if fields.get("steps") is not None and fields.get("epochs") is not None:
         raise error("--steps and --epochs both given: give one (epochs set the steps from "
                     "the size of the training set)")

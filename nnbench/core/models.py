@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from nnbench.core.activations import ACTIVATIONS
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
 from nnbench.core.mlp import MLP
@@ -123,16 +124,25 @@ def closed_form(X: np.ndarray, Y: np.ndarray, l2: float = 0.0,
 
 class LinearModel(MLP):
     """``out = X W + b`` (an MLP without hidden layers) with the closed-form solution of
-    its training data as an extra result (``closed_form_loss``, same loss and penalty)."""
+    its training data as an extra result (``closed_form_loss``, same loss and penalty), and
+    that solution's loss on the validation set (``closed_form_val_loss``, no penalty, as
+    the validation loss of training) where there is one."""
 
     def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
         if loss not in _SQUARED or data is None:
             return {}
         W, b = closed_form(data.X_train, data.y_train, self.l2, loss)
-        out = (np.asarray(data.X_train, np.float64) @ W + b)[None]
-        C, _ = LOSSES.create(loss)(out, np.asarray(data.y_train, np.float64))
-        value = float(C[0]) + 0.5 * self.l2 * float(np.sum(W * W))
-        return {"closed_form_loss": np.full(self.runs, value)}
+        fn = LOSSES.create(loss)
+
+        def loss_on(X: np.ndarray, Y: np.ndarray) -> float:
+            out = (np.asarray(X, np.float64) @ W + b)[None]
+            return float(fn(out, np.asarray(Y, np.float64))[0][0])
+
+        value = loss_on(data.X_train, data.y_train) + 0.5 * self.l2 * float(np.sum(W * W))
+        extra = {"closed_form_loss": np.full(self.runs, value)}
+        if data.X_val is not None and len(data.X_val):
+            extra["closed_form_val_loss"] = np.full(self.runs, loss_on(data.X_val, data.y_val))
+        return extra
 
 
 class Perceptron(MLP):
@@ -302,6 +312,53 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
 def model_names() -> list[str]:
     """The names ``--model`` accepts."""
     return MODELS.names()
+
+
+def mlp_param_count(n_features: int, width: int, depth: int, n_outputs: int,
+                    pieces: int = 1, learnable: bool = False) -> int:
+    """The number of parameters of ``MLP([n_features] + [width] * depth + [n_outputs])``:
+    each layer's ``(fan_in + 1) fan_out`` weights and biases, a hidden layer's ``fan_out``
+    being ``pieces * width`` (maxout; 1 otherwise), plus ``width`` slopes per hidden layer
+    for an activation with a learnable parameter (PReLU)."""
+    sizes = [n_features] + [width] * depth + [n_outputs]
+    fan_outs = [pieces * width] * depth + [n_outputs]
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], fan_outs,
+                                                                    strict=True))
+    return count + (depth * width if learnable else 0)
+
+
+def width_for_params(budget: int, n_features: int, depth: int, n_outputs: int,
+                     pieces: int = 1, learnable: bool = False) -> int:
+    """The width >= 1 whose network (:func:`mlp_param_count`) has the number of parameters
+    closest to ``budget``; of two equally close, the narrower. The count grows with the
+    width, so the answer is the first width reaching the budget or the one before it."""
+    check_int("params", budget, 1)
+    check_int("depth", depth, 1)
+
+    def count(w: int) -> int:
+        return mlp_param_count(n_features, w, depth, n_outputs, pieces, learnable)
+
+    lo, hi = 1, 1
+    while count(hi) < budget:  # an upper bound, doubling
+        lo, hi = hi, 2 * hi
+    while lo < hi:  # the first width whose count reaches the budget
+        mid = (lo + hi) // 2
+        if count(mid) < budget:
+            lo = mid + 1
+        else:
+            hi = mid
+    if hi > 1 and budget - count(hi - 1) <= count(hi) - budget:
+        return hi - 1
+    return hi
+
+
+def mlp_shape(cfg: Any) -> tuple[int, bool]:
+    """``(pieces, learnable)`` of the MLP of a resolved run config ``cfg``, as
+    :func:`mlp_param_count` takes them (maxout's pieces, PReLU's slopes)."""
+    pieces = int(model_options(cfg).get("pieces", 1))
+    learnable = (cfg.act != "maxout" and int(cfg.depth) > 0
+                 and bool(getattr(ACTIVATIONS.get(cfg.act).factory, "learnable", False)))
+    return pieces, learnable
 
 
 def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,

@@ -37,7 +37,9 @@ class RunResult:
     model's own results (``closed_form_loss``; the perceptron's ``converged``, ``updates``).
     ``switch_step`` is the step after which a SWATS run took SGD steps (the update that
     switched it was its ``switch_step``-th, so the logged step ``switch_step`` is the last
-    point reached by Adam); -1 when it never switched, ``None`` for other optimizers."""
+    point reached by Adam); -1 when it never switched, ``None`` for other optimizers.
+    ``n_params`` is the number of the model's trained parameters (the sizes of
+    ``weights`` summed)."""
 
     run_id: str
     status: str
@@ -56,6 +58,7 @@ class RunResult:
     wall_s: float
     weights: list
     switch_step: int | None = None
+    n_params: int | None = None
     extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:

@@ -505,5 +505,6 @@ class GroupTrainer:
                 final_test_acc=float(test_acc[r]) if ok else np.nan,
                 wall_s=float(st.end_wall[r]), weights=weights[r],
                 switch_step=None if switched is None else int(switched[r]),
+                n_params=int(sum(np.size(w) for w in weights[r])),
                 extra={k: v[r].item() for k, v in extra.items()}))
         return out

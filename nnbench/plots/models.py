@@ -34,22 +34,35 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
-def _rebuild(res: Results, run_id: str) -> tuple[Any, Any] | None:
-    """The trained model of a run and its data set (float64), ``None`` when the weights,
-    the task or the model cannot be had (a landscape has no data to draw over)."""
-    if not (res.path / WEIGHTS / f"{run_id}.npz").is_file():
-        return None
+def initial_model(res: Results, run_id: str, dtype: str | None = "float64"
+                  ) -> tuple[Any, Any, Any] | None:
+    """``(config, model, data set)`` of a run as training built them before its first
+    step (in ``dtype``; ``None``: the run's own), ``None`` when the task or the model
+    cannot be had (a landscape has no data to draw over)."""
     try:
         cfg = run_config(res.runs[res.runs["run_id"] == str(run_id)].iloc[0])
         task = make_task(cfg)
         if getattr(task, "kind", None) == "landscape":
             return None
-        ds = task.load(seed=cfg.data_seed, val_frac=cfg.val_frac, dtype="float64")
+        dtype = dtype or cfg.dtype
+        ds = task.load(seed=cfg.data_seed, val_frac=cfg.val_frac, dtype=dtype)
         cfg = replace(cfg, model=cfg.model or "mlp", act=cfg.act or "sigmoid",
-                      init=cfg.init or "torch", dtype="float64")
+                      init=cfg.init or "torch", dtype=dtype)
         net = build_model(cfg, task, ds.n_features, ds.n_outputs, [int(cfg.seed)])
     except (NNBenchError, TypeError, ImportError, OSError):
         return None
+    return cfg, net, ds
+
+
+def _rebuild(res: Results, run_id: str) -> tuple[Any, Any] | None:
+    """The trained model of a run and its data set (float64), ``None`` when the weights,
+    the task or the model cannot be had (a landscape has no data to draw over)."""
+    if not (res.path / WEIGHTS / f"{run_id}.npz").is_file():
+        return None
+    built = initial_model(res, run_id)
+    if built is None:
+        return None
+    _, net, ds = built
     arrays = res.weights(run_id)
     if len(net.params) != len(arrays) or any(
             p.size != np.size(a) for p, a in zip(net.params, arrays, strict=True)):

@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from nnbench.core.errors import NNBenchError
 from nnbench.plots.benchmark import fig_leaderboard, fig_performance_profile, has_tasks
+from nnbench.plots.capacity import (
+    fig_bias_variance,
+    fig_regularization,
+    fig_why_deep,
+    has_budgets,
+    has_degrees,
+    has_regularizers,
+)
 from nnbench.plots.curves import (
     fig_accuracy,
     fig_closed_form,
@@ -31,6 +39,7 @@ from nnbench.plots.layers import (
     varies_activation_and_depth,
 )
 from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
+from nnbench.plots.scaling import fig_feature_scaling, has_scaling
 from nnbench.plots.schedules import fig_lr_schedule, has_schedules
 from nnbench.plots.sparsity import fig_sparsity, has_pruning
 from nnbench.plots.style import FORMATS, save
@@ -116,6 +125,21 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("leaderboard", lambda d: fig_leaderboard(d.res),
                "Rank of each method on each task (1: lowest mean final loss; the score "
                "under it) and its mean rank, best first.", has_tasks),
+    FigureSpec("bias_variance", lambda d: fig_bias_variance(d.res),
+               "Final training and validation loss against the polynomial degree of the fit "
+               "(mean over seeds, band min-max), with the closed-form least-squares fit's.",
+               has_degrees),
+    FigureSpec("regularization", lambda d: fig_regularization(d.res),
+               "Training and validation loss of each L2 penalty and dropout rate (triangle: "
+               "the lowest validation loss, where early stopping keeps the weights).",
+               has_regularizers),
+    FigureSpec("why_deep", lambda d: fig_why_deep(d.res),
+               "Test accuracy against depth, one line per parameter budget (each depth's "
+               "width chosen to have closest to that many parameters).", has_budgets),
+    FigureSpec("feature_scaling", lambda d: fig_feature_scaling(d.res),
+               "Loss contours of linear regression in the raw and the standardized inputs, "
+               "and gradient descent's path on each (circle: start, star: the closed form).",
+               has_scaling),
 )
 FIGURE_NAMES = tuple(f.name for f in FIGURES)
 

@@ -75,7 +75,7 @@ class Results:
 
 
 _JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
-_BOOL_FIELDS = ("binary",)
+_BOOL_FIELDS = ("binary", "standardize")
 
 
 def _cell_value(key: str, value: Any) -> Any:

@@ -83,7 +83,9 @@ register(
 
 
 class LinearTask(DataTask):
-    """y = X theta + noise, ``X ~ N(0, 1)^(n, d)``, ``theta ~ N(0, 1)^d``, noise ``N(0, s^2)``.
+    """y = X theta + noise, ``X ~ N(0, 1)^(n, d)``, ``theta ~ N(0, 1)^d``, noise ``N(0, s^2)``;
+    ``scales`` (one number per feature) multiplies each feature, so that features come in
+    very different units (feature scaling, notes 004) while ``y`` stays the same.
 
     Everything is drawn from the seed. :meth:`theta` gives the true coefficients,
     :meth:`lstsq` the least-squares solution ``(W, b)`` of ``min mean((X W + b - y)^2)``
@@ -96,10 +98,21 @@ class LinearTask(DataTask):
     def __init__(self, name: str, description: str, defaults: Mapping[str, Any],
                  params: Mapping[str, Any]):
         super().__init__(name, description, defaults, params)
-        check_int("n_features", self.params["n_features"], 1)
+        d = check_int("n_features", self.params["n_features"], 1)
+        try:
+            scales = tuple(float(v) for v in self.params["scales"])
+        except (TypeError, ValueError):
+            raise NNBenchError(f"scales must be a list of numbers, got "
+                               f"{self.params['scales']!r}") from None
+        if scales and (len(scales) != d or not all(v > 0 and np.isfinite(v) for v in scales)):
+            raise NNBenchError(f"scales must give one number > 0 per feature ({d}), got "
+                               f"{list(scales)}")
+        self.params["scales"] = scales
 
     def theta(self, seed: int = 0) -> np.ndarray:
-        """The true coefficients ``(n_features, 1)`` (float64) for ``seed``."""
+        """The true coefficients ``(n_features, 1)`` (float64) for ``seed``, of the inputs
+        as given (feature ``j`` scaled by ``scales[j]`` has coefficient ``theta_j /
+        scales[j]``)."""
         return self._draw(seed)[0]
 
     def _draw(self, seed: int):
@@ -108,6 +121,9 @@ class LinearTask(DataTask):
         theta = rng.standard_normal((d, 1))
         X = rng.standard_normal((n, d))
         y = X @ theta + float(self.params["noise"]) * rng.standard_normal((n, 1))
+        if self.params["scales"]:  # the same data, each feature in its own units
+            scales = np.asarray(self.params["scales"])
+            X, theta = X * scales, theta / scales[:, None]
         return theta, X, y
 
     def generate(self, seed: int, dtype: np.dtype):
@@ -130,7 +146,7 @@ register(
     {**BASE_DEFAULTS, "loss": "mse", "act": "identity", "depth": 0, "width": 1,
      "optim": "sgd", "lr": 0.1, "steps": 500},
     {"n_points": 200, "n_features": 5, "noise": 0.1, "test_frac": 0.2,
-     "standardize": False},
+     "standardize": False, "scales": ()},
 )
 
 
@@ -139,7 +155,11 @@ class PolyTask(DataTask):
 
     ``p(x) = sum_k coef[k] x^k``. The inputs are the powers ``x, x^2, ..., x^fit_degree``
     (so a linear model is a polynomial fit of that degree, the notes' "model
-    complexity"), standardized with training statistics (feature scaling). The true
+    complexity"), standardized with training statistics (feature scaling); with
+    ``basis = "legendre"`` they are the Legendre polynomials ``P_1(x) .. P_k(x)`` instead,
+    which span the same polynomials (the least-squares fit of a degree is the same
+    polynomial) but are orthogonal on ``[-1, 1]``, so that gradient descent reaches that fit
+    in few steps where the powers' near-collinear columns take it many. The true
     function is :meth:`true_fn`. Only x and the noise depend on the seed, so many
     seeds give the repeated experiments that show bias (mean fit vs p) and variance.
     """
@@ -159,6 +179,9 @@ class PolyTask(DataTask):
         if not coef:
             raise NNBenchError("coef must have at least one coefficient, got ()")
         self.params["coef"] = coef
+        if self.params["basis"] not in BASES:
+            raise NNBenchError(f"basis must be one of {', '.join(BASES)}, got "
+                               f"{self.params['basis']!r}")
 
     def true_fn(self, x: np.ndarray) -> np.ndarray:
         """``p(x) = sum_k coef[k] x^k`` (float64)."""
@@ -166,9 +189,13 @@ class PolyTask(DataTask):
                                                 self.params["coef"])
 
     def features(self, x: np.ndarray) -> np.ndarray:
-        """``(n,) -> (n, fit_degree)``: the columns ``x^1 .. x^fit_degree``."""
+        """``(n,) -> (n, fit_degree)``: the columns ``x^1 .. x^fit_degree`` (``legendre``:
+        ``P_1(x) .. P_fit_degree(x)``)."""
         k = int(self.params["fit_degree"])
-        return np.asarray(x, dtype=np.float64)[:, None] ** np.arange(1, k + 1)
+        x = np.asarray(x, dtype=np.float64)
+        if self.params["basis"] == "legendre":
+            return np.polynomial.legendre.legvander(x, k)[:, 1:]
+        return x[:, None] ** np.arange(1, k + 1)
 
     def generate(self, seed: int, dtype: np.dtype):
         n = int(self.params["n_points"])
@@ -178,11 +205,14 @@ class PolyTask(DataTask):
         return self.features(x).astype(dtype), y[:, None].astype(dtype), None, None
 
 
+# the inputs of the poly task: powers of x, or Legendre polynomials of x
+BASES = ("power", "legendre")
+
 register(
     "poly", PolyTask,
     "y = cubic polynomial + noise, inputs x..x^fit_degree (bias and variance)",
     {**BASE_DEFAULTS, "loss": "mse", "act": "identity", "depth": 0, "width": 1,
      "optim": "adam", "lr": 0.05, "steps": 1000, "val_frac": 1 / 3},
     {"n_points": 30, "coef": (0.0, 1.0, 0.0, -2.0), "noise": 0.2, "fit_degree": 3,
-     "test_frac": 0.0, "standardize": True},
+     "test_frac": 0.0, "standardize": True, "basis": "power"},
 )
