@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from nnbench import plugins
 from nnbench.config import (
     ExperimentConfig,
     RunConfig,
@@ -245,6 +246,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             store.drop_runs(rows)
         else:
             meta = make_meta()
+            meta["plugins"] = plugin_records()
             store.create(overwrite=overwrite, meta=meta)
             store.write_config(dump_toml(resolved_exp))
         meta["status"], meta["end_time"] = "running", None
@@ -300,6 +302,14 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
         meta["status"] = "complete"
         store.write_meta(meta)
         return out
+
+
+def plugin_records() -> list[dict[str, str]]:
+    """The plugins of this process as meta.json records them: each file's path and SHA-256
+    (``--config`` warns when one changed), each installed package's name and version."""
+    files = [{"path": f.path, "sha256": f.sha256} for f in plugins.loaded()]
+    return files + [{"package": k.removeprefix("package "), "version": v}
+                    for k, v in plugins.packages().items()]
 
 
 def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,

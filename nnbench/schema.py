@@ -124,8 +124,9 @@ FIELD_TYPES: dict[str, Any] = typing.get_type_hints(RunFields)
 RUN_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunFields)
                                   if f.name != "run_id")
 
-# the flat keys of an experiment: its name and directory, every run key, the axes, seeds
-EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds")
+# the flat keys of an experiment: its name and directory, every run key, the axes, seeds,
+# and the plugin files that register names it uses
+EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds", "plugins")
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
@@ -208,7 +209,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-    "switch_step",
+    "switch_step", "cached",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

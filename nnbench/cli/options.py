@@ -239,6 +239,11 @@ TargetOpt = Annotated[option_type("target"), typer.Option(
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="TOML file of the experiment; flags given here override it.",
     rich_help_panel=OUTPUT)]
+PluginOpt = Annotated[list[Path] | None, typer.Option(
+    "--plugin", metavar="PATH.py",
+    help="A Python file that registers optimizers, activations, tasks or schedules, "
+         "repeatable: --plugin examples/plugins/lion.py --optims adam,lion.",
+    rich_help_panel=OUTPUT)]
 OutOpt = Annotated[str | None, typer.Option(
     "--out", metavar="DIR", help="Results directory (results/<name>/<UTC time> by default).",
     rich_help_panel=OUTPUT)]
@@ -296,7 +301,8 @@ def experiment_options(
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
     pieces: PiecesOpt = None,
-    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    config: ConfigOpt = None, plugin: PluginOpt = None, out: OutOpt = None,
+    name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,
 ) -> None:

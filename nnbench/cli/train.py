@@ -174,7 +174,8 @@ def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
         start=None if start is None else str(start),
         data_dir=None if data_dir is None else str(data_dir),
         hp=parse_hp(fields["hp"]),
-        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size))
+        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size),
+        plugins=[str(p) for p in options["plugin"] or []])
     return given_values(**fields)
 
 
@@ -187,6 +188,7 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
 
     base = cfg.load_toml(config_file) if config_file is not None else cfg.ExperimentConfig()
     exp = cfg.merge(base, overrides)
+    load_plugins(exp, config_file.parent if config_file is not None else None)
     runs = cfg.expand(exp)
     if command == "run" and len(runs) > 1:
         raise error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
@@ -198,6 +200,29 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
     for line in batch_warnings(runs, make_task(runs[0])):
         typer.echo(f"nnbench: warning: {line}", err=True)
     return exp
+
+
+def load_plugins(exp: Any, results: Path | None = None) -> None:
+    """Load the installed packages' plugins and the experiment's plugin files; when the
+    experiment comes from a results directory (``results``: ``--config DIR/config.toml``,
+    ``--resume DIR``), warn about a plugin file whose SHA-256 is not the one its
+    ``meta.json`` recorded."""
+    from nnbench.plugins import load_plugins as load
+
+    files = load(exp.plugins or [])
+    if results is None or not (results / "meta.json").is_file():
+        return
+    from nnbench.store import load_meta
+
+    try:
+        then = {p["path"]: p["sha256"] for p in load_meta(results).get("plugins", [])}
+    except (OSError, KeyError, TypeError, ValueError):
+        return
+    for f in files:
+        if f.path in then and then[f.path] != f.sha256:
+            typer.echo(f"nnbench: warning: plugin {f.path} changed since {results} was made "
+                       f"(sha256 {then[f.path][:12]}... then, {f.sha256[:12]}... now): the "
+                       "numbers may differ", err=True)
 
 
 def _compile_kernels(exp: Any, backend: str | None, output: Output) -> None:
@@ -233,6 +258,7 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
         check_results_dir(resume)
         load_results(resume)  # a damaged file: which and how, before anything is written
         exp = cfg.load_toml(resume / "config.toml")
+        load_plugins(exp, resume)
         out_dir = resume
     else:
         exp = _experiment(command, overrides, config_file)
