@@ -53,6 +53,7 @@ from nnbench.engine import (
     RunInfo,
     RunProgress,
     StopFlag,
+    backend_choice,
     check_backend,
     group_label,
     metric_columns,
@@ -62,10 +63,13 @@ from nnbench.memory import check_memory
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
 from nnbench.store import (
     ResultsWriter,
+    RunCache,
+    key_components,
     locked,
     make_meta,
     metrics_gaps,
     read_csv,
+    run_key,
     timestamp,
     utc_now,
     warn_once,
@@ -194,7 +198,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    overwrite: bool = False, executor: Executor | None = None,
                    stop: StopFlag | None = None, save_weights: bool = True,
                    group_size: int | None = None,
-                   command: str = "run_experiment") -> Path:
+                   command: str = "run_experiment", cache: RunCache | None = None) -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
     ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
@@ -206,6 +210,10 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     the runs trained together (``1`` turns grouping off). Neither changes the numbers.
     The directory is locked while it is written (:func:`nnbench.store.acquire_lock`,
     ``command`` names this process in the lock): another process writing it is an error.
+    ``cache`` (a :class:`~nnbench.store.RunCache`; none by default) supplies the runs it
+    holds, their rows copied and marked ``cached`` in runs.csv, so that only the others
+    train (a group partly cached trains the rest: a run's numbers do not depend on its
+    group), and keeps the runs trained here once the experiment completes.
     """
     reporter = reporter or NullReporter()
     executor = executor or SerialExecutor()
@@ -251,12 +259,20 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             store.write_config(dump_toml(resolved_exp))
         meta["status"], meta["end_time"] = "running", None
         store.write_meta(meta)
+        keys: dict[str, tuple[str, dict]] = {}  # run id -> its cache key and components
+        if cache is not None:
+            keys = _from_cache(cache, runs, rows, labels, store, save_weights,
+                               backend_choice(getattr(executor, "backend", None)))
+            meta["run_cache"] = {"path": str(cache.path),
+                                 "runs_taken": sum(r.get("cached") is True
+                                                   for r in rows.values())}
         _write_runs(store, rows, order, columns)
 
         reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
         interrupted = False
         signum: int | None = None  # the signal that stopped training
         used: set[str] = set(meta.get("backend", "").split(",")) - {""}
+        trained: list[str] = []  # the runs trained here (not kept, not from the cache)
         try:
             kept = [r for r in runs if r.run_id in rows]
             if kept:
@@ -270,7 +286,9 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                         used.add(result.backend)
                         for res in result.runs:
                             cfg = by_id[res.run_id]
-                            rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                            rows[res.run_id] = run_row(cfg, labels[res.run_id],
+                                                       {**res.row(), "cached": False})
+                            trained.append(res.run_id)
                             if save_weights and res.status in COMPLETE:
                                 store.save_weights(res.run_id, res.weights)
                         _write_runs(store, rows, order, columns)
@@ -299,9 +317,62 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
             store.write_meta(meta)
             raise ExperimentInterrupted(out, signum or signal.SIGINT)
         store.finalize(order)
+        if cache is not None and save_weights:
+            _to_cache(cache, out, [r for r in trained if rows[r].get("status") in COMPLETE],
+                      keys, {r.run_id: r for r in runs})
         meta["status"] = "complete"
         store.write_meta(meta)
         return out
+
+
+def _from_cache(cache: RunCache, runs: Sequence[RunConfig], rows: dict[str, dict],
+                labels: dict[str, str], store: ResultsWriter, save_weights: bool,
+                backend: str) -> dict[str, tuple[str, dict]]:
+    """Copy the runs the cache holds into the results directory (rows, weights; runs.csv's
+    row marked ``cached``); return every other run's key and its components."""
+    keys = {}
+    for r in runs:
+        if r.run_id in rows:  # kept by a resume
+            continue
+        components = key_components(r.to_dict(), backend, plugins.used_by(r))
+        key = run_key(components)
+        hit = cache.get(key)
+        if hit is None:
+            keys[r.run_id] = (key, components)
+            continue
+        store.copy_rows(r.run_id, hit.metrics, hit.layers)
+        if save_weights:
+            store.save_weights_file(r.run_id, hit.weights)
+        rows[r.run_id] = run_row(r, labels[r.run_id], {**hit.result, "cached": True})
+    return keys
+
+
+def _to_cache(cache: RunCache, out: Path, trained: Sequence[str],
+              keys: dict[str, tuple[str, dict]], by_id: dict[str, RunConfig]) -> None:
+    """Keep the finished runs ``trained`` in the cache: their rows as the completed results
+    directory has them (text, so a copy is the same bytes), their weights."""
+    if not trained:
+        return
+    import pandas as pd
+
+    def text(name: str) -> pd.DataFrame:
+        return pd.read_csv(out / name, dtype=str, keep_default_na=False)
+
+    runs = text("runs.csv").set_index("run_id", drop=False)
+    tables = {name: dict(tuple(df.groupby("run_id", sort=False))) if len(df) else {}
+              for name, df in (("metrics", text("metrics.csv")), ("layers", text("layers.csv")))}
+    empty = {name: text(f"{name}.csv").iloc[0:0] for name in tables}
+    for rid in trained:
+        if rid not in keys or not (out / "weights" / f"{rid}.npz").is_file():
+            continue
+        config = set(run_row(by_id[rid], "", {}))
+        result = {k: v for k, v in runs.loc[rid].to_dict().items()
+                  if k not in config and k != "cached"}
+        part = {name: tables[name].get(rid, empty[name]).drop(columns="run_id")
+                for name in tables}
+        key, components = keys[rid]
+        cache.put(key, components, result, part["metrics"], part["layers"],
+                  out / "weights" / f"{rid}.npz")
 
 
 def plugin_records() -> list[dict[str, str]]:

@@ -513,6 +513,21 @@ def loaded() -> list[PluginFile]:
     return list(_files.values())
 
 
+def used_by(run: Any) -> list[str]:
+    """What identifies the plugins whose entries the run ``run`` (a resolved
+    :class:`~nnbench.config.RunConfig`) uses: each such file's SHA-256, each such package's
+    name and version (the run cache's key; a plugin the run does not use changes none of
+    its numbers)."""
+    names = {"optimizer": {run.optim, (run.hp or {}).get("base")}, "activation": {run.act},
+             "task": {run.task}, "schedule": {run.schedule}}
+    by_origin = {f"plugin {f.path}": f.sha256 for f in _files.values()}
+    out = []
+    for origin, entries in _entries.items():
+        if any(name in names.get(registry.family, ()) for registry, name in entries):
+            out.append(by_origin.get(origin) or f"{origin} {_packages.get(origin, '')}")
+    return sorted(out)
+
+
 def packages() -> dict[str, str]:
     """The installed packages whose entry points were loaded: origin -> version."""
     return dict(_packages)

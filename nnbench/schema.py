@@ -188,7 +188,7 @@ def run_columns(kind: str) -> list[str]:
     or ``landscape``): ids, every run field but ``run_id`` in field order under its CSV
     name (:data:`CSV_NAMES`), then the results the task measures. ``switch_step`` is the
     step at which a SWATS run switched from Adam to SGD (-1: it never did; empty for the
-    other optimizers)."""
+    other optimizers); ``cached`` whether the run's rows came from the run cache."""
     cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
             "final_train_loss", "best_train_loss"]
     if kind != "landscape":
@@ -198,7 +198,7 @@ def run_columns(kind: str) -> list[str]:
     cols += ["steps_done", "diverged_step", "switch_step"]
     if kind != "landscape":
         cols += ["stopped_early", "best_step"]
-    return cols + ["wall_s"]
+    return cols + ["wall_s", "cached"]
 
 
 # -- which results columns are configuration

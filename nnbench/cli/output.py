@@ -30,6 +30,27 @@ def check_results_dir(path: Path) -> None:
                     "directory written by nnbench run or compare")
 
 
+def results_plugins(path: Path) -> None:
+    """Load the plugins a results directory's config.toml names (its figures and pruning
+    rebuild models from them); one that cannot be loaded is a warning here (the summary
+    needs none)."""
+    import typer
+
+    from nnbench.core.errors import NNBenchError
+    from nnbench.plugins import load_plugins
+    from nnbench.toml import parse_toml
+
+    try:
+        text = (path / "config.toml").read_text(encoding="utf-8")
+        files = parse_toml(text, str(path / "config.toml")).get("plugins") or []
+    except (OSError, UnicodeDecodeError, NNBenchError):
+        return  # load_results names the damage, in its one line
+    try:
+        load_plugins([str(f) for f in files] if isinstance(files, list) else [])
+    except NNBenchError as err:
+        typer.echo(f"nnbench: warning: {' '.join(str(err).split())}", err=True)
+
+
 def draw(out_dir: Path) -> list[Path]:
     """The figures of a results directory, drawn into ``out_dir/figures``."""
     from nnbench.plots import draw_all

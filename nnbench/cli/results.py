@@ -18,7 +18,7 @@ from nnbench.cli.options import (
     TargetOpt,
     check_choice,
 )
-from nnbench.cli.output import check_results_dir, report_summary
+from nnbench.cli.output import check_results_dir, report_summary, results_plugins
 
 
 @app.command()
@@ -40,6 +40,7 @@ def plot(
             check_choice("--x", x, PlotX)
         check_choice("--format", fmt, FigureFormat)
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.plots import draw_all
         from nnbench.store import locked
 
@@ -65,6 +66,7 @@ def show(
     """
     with boundary(debug):
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         report_summary(results_dir, Output(json=json), target=target)
 
 
@@ -76,6 +78,7 @@ def report(results_dir: ResultsDir, debug: DebugOpt = False):
     """
     with boundary(debug):
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.report import write_report
         from nnbench.store import locked
 
@@ -107,6 +110,7 @@ def prune(
     with boundary(debug):
         check_choice("--format", fmt, FigureFormat)
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.core.prune import parse_sparsities
         from nnbench.prune import prune_dir
 

@@ -135,8 +135,10 @@ def compare(**options: Any):
 
 def _output(options: dict[str, Any]) -> Output:
     """The output options given to run or compare."""
-    return Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
-                                         "debug")))
+    output = Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
+                                           "debug")))
+    output.cache_dir, output.no_cache = options["cache_dir"], options["no_cache"]
+    return output
 
 
 def _option(name: str) -> str:
@@ -286,7 +288,8 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
                                       overwrite=output.overwrite,
                                       executor=executor,
-                                      group_size=ex.group_size, command=command))
+                                      group_size=ex.group_size, command=command,
+                                      cache=_cache(output)))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
         # (Ctrl-C, SIGTERM or SIGHUP: exit 128 + the signal's number, 130 for Ctrl-C)
         if getattr(stop, "out_dir", None) is None:  # before anything was written
@@ -310,6 +313,16 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
                 raise
             typer.echo(f"nnbench: warning: no figures: {one_line(str(err))}", err=True)
     report_summary(out_dir, output, target=exp.base.target)
+
+
+def _cache(output: Output) -> Any:
+    """The run cache (``--cache-dir``, else nnbench's), or ``None`` with ``--no-cache`` or
+    ``NNBENCH_NO_CACHE=1``."""
+    from nnbench.store.runcache import RunCache, bypassed
+
+    if output.no_cache or bypassed():
+        return None
+    return RunCache(output.cache_dir)
 
 
 def _out_dir(exp, output: Output) -> Path:
