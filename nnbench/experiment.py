@@ -424,6 +424,6 @@ def _kept_progress(cfg: RunConfig, row: dict[str, Any]) -> RunProgress:
         except (TypeError, ValueError):
             return float("nan")
 
+    status = "cached" if row.get("cached") is True else str(row.get("status"))
     return RunProgress(cfg.run_id, int(num("steps_done")), int(cfg.steps),
-                       num("final_train_loss"), num("best_train_loss"), 0.0,
-                       str(row.get("status")))
+                       num("final_train_loss"), num("best_train_loss"), 0.0, status)

@@ -193,9 +193,11 @@ def test_the_command_line_switches(tmp_path):
     assert flag.returncode == 0 and not (tmp_path / "c").exists(), flag.stderr
     on = _cli(*args, "--out", str(tmp_path / "3"), NNBENCH_NO_CACHE="0")
     assert on.returncode == 0, on.stderr
-    again = _cli(*args, "--out", str(tmp_path / "4"), NNBENCH_NO_CACHE="0")
+    loud = [a for a in args if a != "--quiet"]
+    again = _cli(*loud, "--out", str(tmp_path / "4"), NNBENCH_NO_CACHE="0")
     assert _cached(tmp_path / "3") == {"s0": "False"}
     assert _cached(tmp_path / "4") == {"s0": "True"}, again.stderr
+    assert "run s0 [" in again.stdout and "] cached: step 5/5" in again.stdout, again.stdout
     info = _cli("cache", "info", "--cache-dir", str(tmp_path / "c"), NNBENCH_NO_CACHE="0")
     assert info.returncode == 0 and "runs: 1 (" in info.stdout, info.stdout
     cleared = _cli("cache", "clear", "--cache-dir", str(tmp_path / "c"))
