@@ -371,3 +371,19 @@ def test_an_installed_package_registers_through_its_entry_point(tmp_path):
     assert run.returncode == 0, run.stderr
     meta = json.loads((tmp_path / "r" / "meta.json").read_text())
     assert {"package": "cubic-plugin", "version": "1.2"} in meta["plugins"]
+
+
+def test_plot_of_a_results_directory_loads_its_plugins(tmp_path):
+    path = _write(tmp_path / "own.py", OWN)
+    out = tmp_path / "res"
+    r = nnbench_cli("compare", "--plugin", str(path), "--task", "parabola", "--act",
+                    "softsign", "--seeds", "1", "--no-plot", "--quiet", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    plot = nnbench_cli("plot", str(out))  # a fresh process: only config.toml names the file
+    assert plot.returncode == 0 and "warning" not in plot.stderr, plot.stderr
+    assert (out / "figures" / "fit.png").stat().st_size > 0  # the model rebuilt from its row
+    path.unlink()
+    gone = nnbench_cli("show", str(out))
+    assert gone.returncode == 2, gone.stderr
+    assert gone.stderr.strip() == f"nnbench: error: plugin {path} cannot be read: No such " \
+        "file or directory; give the path of a Python file (--plugin PATH.py)"

@@ -31,11 +31,9 @@ def check_results_dir(path: Path) -> None:
 
 
 def results_plugins(path: Path) -> None:
-    """Load the plugins a results directory's config.toml names (its figures and pruning
-    rebuild models from them); one that cannot be loaded is a warning here (the summary
-    needs none)."""
-    import typer
-
+    """Load the plugins a results directory's config.toml names (its names are theirs:
+    the check of its grid and the figures need them); one that cannot be loaded is the
+    command's one-line error."""
     from nnbench.core.errors import NNBenchError
     from nnbench.plugins import load_plugins
     from nnbench.toml import parse_toml
@@ -45,10 +43,7 @@ def results_plugins(path: Path) -> None:
         files = parse_toml(text, str(path / "config.toml")).get("plugins") or []
     except (OSError, UnicodeDecodeError, NNBenchError):
         return  # load_results names the damage, in its one line
-    try:
-        load_plugins([str(f) for f in files] if isinstance(files, list) else [])
-    except NNBenchError as err:
-        typer.echo(f"nnbench: warning: {' '.join(str(err).split())}", err=True)
+    load_plugins([str(f) for f in files] if isinstance(files, list) else [])
 
 
 def draw(out_dir: Path) -> list[Path]:
