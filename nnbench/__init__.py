@@ -8,11 +8,18 @@ The library side::
     state = opt.init(net.params)
     loss, grads = net.loss_and_grads(X, Y, loss="mse")
     opt.update(net.params, grads, state)
+
+Entries of one's own: ``nnbench.register_optimizer``, ``register_activation``,
+``register_task``, ``register_schedule`` (see :mod:`nnbench.plugins`).
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["MLP", "optimizer", "NNBenchError", "__version__"]
+__all__ = ["MLP", "optimizer", "NNBenchError", "__version__", "register_optimizer",
+           "register_activation", "register_task", "register_schedule", "load_plugins"]
+
+_PLUGIN_API = ("register_optimizer", "register_activation", "register_task",
+               "register_schedule", "load_plugins")
 
 
 def __getattr__(name):  # lazy, so that `nnbench --help` does not import numpy
@@ -24,6 +31,10 @@ def __getattr__(name):  # lazy, so that `nnbench --help` does not import numpy
         from nnbench.core.optimizers import optimizer
 
         return optimizer
+    if name in _PLUGIN_API:
+        from nnbench import plugins
+
+        return getattr(plugins, name)
     if name == "NNBenchError":
         from nnbench.core.errors import NNBenchError
 

@@ -72,6 +72,8 @@ class ExperimentConfig:
     ``seeds`` is the number of seeds per cell, ``base.seed .. base.seed + seeds - 1``, or
     the list of the seeds themselves (``[0, 3, 7]``; ``base.seed`` then plays no part).
     ``out`` is the results directory (default ``results/<name>/<UTC timestamp>``).
+    ``plugins`` are the plugin files (:mod:`nnbench.plugins`) that register names the runs
+    use, relative to the current directory.
     """
 
     name: str = ""
@@ -100,6 +102,7 @@ class ExperimentConfig:
     budget: int | None = None
     final_seeds: int | None = None
     lr_range: list[float] | None = None
+    plugins: list[str] | None = None
 
     def seed_values(self) -> list[int]:
         """The seeds of every cell, in order."""
@@ -272,6 +275,7 @@ def experiment_to_dict(exp: ExperimentConfig) -> dict[str, Any]:
     d["seeds"] = list(exp.seeds) if isinstance(exp.seeds, (list, tuple)) else exp.seeds
     for key in TUNE_KEYS:
         d[key] = getattr(exp, key)
+    d["plugins"] = list(exp.plugins) if exp.plugins else None
     if isinstance(exp.seeds, (list, tuple)):
         d.pop("seed", None)  # the list is the seeds
     return {k: v for k, v in d.items() if v is not None}
@@ -322,6 +326,11 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
             except NNBenchError as err:
                 raise ConfigKeyError(key, str(err)) from None
             setattr(exp, key, value)
+        elif key == "plugins":  # a file's and the flags' together, each once
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) \
+                    or not all(isinstance(v, str) and v.strip() for v in value):
+                raise ConfigKeyError(key, f"plugins must be a list of file paths, got {value!r}")
+            exp.plugins = list(dict.fromkeys([*(exp.plugins or []), *value])) or None
         elif key == "seeds":
             try:
                 exp.seeds = check_seeds(value)

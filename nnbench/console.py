@@ -32,9 +32,9 @@ from rich.text import Text
 from nnbench.core.errors import plural
 from nnbench.numfmt import fmt_num as _num
 
-FINAL_STATUSES = frozenset({"done", "diverged", "stopped", "interrupted"})
+FINAL_STATUSES = frozenset({"done", "diverged", "stopped", "interrupted", "cached"})
 STATUS_STYLE = {
-    "pending": "dim", "running": "cyan", "done": "green", "stopped": "green",
+    "pending": "dim", "running": "cyan", "done": "green", "stopped": "green", "cached": "green",
     "diverged": "bold red", "interrupted": "yellow", "not started": "dim",
 }
 

@@ -13,7 +13,9 @@ yields each :class:`~nnbench.engine.GroupResult` as it completes:
 A worker trains a group with :func:`nnbench.engine.train_group`, exactly as here, and sends
 what the engine reports back through a queue as plain lists and dicts: progress (which
 reaches the live table) and logged rows (which this process writes to the results
-directory). Stopping (Ctrl-C here) sets a shared event that the workers' engines poll.
+directory). The worker first loads the plugins of this process (:mod:`nnbench.plugins`:
+their sources travel with the group) and the installed packages'. Stopping (Ctrl-C here)
+sets a shared event that the workers' engines poll.
 A run's numbers do not depend on the executor, the number of jobs or threads: a group's
 passes are split into the same blocks everywhere (:mod:`nnbench.core.parallel`).
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from nnbench import plugins
 from nnbench.config import RunConfig
 from nnbench.core.errors import NNBenchError, check_int
 from nnbench.core.parallel import default_threads
@@ -140,8 +143,11 @@ class _EventStop(StopFlag):
 
 
 def train_remote(configs: list[dict], threads: int | None, channel: Any,
-                 event: Any, backend: str | None = None) -> GroupResult:
-    """Train one group in a worker, reporting through ``channel``, stopping on ``event``."""
+                 event: Any, backend: str | None = None,
+                 plugin_files: list[dict] | None = None) -> GroupResult:
+    """Train one group in a worker, reporting through ``channel``, stopping on ``event``;
+    first load the parent's plugins (``plugin_files``: their paths, hashes and sources)."""
+    plugins.ensure_loaded(plugin_files or [])
     return train_group(configs, reporter=_ChannelReporter(channel),
                        sink=_ChannelSink(channel), stop=_EventStop(event), threads=threads,
                        backend=backend)
@@ -175,6 +181,11 @@ def _start_resource_tracker() -> None:
         resource_tracker.ensure_running()
     finally:
         signal.signal(hup, previous)
+
+
+def _plugin_files() -> list[dict]:
+    """The plugin files of this process, sources included, for the workers to load."""
+    return [f.as_dict() for f in plugins.loaded()]
 
 
 def _deliver(message: list, reporter: Reporter, sink: MetricsSink) -> None:
@@ -246,8 +257,9 @@ class ProcessExecutor:
                     except queue_module.Empty:
                         return
 
-            futures = [pool.submit(train_remote, g, threads, channel, event, self.backend)
-                       for g in groups]
+            files = _plugin_files()
+            futures = [pool.submit(train_remote, g, threads, channel, event, self.backend,
+                                   files) for g in groups]
             try:
                 yield from _collect(futures, drain, stop, event, lambda f: f.result())
             finally:
@@ -302,8 +314,10 @@ class DaskExecutor:
         event = Event(f"nnbench-stop-{tag}", client=client)
         futures = []
         try:
+            files = _plugin_files()
             futures = [client.submit(train_remote, g, self.threads, channel, event,
-                                     self.backend, pure=False, key=f"nnbench-{tag}-{i}")
+                                     self.backend, files, pure=False,
+                                     key=f"nnbench-{tag}-{i}")
                        for i, g in enumerate(groups)]
 
             def drain() -> None:

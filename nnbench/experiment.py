@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from nnbench import plugins
 from nnbench.config import (
     ExperimentConfig,
     RunConfig,
@@ -53,6 +54,7 @@ from nnbench.engine import (
     RunInfo,
     RunProgress,
     StopFlag,
+    backend_choice,
     check_backend,
     group_label,
     metric_columns,
@@ -62,10 +64,13 @@ from nnbench.memory import check_memory
 from nnbench.schema import CSV_NAMES, DICT_FIELDS, run_columns
 from nnbench.store import (
     ResultsWriter,
+    RunCache,
+    key_components,
     locked,
     make_meta,
     metrics_gaps,
     read_csv,
+    run_key,
     timestamp,
     utc_now,
     warn_once,
@@ -195,7 +200,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
                    overwrite: bool = False, executor: Executor | None = None,
                    stop: StopFlag | None = None, save_weights: bool = True,
                    group_size: int | None = None,
-                   command: str = "run_experiment") -> Path:
+                   command: str = "run_experiment", cache: RunCache | None = None) -> Path:
     """Train every run of ``exp`` and write the results directory; return its path.
 
     ``out_dir`` defaults to ``exp.out``, else :func:`default_out_dir`; an existing
@@ -207,6 +212,10 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
     the runs trained together (``1`` turns grouping off). Neither changes the numbers.
     The directory is locked while it is written (:func:`nnbench.store.acquire_lock`,
     ``command`` names this process in the lock): another process writing it is an error.
+    ``cache`` (a :class:`~nnbench.store.RunCache`; none by default) supplies the runs it
+    holds, their rows copied and marked ``cached`` in runs.csv, so that only the others
+    train (a group partly cached trains the rest: a run's numbers do not depend on its
+    group), and keeps the runs trained here once the experiment completes.
     """
     reporter = reporter or NullReporter()
     executor = executor or SerialExecutor()
@@ -216,7 +225,7 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
         out_dir = exp.out if exp.out else default_out_dir(exp)
     out = Path(check_out_dir(out_dir))
     kw = dict(reporter=reporter, overwrite=overwrite, executor=executor, stop=stop,
-              save_weights=save_weights, group_size=group_size, command=command)
+              save_weights=save_weights, group_size=group_size, command=command, cache=cache)
     if exp.tune is None:
         return _run_runs(resolved_exp, runs, out, resume=resume, **kw)
     # a tuned experiment: its trials, then each cell's best trial with the final seeds
@@ -233,7 +242,8 @@ def run_experiment(exp: ExperimentConfig, out_dir: Path | None = None,
 def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, *,
               reporter: Reporter, resume: bool, overwrite: bool, executor: Any,
               stop: StopFlag, save_weights: bool, group_size: int | None, command: str,
-              phases: dict[str, str] | None = None, last: bool = True,
+              cache: RunCache | None = None, phases: dict[str, str] | None = None,
+              last: bool = True,
               continuing: bool = False) -> Path:
     """Train ``runs`` into ``out`` (the body of :func:`run_experiment`). ``phases`` gives
     each run's ``phase`` column (a tuned experiment's ``search`` or ``final``); ``last``
@@ -272,16 +282,28 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
             store.drop_runs(rows)
         else:
             meta = make_meta()
+            meta["plugins"] = plugin_records()
             store.create(overwrite=overwrite, meta=meta)
             store.write_config(dump_toml(resolved_exp))
         meta["status"], meta["end_time"] = "running", None
         store.write_meta(meta)
+        keys: dict[str, tuple[str, dict]] = {}  # run id -> its cache key and components
+        if cache is not None:
+            keys = _from_cache(cache, runs, rows, labels, store, save_weights,
+                               backend_choice(getattr(executor, "backend", None)))
+            for rid, row in rows.items():  # a tuned experiment's run from the cache: its phase
+                if phases is not None and row.get("cached") is True:
+                    row["phase"] = phases[rid]
+            meta["run_cache"] = {"path": str(cache.path),
+                                 "runs_taken": sum(r.get("cached") is True
+                                                   for r in rows.values())}
         _write_runs(store, rows, order, columns)
 
         reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
         interrupted = False
         signum: int | None = None  # the signal that stopped training
         used: set[str] = set(meta.get("backend", "").split(",")) - {""}
+        trained: list[str] = []  # the runs trained here (not kept, not from the cache)
         try:
             kept = [r for r in runs if r.run_id in rows]
             if kept:
@@ -295,9 +317,11 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
                         used.add(result.backend)
                         for res in result.runs:
                             cfg = by_id[res.run_id]
-                            rows[res.run_id] = run_row(cfg, labels[res.run_id], res.row())
+                            rows[res.run_id] = run_row(cfg, labels[res.run_id],
+                                                       {**res.row(), "cached": False})
                             if phases is not None:
                                 rows[res.run_id]["phase"] = phases[res.run_id]
+                            trained.append(res.run_id)
                             if save_weights and res.status in COMPLETE:
                                 store.save_weights(res.run_id, res.weights)
                         _write_runs(store, rows, order, columns)
@@ -329,9 +353,70 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
             store.write_meta(meta)
             return out
         store.finalize(order)
+        if cache is not None and save_weights:
+            _to_cache(cache, out, [r for r in trained if rows[r].get("status") in COMPLETE],
+                      keys, {r.run_id: r for r in runs})
         meta["status"] = "complete"
         store.write_meta(meta)
         return out
+
+
+def _from_cache(cache: RunCache, runs: Sequence[RunConfig], rows: dict[str, dict],
+                labels: dict[str, str], store: ResultsWriter, save_weights: bool,
+                backend: str) -> dict[str, tuple[str, dict]]:
+    """Copy the runs the cache holds into the results directory (rows, weights; runs.csv's
+    row marked ``cached``); return every other run's key and its components."""
+    keys = {}
+    for r in runs:
+        if r.run_id in rows:  # kept by a resume
+            continue
+        components = key_components(r.to_dict(), backend, plugins.used_by(r))
+        key = run_key(components)
+        hit = cache.get(key)
+        if hit is None:
+            keys[r.run_id] = (key, components)
+            continue
+        store.copy_rows(r.run_id, hit.metrics, hit.layers)
+        if save_weights:
+            store.save_weights_file(r.run_id, hit.weights)
+        rows[r.run_id] = run_row(r, labels[r.run_id], {**hit.result, "cached": True})
+    return keys
+
+
+def _to_cache(cache: RunCache, out: Path, trained: Sequence[str],
+              keys: dict[str, tuple[str, dict]], by_id: dict[str, RunConfig]) -> None:
+    """Keep the finished runs ``trained`` in the cache: their rows as the completed results
+    directory has them (text, so a copy is the same bytes), their weights."""
+    if not trained:
+        return
+    import pandas as pd
+
+    def text(name: str) -> pd.DataFrame:
+        return pd.read_csv(out / name, dtype=str, keep_default_na=False)
+
+    runs = text("runs.csv").set_index("run_id", drop=False)
+    tables = {name: dict(tuple(df.groupby("run_id", sort=False))) if len(df) else {}
+              for name, df in (("metrics", text("metrics.csv")), ("layers", text("layers.csv")))}
+    empty = {name: text(f"{name}.csv").iloc[0:0] for name in tables}
+    for rid in trained:
+        if rid not in keys or not (out / "weights" / f"{rid}.npz").is_file():
+            continue
+        config = set(run_row(by_id[rid], "", {}))
+        result = {k: v for k, v in runs.loc[rid].to_dict().items()
+                  if k not in config and k != "cached"}
+        part = {name: tables[name].get(rid, empty[name]).drop(columns="run_id")
+                for name in tables}
+        key, components = keys[rid]
+        cache.put(key, components, result, part["metrics"], part["layers"],
+                  out / "weights" / f"{rid}.npz")
+
+
+def plugin_records() -> list[dict[str, str]]:
+    """The plugins of this process as meta.json records them: each file's path and SHA-256
+    (``--config`` warns when one changed), each installed package's name and version."""
+    files = [{"path": f.path, "sha256": f.sha256} for f in plugins.loaded()]
+    return files + [{"package": k.removeprefix("package "), "version": v}
+                    for k, v in plugins.packages().items()]
 
 
 def _train(executor: Any, groups: list[list[RunConfig]], reporter: Reporter,
@@ -382,6 +467,6 @@ def _kept_progress(cfg: RunConfig, row: dict[str, Any]) -> RunProgress:
         except (TypeError, ValueError):
             return float("nan")
 
+    status = "cached" if row.get("cached") is True else str(row.get("status"))
     return RunProgress(cfg.run_id, int(num("steps_done")), int(cfg.steps),
-                       num("final_train_loss"), num("best_train_loss"), 0.0,
-                       str(row.get("status")))
+                       num("final_train_loss"), num("best_train_loss"), 0.0, status)

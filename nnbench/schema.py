@@ -147,8 +147,9 @@ TUNE_KEYS: tuple[str, ...] = ("tune", "budget", "final_seeds", "lr_range")
 TUNABLE = ("lr",)
 
 # the flat keys of an experiment: its name and directory, every run key, the axes, seeds,
-# the tuning
-EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds", *TUNE_KEYS)
+# the tuning, and the plugin files that register names it uses
+EXPERIMENT_KEYS: tuple[str, ...] = ("name", "out", *RUN_KEYS, *AXES, "seeds", *TUNE_KEYS,
+                                    "plugins")
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
@@ -220,7 +221,8 @@ def run_columns(kind: str) -> list[str]:
     name (:data:`CSV_NAMES`), then the results the task measures. ``switch_step`` is the
     step at which a SWATS run switched from Adam to SGD (-1: it never did; empty for the
     other optimizers). ``n_params`` is the number of trained parameters of a run's model
-    (the sizes of its parameter arrays summed)."""
+    (the sizes of its parameter arrays summed); ``cached`` whether the run's rows came from
+    the run cache."""
     cols = ["run_id", "group", *(CSV_NAMES.get(f, f) for f in RUN_KEYS), "status",
             "final_train_loss", "best_train_loss"]
     if kind != "landscape":
@@ -230,7 +232,7 @@ def run_columns(kind: str) -> list[str]:
     cols += ["n_params", "steps_done", "diverged_step", "switch_step"]
     if kind != "landscape":
         cols += ["stopped_early", "best_step"]
-    return cols + ["wall_s"]
+    return cols + ["wall_s", "cached"]
 
 
 # -- which results columns are configuration
@@ -241,7 +243,7 @@ RESULT_COLUMNS = frozenset({
     "run_id", "seed", "status", "steps_done", "wall_s", "group", "group_id", "name",
     "error", "message", "start_time", "end_time", "diverged_step", "stopped_step",
     "stopped_early", "closed_form_loss", "converged", "updates", "epochs_done",
-    "switch_step", "phase", "n_params", "closed_form_val_loss",
+    "switch_step", "phase", "n_params", "closed_form_val_loss", "cached",
 })
 RESULT_PREFIXES = ("final_", "best_", "min_", "max_", "last_")
 RESULT_SUFFIXES = ("_acc", "_loss")

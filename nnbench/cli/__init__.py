@@ -4,7 +4,8 @@
 (:mod:`~nnbench.cli.train`); ``plot``, ``show``, ``report`` and ``prune`` work on a results
 directory afterwards (:mod:`~nnbench.cli.results`); ``list`` shows the names of every
 family (:mod:`~nnbench.cli.listing`); ``data`` prepares data sets
-(:mod:`~nnbench.cli.data`). The app, its one-line errors and the entry point :func:`main`
+(:mod:`~nnbench.cli.data`); ``cache`` shows and clears the run cache
+(:mod:`~nnbench.cli.cache`). The app, its one-line errors and the entry point :func:`main`
 are in :mod:`~nnbench.cli.app`, the options in :mod:`~nnbench.cli.options`.
 
 Importing this package registers the commands, in the order ``--help`` lists them.
@@ -23,6 +24,9 @@ from nnbench.cli import listing  # noqa: F401  (list)
 
 # isort: split
 from nnbench.cli import data  # noqa: F401  (data fetch | dir | info)
+
+# isort: split
+from nnbench.cli import cache  # noqa: F401  (cache info | clear)
 
 # isort: split
 from nnbench.cli.options import Output, parse_batch, parse_hp, parse_list

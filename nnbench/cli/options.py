@@ -291,6 +291,20 @@ TargetOpt = Annotated[option_type("target"), typer.Option(
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="TOML file of the experiment; flags given here override it.",
     rich_help_panel=OUTPUT)]
+PluginOpt = Annotated[list[Path] | None, typer.Option(
+    "--plugin", metavar="PATH.py",
+    help="A Python file that registers optimizers, activations, tasks or schedules, "
+         "repeatable: --plugin examples/plugins/lion.py --optims adam,lion.",
+    rich_help_panel=OUTPUT)]
+CacheDirOpt = Annotated[Path | None, typer.Option(
+    "--cache-dir", metavar="DIR",
+    help="The run cache's directory (default: runs/ in nnbench's cache, $NNBENCH_CACHE or "
+         "~/.cache/nnbench), e.g. --cache-dir /scratch/nnbench-runs.",
+    rich_help_panel=OUTPUT)]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Train every run, neither taking runs from the run cache nor keeping "
+    "them (also NNBENCH_NO_CACHE=1), e.g. nnbench compare --no-cache ...",
+    rich_help_panel=OUTPUT)]
 OutOpt = Annotated[str | None, typer.Option(
     "--out", metavar="DIR", help="Results directory (results/<name>/<UTC time> by default).",
     rich_help_panel=OUTPUT)]
@@ -354,7 +368,8 @@ def experiment_options(
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
     pieces: PiecesOpt = None, params: ParamsOpt = None, degree: DegreeOpt = None,
     standardize: StandardizeOpt = None,
-    config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
+    config: ConfigOpt = None, plugin: PluginOpt = None, out: OutOpt = None,
+    name: NameOpt = None, cache_dir: CacheDirOpt = None, no_cache: NoCacheOpt = False,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,
 ) -> None:
@@ -414,6 +429,8 @@ class Output:
     debug: bool = False
     execution: Execution | None = None
     baseline: str | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
 
     @property
     def mode(self) -> str:

@@ -30,6 +30,22 @@ def check_results_dir(path: Path) -> None:
                     "directory written by nnbench run or compare")
 
 
+def results_plugins(path: Path) -> None:
+    """Load the plugins a results directory's config.toml names (its names are theirs:
+    the check of its grid and the figures need them); one that cannot be loaded is the
+    command's one-line error."""
+    from nnbench.core.errors import NNBenchError
+    from nnbench.plugins import load_plugins
+    from nnbench.toml import parse_toml
+
+    try:
+        text = (path / "config.toml").read_text(encoding="utf-8")
+        files = parse_toml(text, str(path / "config.toml")).get("plugins") or []
+    except (OSError, UnicodeDecodeError, NNBenchError):
+        return  # load_results names the damage, in its one line
+    load_plugins([str(f) for f in files] if isinstance(files, list) else [])
+
+
 def draw(out_dir: Path) -> list[Path]:
     """The figures of a results directory, drawn into ``out_dir/figures``."""
     from nnbench.plots import draw_all

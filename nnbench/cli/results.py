@@ -19,7 +19,7 @@ from nnbench.cli.options import (
     TargetOpt,
     check_choice,
 )
-from nnbench.cli.output import check_results_dir, report_summary
+from nnbench.cli.output import check_results_dir, report_summary, results_plugins
 
 
 @app.command()
@@ -41,6 +41,7 @@ def plot(
             check_choice("--x", x, PlotX)
         check_choice("--format", fmt, FigureFormat)
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.plots import draw_all
         from nnbench.store import locked
 
@@ -67,6 +68,7 @@ def show(
     """
     with boundary(debug):
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         report_summary(results_dir, Output(json=json), target=target, baseline=baseline)
 
 
@@ -78,6 +80,7 @@ def report(results_dir: ResultsDir, baseline: BaselineOpt = None, debug: DebugOp
     """
     with boundary(debug):
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.report import write_report
         from nnbench.store import locked
 
@@ -109,6 +112,7 @@ def prune(
     with boundary(debug):
         check_choice("--format", fmt, FigureFormat)
         check_results_dir(results_dir)
+        results_plugins(results_dir)
         from nnbench.core.prune import parse_sparsities
         from nnbench.prune import prune_dir
 

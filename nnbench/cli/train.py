@@ -180,8 +180,10 @@ def compare(**options: Any):
 
 def _output(options: dict[str, Any]) -> Output:
     """The output options given to run or compare."""
-    return Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
-                                         "debug")))
+    output = Output(*(options[k] for k in ("out", "overwrite", "no_plot", "quiet", "json",
+                                           "debug")))
+    output.cache_dir, output.no_cache = options["cache_dir"], options["no_cache"]
+    return output
 
 
 def _option(name: str) -> str:
@@ -231,7 +233,8 @@ def _run_fields(options: dict[str, Any]) -> dict[str, Any]:
         start=None if start is None else str(start),
         data_dir=None if data_dir is None else str(data_dir),
         hp=parse_hp(fields["hp"]),
-        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size))
+        batch_size=None if batch_size is None else parse_batch("--batch-size", batch_size),
+        plugins=[str(p) for p in options["plugin"] or []])
     return given_values(**fields)
 
 
@@ -244,6 +247,7 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
 
     base = cfg.load_toml(config_file) if config_file is not None else cfg.ExperimentConfig()
     exp = cfg.merge(base, overrides)
+    load_plugins(exp, config_file.parent if config_file is not None else None)
     runs = cfg.expand(exp)
     if command == "run" and len(runs) > 1:
         raise error(f"nnbench run trains one configuration, this one has {len(runs)} runs; "
@@ -257,6 +261,29 @@ def _experiment(command: str, overrides: dict[str, Any], config_file: Path | Non
                                    make_task(first)):
             typer.echo(f"nnbench: warning: {line}", err=True)
     return exp
+
+
+def load_plugins(exp: Any, results: Path | None = None) -> None:
+    """Load the installed packages' plugins and the experiment's plugin files; when the
+    experiment comes from a results directory (``results``: ``--config DIR/config.toml``,
+    ``--resume DIR``), warn about a plugin file whose SHA-256 is not the one its
+    ``meta.json`` recorded."""
+    from nnbench.plugins import load_plugins as load
+
+    files = load(exp.plugins or [])
+    if results is None or not (results / "meta.json").is_file():
+        return
+    from nnbench.store import load_meta
+
+    try:
+        then = {p["path"]: p["sha256"] for p in load_meta(results).get("plugins", [])}
+    except (OSError, KeyError, TypeError, ValueError):
+        return
+    for f in files:
+        if f.path in then and then[f.path] != f.sha256:
+            typer.echo(f"nnbench: warning: plugin {f.path} changed since {results} was made "
+                       f"(sha256 {then[f.path][:12]}... then, {f.sha256[:12]}... now): the "
+                       "numbers may differ", err=True)
 
 
 def _compile_kernels(exp: Any, backend: str | None, output: Output) -> None:
@@ -292,6 +319,7 @@ def _execute(command: str, overrides: dict[str, Any], config_file: Path | None,
         check_results_dir(resume)
         load_results(resume)  # a damaged file: which and how, before anything is written
         exp = cfg.load_toml(resume / "config.toml")
+        load_plugins(exp, resume)
         out_dir = resume
     else:
         exp = _experiment(command, overrides, config_file)
@@ -321,7 +349,8 @@ def _train(exp: Any, out_dir: Path, resume: Path | None, output: Output, reporte
         out_dir = Path(run_experiment(exp, out_dir, reporter, resume=resume is not None,
                                       overwrite=output.overwrite,
                                       executor=executor,
-                                      group_size=ex.group_size, command=command))
+                                      group_size=ex.group_size, command=command,
+                                      cache=_cache(output)))
     except KeyboardInterrupt as stop:  # the experiment layer saved and marked the runs
         # (Ctrl-C, SIGTERM or SIGHUP: exit 128 + the signal's number, 130 for Ctrl-C)
         if getattr(stop, "out_dir", None) is None:  # before anything was written
@@ -355,6 +384,16 @@ def _check_baseline(exp: Any, name: str) -> None:
     if name not in values:
         raise error(f"--baseline {name!r} is not a value of the grid's axes; give one of "
                     f"{', '.join(sorted(values)) or '(none: nothing varies)'}")
+
+
+def _cache(output: Output) -> Any:
+    """The run cache (``--cache-dir``, else nnbench's), or ``None`` with ``--no-cache`` or
+    ``NNBENCH_NO_CACHE=1``."""
+    from nnbench.store.runcache import RunCache, bypassed
+
+    if output.no_cache or bypassed():
+        return None
+    return RunCache(output.cache_dir)
 
 
 def _out_dir(exp, output: Output) -> Path:

@@ -10,18 +10,23 @@ from typing import Any
 
 from nnbench.core.errors import NNBenchError, UnknownNameError
 
+#: the origin of the entries nnbench itself registers (a plugin's names its file or package)
+BUILT_IN = "built-in"
+
 
 @dataclass(frozen=True)
 class Entry:
     """One registered name: ``factory(**kwargs)`` builds the object. ``constraints``
     maps a parameter to what it may be (an object whose ``str`` reads as a range, e.g.
-    ``[0, 1)``); a family that declares none leaves it empty."""
+    ``[0, 1)``); a family that declares none leaves it empty. ``origin`` says where the
+    entry comes from: :data:`BUILT_IN`, or a plugin (``plugin FILE``, ``package NAME``)."""
 
     name: str
     factory: Callable[..., Any]
     description: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraints: Mapping[str, Any] = field(default_factory=dict)
+    origin: str = BUILT_IN
 
 
 class Registry:
@@ -34,10 +39,11 @@ class Registry:
 
     def add(self, name: str, factory: Callable[..., Any], description: str,
             defaults: Mapping[str, Any] | None = None,
-            constraints: Mapping[str, Any] | None = None) -> Entry:
+            constraints: Mapping[str, Any] | None = None, origin: str = BUILT_IN) -> Entry:
         if name in self._entries:
             raise KeyError(f"{self.family} '{name}' is registered twice")
-        entry = Entry(name, factory, description, dict(defaults or {}), dict(constraints or {}))
+        entry = Entry(name, factory, description, dict(defaults or {}), dict(constraints or {}),
+                      origin)
         self._entries[name] = entry
         return entry
 
@@ -50,6 +56,10 @@ class Registry:
             return factory
 
         return deco
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (a plugin's entries, when its file is loaded again)."""
+        self._entries.pop(name, None)
 
     def get(self, name: str) -> Entry:
         try:

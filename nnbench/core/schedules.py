@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from nnbench.core.errors import NNBenchError, check_int, check_range
-from nnbench.core.registry import Registry
+from nnbench.core.registry import BUILT_IN, Registry
 
-__all__ = ["SCHEDULES", "Schedule", "schedule"]
+__all__ = ["SCHEDULES", "Schedule", "schedule", "add_schedule"]
 
 SCHEDULES = Registry("schedule")
 
@@ -170,8 +170,8 @@ _CLASSES: dict[str, tuple[type[Schedule], str, dict[str, Any]]] = {
 }
 
 
-def _make(name: str, warmup_steps: int = 0, **kw: Any) -> Schedule:
-    cls, _, defaults = _CLASSES[name]
+def _make(name: str, cls: type[Schedule], defaults: dict[str, Any], warmup_steps: int = 0,
+          **kw: Any) -> Schedule:
     unknown = [k for k in kw if k not in defaults]
     if unknown:
         valid = ", ".join([*defaults, "warmup_steps"])
@@ -182,9 +182,18 @@ def _make(name: str, warmup_steps: int = 0, **kw: Any) -> Schedule:
     return Warmup(inner, warmup_steps) if warmup_steps else inner
 
 
+def add_schedule(name: str, cls: type[Schedule], description: str,
+                 defaults: dict[str, Any], origin: str = BUILT_IN) -> None:
+    """Register ``cls`` as the schedule ``name`` with its parameters' ``defaults`` (and
+    ``warmup_steps``, which every schedule takes); built-in schedules and plugins'
+    (:func:`nnbench.register_schedule`) alike."""
+    defaults = dict(defaults)
+    SCHEDULES.add(name, functools.partial(_make, name, cls, defaults), description,
+                  {**defaults, "warmup_steps": 0}, origin=origin)
+
+
 for _name, (_cls, _desc, _defaults) in _CLASSES.items():
-    SCHEDULES.add(_name, functools.partial(_make, _name), _desc,
-                  {**_defaults, "warmup_steps": 0})
+    add_schedule(_name, _cls, _desc, _defaults)
 
 
 def schedule(name: str, **kw: Any) -> Schedule:

@@ -23,8 +23,9 @@ pandas is imported inside the functions that need it.
 
 Modules: :mod:`.files` (the names, atomic writes, the CSV reader that names damage,
 meta.json, which files are nnbench's), :mod:`.lock` (one writer at a time),
-:mod:`.writer` (:class:`ResultsWriter`) and :mod:`.reader` (:func:`load_results`, the one
-reader). Everything public is importable from ``nnbench.store``.
+:mod:`.writer` (:class:`ResultsWriter`), :mod:`.reader` (:func:`load_results`, the one
+reader) and :mod:`.runcache` (finished runs kept across results directories). Everything
+public is importable from ``nnbench.store``.
 """
 
 from __future__ import annotations
@@ -70,11 +71,15 @@ from nnbench.store.reader import (
     require_results_dir,
     run_config,
 )
+from nnbench.store.runcache import RunCache, key_components, run_key
 from nnbench.store.writer import (
     ResultsWriter,
 )
 
 __all__ = [
+    "RunCache",
+    "key_components",
+    "run_key",
     "load_meta",
     "print_warning",
     "RUNS",

@@ -80,6 +80,23 @@ class ResultsWriter:
         self._append(METRICS, metrics, self.metric_columns)
         self._append(LAYERS, layers, self.layer_columns)
 
+    def copy_rows(self, run_id: str, metrics: Any, layers: Any) -> None:
+        """Append a run's rows kept elsewhere (the run cache: DataFrames of text without
+        run_id), under ``run_id``."""
+        for name, df, columns in ((METRICS, metrics, self.metric_columns),
+                                  (LAYERS, layers, self.layer_columns)):
+            if len(df):
+                df = df.assign(run_id=run_id).reindex(columns=columns, fill_value="")
+                with open(self.path / name, "a", encoding="utf-8") as f:
+                    f.write(_csv_text(df, columns, header=False))
+
+    def save_weights_file(self, run_id: str, data: bytes) -> Path:
+        """``weights/<run_id>.npz`` from the bytes of a weights file (the run cache's)."""
+        (self.path / WEIGHTS).mkdir(exist_ok=True)
+        target = self.path / WEIGHTS / f"{run_id}.npz"
+        atomic_write_bytes(target, data)
+        return target
+
     def _append(self, name: str, rows: list[dict], columns: Sequence[str]) -> None:
         if not rows:
             return

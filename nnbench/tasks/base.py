@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nnbench.core.errors import NNBenchError, check_int, check_range, plural
-from nnbench.core.registry import Registry
+from nnbench.core.registry import BUILT_IN, Registry
 
 TASKS = Registry("task")
 
@@ -232,7 +232,7 @@ def format_value(v: Any) -> str:
 
 
 def register(name: str, cls: type[Task], description: str, defaults: Mapping[str, Any],
-             params: Mapping[str, Any], **fixed: Any) -> None:
+             params: Mapping[str, Any], origin: str = BUILT_IN, **fixed: Any) -> None:
     """Add task ``name`` to :data:`TASKS`: ``cls(name, description, defaults, params, **fixed)``.
 
     The registry entry's ``defaults`` are the run-configuration defaults; the
@@ -249,7 +249,7 @@ def register(name: str, cls: type[Task], description: str, defaults: Mapping[str
     factory.__doc__ = f"Build task '{name}': {description}"
     ptext = ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
     full = f"{description}; params: {ptext}" if params else description
-    TASKS.add(name, factory, full, dict(defaults))
+    TASKS.add(name, factory, full, dict(defaults), origin=origin)
 
 
 def get_task(name: str, **params: Any) -> Task:

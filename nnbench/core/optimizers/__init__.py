@@ -49,12 +49,12 @@ from typing import Any
 from nnbench.core.errors import NNBenchError
 from nnbench.core.optimizers.adam import AdaBound, Adam, Adamax, NAdam, RAdam
 from nnbench.core.optimizers.adaptive import Adadelta, Adagrad, RMSprop
-from nnbench.core.optimizers.base import Optimizer
+from nnbench.core.optimizers.base import Optimizer, per_run
 from nnbench.core.optimizers.clip import clip_grad_norm
 from nnbench.core.optimizers.lookahead import Lookahead
 from nnbench.core.optimizers.sgd import SGD
 from nnbench.core.optimizers.swats import SWATS
-from nnbench.core.registry import Registry
+from nnbench.core.registry import BUILT_IN, Registry
 
 __all__ = [
     "OPTIMIZERS",
@@ -73,6 +73,8 @@ __all__ = [
     "optimizer",
     "clip_grad_norm",
     "hyperparameter_names",
+    "add_rule",
+    "per_run",
 ]
 
 OPTIMIZERS = Registry("optimizer")
@@ -150,9 +152,19 @@ _ALIASES: list[tuple[str, type[Optimizer], str, dict[str, Any]]] = [
      "at that rate (per run)", {}),
 ]
 
+
+def add_rule(name: str, cls: type[Optimizer], description: str,
+             overrides: dict[str, Any] | None = None, origin: str = BUILT_IN) -> None:
+    """Register the rule ``cls`` as ``name``: its defaults those of its constructor with
+    ``overrides`` (:func:`defaults_of`), its constraints those it declares; built-in rules
+    and plugins' (:func:`nnbench.register_optimizer`) alike."""
+    overrides = dict(overrides or {})
+    OPTIMIZERS.add(name, functools.partial(_make, cls, name), description,
+                   defaults_of(cls, **overrides), cls.constraints(), origin)
+
+
 for _name, _cls, _desc, _overrides in _ALIASES:
-    OPTIMIZERS.add(_name, functools.partial(_make, _cls, _name), _desc,
-                   defaults_of(_cls, **_overrides), _cls.constraints())
+    add_rule(_name, _cls, _desc, _overrides)
 
 # lookahead over adam, and the same over sgd under a name of its own (so that a grid of
 # optimizers can hold both); the lr shown is the base's default, which is used when none

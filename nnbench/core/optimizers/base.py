@@ -42,6 +42,13 @@ def _col(x: float | np.ndarray, p: np.ndarray) -> float | np.ndarray:
     return np.asarray(x, dtype=p.dtype).reshape((-1,) + (1,) * (p.ndim - 1))
 
 
+def per_run(x: float | np.ndarray, p: np.ndarray) -> float | np.ndarray:
+    """A hyperparameter (a scalar or one value per run) as a factor for the parameter
+    ``p`` of shape ``(R, ...)``: what a rule of one's own multiplies by (see
+    ``examples/plugins/lion.py``)."""
+    return _col(x, p)
+
+
 def _check_lengths(hypers: Mapping[str, Any], runs: int) -> None:
     for name, value in hypers.items():
         n = np.size(value) if np.ndim(value) == 1 else None
