@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
 SGD, ADAM, RMSPROP, ADAGRAD = range(4)
@@ -147,9 +147,9 @@ def finish_run(acc, r, lscale, G, C, P, limit, code, S, coef, flags):
         update_row(code, P[r], G[r], S, r, coef, flags)
 
 
-@njit(parallel=True, **_EXACT)
+@njit(**_EXACT)
 def apply_update(code, P, G, S, coef, flags):
-    """Every run's update (each run on one thread; the same numbers as :func:`update_row`
-    one run at a time)."""
-    for r in prange(P.shape[0]):
+    """Every run's update, one after another on the calling thread (a few hundred numbers
+    a run: waking numba's threads would cost more than the update)."""
+    for r in range(P.shape[0]):
         update_row(code, P[r], G[r], S, r, coef, flags)

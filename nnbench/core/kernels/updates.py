@@ -85,42 +85,53 @@ class UpdatePlan:
                 getattr(state, k)[0] = self.S[i]
         else:
             self.S = np.zeros((1, 1, 1), dtype=self.dtype)
+        # the factors that do not change from step to step, in the kernel's rows
+        if self.code == SGD_CODE:
+            fixed = {1: o.weight_decay, 2: o.momentum, 3: o._keep}
+        elif self.code == ADAM_CODE:
+            b1, b2 = o.betas
+            fixed = {0: 1.0 - np.asarray(b1), 1: b2, 2: 1.0 - np.asarray(b2), 4: o.eps,
+                     6: o.weight_decay}
+        elif self.code == RMSPROP_CODE:
+            fixed = {0: o.alpha, 1: 1.0 - _col(o.alpha, self._p), 2: o.eps,
+                     4: o.weight_decay, 5: o.momentum}
+        else:
+            fixed = {1: o.eps, 2: o.weight_decay}
+        self.coef = np.zeros((8, self.R), dtype=self.dtype)
+        for i, x in fixed.items():
+            self._set(i, x)
 
-    def _row(self, x: Any) -> np.ndarray:
-        """A factor as the NumPy rule applies it to the parameters (``_col``: a Python
-        float rounded to the dtype, or one value per run in the dtype), as ``(R,)``."""
+    def _set(self, i: int, x: Any) -> None:
+        """Row ``i`` of the coefficients: the factor ``x`` as the NumPy rule applies it to
+        the parameters (``_col``: a Python float rounded to the dtype, or one value per run
+        in the dtype)."""
         c = _col(x, self._p)
-        return np.broadcast_to(np.asarray(c, dtype=self.dtype).reshape(-1), (self.R,))
+        self.coef[i] = c if isinstance(c, float) else c.reshape(-1)
 
     def prepare(self, lr: Any) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """The kernel's arguments for one step at the learning rates ``lr`` (a float or
         ``(R,)``), the state's step advanced as the NumPy rule advances it."""
-        o, st, row = self.opt, self.state, self._row
-        flags = self.flags
+        o, st = self.opt, self.state
         if self.code == SGD_CODE:
-            flags[FIRST] = st.step == 0
-            coef = [row(lr), row(o.weight_decay), row(o.momentum), row(o._keep)]
+            self.flags[FIRST] = st.step == 0
+            self._set(0, lr)
             st.step += 1
         elif self.code == ADAM_CODE:
             st.step += 1
             t = st.step
             b1, b2 = o.betas
-            step_size = np.asarray(lr) / (1.0 - np.asarray(b1) ** t)
-            bc2_sqrt = np.sqrt(1.0 - np.asarray(b2) ** t)
-            shrink = 1.0 - np.asarray(lr) * np.asarray(o.weight_decay)
-            coef = [row(1.0 - np.asarray(b1)), row(b2), row(1.0 - np.asarray(b2)),
-                    row(bc2_sqrt), row(o.eps), row(step_size), row(o.weight_decay),
-                    row(shrink)]
+            lr_ = np.asarray(lr)
+            self._set(3, np.sqrt(1.0 - np.asarray(b2) ** t))
+            self._set(5, lr_ / (1.0 - np.asarray(b1) ** t))
+            if self.flags[DECAY] == 2:
+                self._set(7, 1.0 - lr_ * np.asarray(o.weight_decay))
         elif self.code == RMSPROP_CODE:
             st.step += 1
-            a = _col(o.alpha, self._p)
-            coef = [row(o.alpha), row(1.0 - a), row(o.eps), row(lr), row(o.weight_decay),
-                    row(o.momentum)]
+            self._set(3, lr)
         else:
             st.step += 1
-            clr = np.asarray(lr) / (1.0 + (st.step - 1) * np.asarray(o.lr_decay))
-            coef = [row(clr), row(o.eps), row(o.weight_decay)]
-        return self.code, self.S, np.stack(coef), flags
+            self._set(0, np.asarray(lr) / (1.0 + (st.step - 1) * np.asarray(o.lr_decay)))
+        return self.code, self.S, self.coef, self.flags
 
     def apply(self, flat: np.ndarray, grads: np.ndarray, lr: Any) -> None:
         """One update of ``flat`` ``(R, N)`` with the gradients ``grads`` (the same layout)
