@@ -389,3 +389,35 @@ def test_update_missing_names_the_rule(name, hp, reason):
     assert update_plan(opt, state, flat) is None
     assert update_missing(optimizer("adam"), optimizer("adam").init([flat]), None) == \
         "the parameters are not one flat array"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ACTS)
+def test_layer_statistics_of_a_recorded_pass_are_numpys(act, dtype):
+    """A logged step's layer statistic comes from the kernel's pass (no NumPy forward):
+    dead_frac as NumPy counts it (units with z <= 0 on every sample; some units made
+    dead here), saturated_frac within rounding of the threshold (at most 0.1% of the
+    entries counted otherwise)."""
+    _numba()
+    net = _net([2, 40, 2], act, runs=3, dtype=dtype, spread=1.5, seed=7)
+    net.params[1][:, :, :8] = -30.0  # these units are below 0 on every sample
+    X, Y = _data(net, 700, labels=False, per_run=False)
+    net.record = True
+    net.loss_and_grads(X, Y, "mse")
+    want = net.layer_stats()
+    net.kernel = make_pass(net, "mse")
+    C, _ = net.loss_and_grads(X, Y, "mse")
+    got = net.layer_stats()
+    assert isinstance(net.last_pass, kernels.LayerStats)
+    assert list(got[0]) == list(want[0]) == [net.activation.stat]
+    (name, value), = got[0].items()
+    assert value.dtype == np.float64 and value.shape == (3,)
+    if name == "dead_frac":
+        np.testing.assert_array_equal(value, want[0][name])
+        assert np.all(value >= 8 / 40)
+    else:
+        np.testing.assert_allclose(value, want[0][name], atol=1e-3)
+        assert np.all(value > 0)
+    net.record = False
+    net.loss_and_grads(X, Y, "mse")
+    assert net.last_pass is None

@@ -122,6 +122,22 @@ def flat_base(arrays: list[np.ndarray], R: int) -> np.ndarray | None:
     return base
 
 
+class LayerStats:
+    """What a logged step keeps of a compiled pass (in ``MLP.last_pass``): the statistic of
+    each hidden layer, as ``Pass.layer_stats`` gives it (``saturated_frac`` or
+    ``dead_frac``, ``(runs,)`` float64), counted by the kernel. Its ``saturated_frac``
+    compares the kernel's ``f'(z)`` with the threshold, so an entry within rounding of it
+    may count otherwise than in NumPy's pass."""
+
+    noise = None
+
+    def __init__(self, stats: list[dict[str, np.ndarray]]):
+        self.stats = stats
+
+    def layer_stats(self, act: Any) -> list[dict[str, np.ndarray]]:
+        return [dict(d) for d in self.stats]
+
+
 class Batch:
     """A batch prepared for the kernel: inputs ``X`` ``(1 or R, n, K)``, float targets
     ``Yf`` and labels ``Yl`` (the unused one a stand-in), the loss's factors and the
@@ -161,6 +177,11 @@ class KernelPass:
         R, N = self.runs, self.n_flat
         self._G = np.empty((R, N), dtype=self.dtype)  # the gradients of train_step
         self._C = np.empty(R, dtype=self.dtype)
+        # the layer statistic a logged step reports (MLP.layer_stats), counted by the kernel
+        self.stat_name = act.stat
+        self.stat = {"saturated_frac": 1, "dead_frac": 2}[act.stat]
+        self.threshold = T(0.05 * act.max_grad)
+        self._E = np.empty((R, H + 1))
         self._acc: dict[int, np.ndarray] = {}
         # no update: the stand-ins of the optimizer's arguments
         self._no_limit = np.full(R, -1.0)
@@ -207,7 +228,7 @@ class KernelPass:
         b.fac, b.lscale = self._factors(n)
         parts = -(-n // self._k.PART)
         if parts not in self._acc:
-            self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 1))
+            self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 2 + self.sizes[1]))
         b.acc = self._acc[parts]
         return b
 
@@ -224,23 +245,35 @@ class KernelPass:
         return T(1.0 / n), (0.5 / n if half else 1.0 / n)
 
     # -- the pass ----------------------------------------------------------------------
-    def _run(self, P, b: Batch, G, C, limit, update) -> None:
+    def _run(self, P, b: Batch, G, C, limit, update, stats: bool = False) -> None:
         """The compiled step over the flat parameters ``P``: gradients into ``G``, losses
         into ``C``, and ``update`` (``(code, S, coef, flags)``, code -1: none) applied to
-        the runs whose loss is at most ``limit``."""
+        the runs whose loss is at most ``limit``; with ``stats`` the counts of the layer
+        statistic into ``self._E``."""
         code, S, coef, flags = update
         K, H, O = self.sizes
         with _LOCK:
             self._k.step(b.X, b.Yf, b.Yl, P, K, H, O, self.act, self.slope, self.alpha,
-                         self.scale, self.code, b.fac, b.lscale, b.acc, G, C, limit,
-                         code, S, coef, flags)
+                         self.scale, self.code, b.fac, b.lscale, self.stat if stats else 0,
+                         self.threshold, b.acc, G, C, self._E, limit, code, S, coef, flags)
 
-    def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None):
+    def _stats(self, n: int) -> LayerStats:
+        """The statistic of the hidden layer from the counts of the last pass with stats."""
+        E, H = self._E, self.sizes[1]
+        if self.stat == 2:  # units with z <= 0 on every sample
+            value = (E[:, :H] == 0).mean(axis=1)
+        else:
+            value = E[:, H] / (n * H)
+        return LayerStats([{self.stat_name: value.astype(np.float64)}])
+
+    def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None,
+                       stats: bool = False):
         """``(C (R,), grads)`` as ``net.loss_and_grads(X, Y, loss, train=True)``: ``grads``
         like ``params``. With ``out`` (``(R, N)`` of the dtype, laid out as
         ``engine.flatten_params`` lays the parameters out) the gradients are written
         there and returned as views of it. ``X`` may be a prepared :class:`Batch`
-        (``Y`` then unused)."""
+        (``Y`` then unused). With ``stats``, ``(C, grads, stats)``: the layer statistic
+        of the pass as a :class:`LayerStats` (counted in the same call)."""
         params = list(params)
         P = self._flat_params(params)
         b = X if isinstance(X, Batch) else self.prepare(X, Y)
@@ -254,7 +287,7 @@ class KernelPass:
             )
         C = np.empty(R, dtype=self.dtype)
         self._run(P, b, out, C, self._no_limit,
-                  (-1, self._no_state, self._no_coef, self._no_flags))
+                  (-1, self._no_state, self._no_coef, self._no_flags), stats)
         grads = self._views(out)
         if self.l2 > 0:  # as MLP._regularized: C + lambda/2 ||W||^2, dC/dW + lambda W
             W1, W2 = params[0], params[2]
@@ -262,6 +295,8 @@ class KernelPass:
             C = C + (0.5 * self.l2 * np.asarray(sq)).astype(self.dtype)
             for g, W in ((grads[0], W1), (grads[2], W2)):
                 g += self.l2 * W
+        if stats:
+            return C, grads, self._stats(b.n)
         return C, grads
 
     def train_step(self, flat: np.ndarray, batch: Batch, plan: Any, lr: Any,
@@ -291,5 +326,5 @@ class KernelPass:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
 
-__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "flat_base", "make_pass", "missing",
-           "numba_missing"]
+__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "flat_base",
+           "make_pass", "missing", "numba_missing"]

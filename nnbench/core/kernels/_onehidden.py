@@ -203,10 +203,14 @@ def _loss(code, Ob, Yb, Lb, O, m, T, fac):
 
 # -- one (run, part) task ------------------------------------------------------------------
 @njit(**_JIT)
-def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, acc):
+def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
+          thr, acc):
     """Samples ``start:stop`` of one run (``X`` ``(n, K)``, ``Yf`` ``(n, O)`` or, for a loss
     of labels, ``Yl`` ``(n,)``; ``P`` the run's parameters in the flat layout) into
-    ``acc``, the part's float64 sums in the flat layout."""
+    ``acc``, the part's float64 sums in the flat layout, then the loss, then the counts of
+    the layer's statistic: ``stat`` 2 (``dead_frac``) counts per unit the samples with
+    ``z > 0`` (not ``z <= 0``, as NumPy's test), ``stat`` 1 (``saturated_frac``) the
+    entries with ``f'(z) < thr``; 0 counts nothing."""
     n_in = K
     T = P.dtype.type
     zero = T(0.0)
@@ -220,6 +224,7 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
     g = np.empty(LANES, dtype=P.dtype)
     at_b1, at_W2 = n_in * H, n_in * H + H
     at_b2 = at_W2 + H * O
+    at_alive = at_b2 + O + 1
     acc[:] = 0.0
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
@@ -241,7 +246,21 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
                 w = P[k * H + j]
                 for i in range(m):
                     Z[j, i] += xb[k, i] * w
+        if stat == 2:
+            for j in range(H):
+                c_ = 0
+                for i in range(m):
+                    if not Z[j, i] <= zero:
+                        c_ += 1
+                acc[at_alive + j] += c_
         _activate(act, Z, A, H, m, T, slope, alpha, scale)
+        if stat == 1:
+            c_ = 0
+            for j in range(H):
+                for i in range(m):
+                    if Z[j, i] < thr:
+                        c_ += 1
+            acc[at_alive + H] += c_
         for o in range(O):
             for i in range(m):
                 Ob[o, i] = P[at_b2 + o]
@@ -282,12 +301,13 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
 
 
 @njit(parallel=True, error_model="numpy", cache=True)  # no fastmath: see _update
-def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, acc, G, C,
-         limit, code, S, coef, flags):
+def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, stat, thr,
+         acc, G, C, E, limit, code, S, coef, flags):
     """One training step of every run: the ``(run, part)`` tasks of the pass on numba's
     threads (``acc[r, p]`` the sums of part ``p`` of run ``r``), then run by run the parts'
     fixed-order sum into the gradients ``G`` ``(R, N)`` and losses ``C`` ``(R,)`` and, with
-    ``code >= 0``, the optimizer's update of ``P`` (``_update.finish_run``).
+    ``code >= 0``, the optimizer's update of ``P`` (``_update.finish_run``); the counts of
+    the layer's statistic (``stat``, see :func:`_part`) summed into ``E`` ``(R, H + 1)``.
 
     ``X`` is ``(1 or R, n, K)``, ``Yf`` ``(1 or R, n, O)`` float targets or a ``(1, 1, 1)``
     stand-in, ``Yl`` ``(1 or R, n)`` labels or a ``(1, 1)`` stand-in; ``P`` ``(R, N)`` the
@@ -301,6 +321,6 @@ def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, acc
         rf = r if Yf.shape[0] > 1 else 0
         rl = r if Yl.shape[0] > 1 else 0
         _part(X[rx], Yf[rf], Yl[rl], P[r], K, H, O, start, stop, act, slope, alpha, scale,
-              loss, fac, acc[r, p])
+              loss, fac, stat, thr, acc[r, p])
     for r in prange(R):
-        finish_run(acc, r, lscale, G, C, P, limit, code, S, coef, flags)
+        finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)

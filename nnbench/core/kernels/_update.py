@@ -127,12 +127,14 @@ def update_row(code, p, g, S, r, coef, flags):
 
 
 @njit(**_EXACT)
-def finish_run(acc, r, lscale, G, C, P, limit, code, S, coef, flags):
-    """Run ``r``: ``G[r] = sum_p acc[r, p, :-1]`` and ``C[r] = lscale sum_p acc[r, p, -1]``,
-    the parts added in order, each in float64 and rounded once to the dtype; then, when
-    ``code >= 0`` and the run's loss passes the engine's divergence test
-    (``|C[r]| <= limit[r]``, as float64 of the rounded loss; NaN fails), its update."""
-    P_, N = acc.shape[1], acc.shape[2] - 1
+def finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags):
+    """Run ``r``: ``G[r] = sum_p acc[r, p, :N]``, ``C[r] = lscale sum_p acc[r, p, N]`` and
+    ``E[r] = sum_p acc[r, p, N + 1:]`` (``N`` the parameters, the rest the counts of the
+    layer statistics), the parts added in order, each in float64, ``G`` and ``C`` rounded
+    once to the dtype; then, when ``code >= 0`` and the run's loss passes the engine's
+    divergence test (``|C[r]| <= limit[r]``, as float64 of the rounded loss; NaN fails),
+    its update."""
+    P_, N = acc.shape[1], G.shape[1]
     T = G.dtype.type
     for i in range(N):
         s = 0.0
@@ -143,6 +145,11 @@ def finish_run(acc, r, lscale, G, C, P, limit, code, S, coef, flags):
     for q in range(P_):
         s += acc[r, q, N]
     C[r] = T(s * lscale)
+    for i in range(E.shape[1]):
+        s = 0.0
+        for q in range(P_):
+            s += acc[r, q, N + 1 + i]
+        E[r, i] = s
     if code >= 0 and abs(np.float64(C[r])) <= limit[r]:
         update_row(code, P[r], G[r], S, r, coef, flags)
 
