@@ -53,6 +53,7 @@ class UpdatePlan:
 
     def __init__(self, opt: Any, state: Any, flat: np.ndarray):
         self.opt, self.state = opt, state
+        self._apply: Any = None  # the compiled update, imported on first use
         self.R, self.N = flat.shape
         self.dtype = flat.dtype
         self._p = np.zeros((self.R, 1), dtype=self.dtype)  # what _col shapes factors for
@@ -137,13 +138,15 @@ class UpdatePlan:
         """One update of ``flat`` ``(R, N)`` with the gradients ``grads`` (the same layout)
         at ``lr``, compiled; the same numbers as the NumPy rule's ``update([flat],
         [grads], state, lr)``."""
-        from nnbench.core.kernels import _kernel_module
+        if self._apply is None:
+            from nnbench.core.kernels import _kernel_module
 
-        _kernel_module()
-        from nnbench.core.kernels import _update
+            _kernel_module()  # numba set up as the kernels need it
+            from nnbench.core.kernels._update import apply_update
 
+            self._apply = apply_update
         code, S, coef, flags = self.prepare(lr)
-        _update.apply_update(code, flat, np.ascontiguousarray(grads), S, coef, flags)
+        self._apply(code, flat, np.ascontiguousarray(grads), S, coef, flags)
 
 
 def update_plan(opt: Any, state: Any, flat: np.ndarray | None) -> UpdatePlan | None:
