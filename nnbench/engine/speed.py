@@ -106,10 +106,8 @@ def compile_kernel(net: Any, loss: str) -> None:
     labels = LOSSES.create(loss).takes_labels
     Y = np.zeros(2, dtype=np.int64) if labels else np.zeros((2, net.sizes[-1]), net.dtype)
     kpass.loss_and_grads(net.params, X, Y)
-    from nnbench.core.kernels import _update  # the compiled update of the steps that log
-
-    flat = np.zeros((1, 1), dtype=net.dtype)
-    _update.apply_update(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
+    flat = np.zeros((1, 1), dtype=net.dtype)  # the compiled update of the steps that log
+    kernels.compiled_update()(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
                          np.zeros(5, np.int64))
     marker = kernel_marker(net.dtype)
     marker.parent.mkdir(parents=True, exist_ok=True)

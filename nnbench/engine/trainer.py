@@ -17,6 +17,7 @@ import numpy as np
 
 from nnbench.config import RunConfig, group_key
 from nnbench.core.errors import NNBenchError
+from nnbench.core.kernels.updates import update_plan
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import Model, build_model
 from nnbench.core.optimizers import clip_grad_norm, optimizer
@@ -268,8 +269,6 @@ class GroupTrainer:
         kernel = getattr(self.net, "kernel", None)
         if kernel is None or self.flat is None:
             return kernel, None
-        from nnbench.core.kernels.updates import update_plan
-
         return kernel, update_plan(self.opt, self.opt_state, self.flat)
 
     def _loop(self) -> bool:

@@ -122,6 +122,14 @@ def flat_base(arrays: list[np.ndarray], R: int) -> np.ndarray | None:
     return base
 
 
+def compiled_update():
+    """The compiled update of every run (``_update.apply_update``), numba set up first."""
+    _kernel_module()
+    from nnbench.core.kernels._update import apply_update
+
+    return apply_update
+
+
 class LayerStats:
     """What a logged step keeps of a compiled pass (in ``MLP.last_pass``): the statistic of
     each hidden layer, as ``Pass.layer_stats`` gives it (``saturated_frac`` or
@@ -326,5 +334,5 @@ class KernelPass:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
 
-__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "flat_base",
-           "make_pass", "missing", "numba_missing"]
+__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "compiled_update",
+           "flat_base", "make_pass", "missing", "numba_missing"]

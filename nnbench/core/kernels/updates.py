@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nnbench.core.kernels import compiled_update
 from nnbench.core.optimizers import SGD, Adagrad, Adam, RMSprop
 from nnbench.core.optimizers.base import _col, _is_zero
 from nnbench.core.optimizers.forms import TORCH
@@ -139,12 +140,7 @@ class UpdatePlan:
         at ``lr``, compiled; the same numbers as the NumPy rule's ``update([flat],
         [grads], state, lr)``."""
         if self._apply is None:
-            from nnbench.core.kernels import _kernel_module
-
-            _kernel_module()  # numba set up as the kernels need it
-            from nnbench.core.kernels._update import apply_update
-
-            self._apply = apply_update
+            self._apply = compiled_update()
         code, S, coef, flags = self.prepare(lr)
         self._apply(code, flat, np.ascontiguousarray(grads), S, coef, flags)
 
