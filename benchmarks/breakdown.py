@@ -1,5 +1,5 @@
 """Where the time of W1 and W2 goes: the measurements behind docs/performance.md's
-"Where it falls short, and why".
+"Where it falls short, and why" (the compiled backend's rows when numba is installed).
 
     python benchmarks/breakdown.py            # everything (about a minute, 2 with torch)
     python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (about 25 s)
@@ -156,6 +156,58 @@ def w1_rows() -> None:
             f"{t * 1e6:.0f} us")
 
 
+def kernel_rows() -> None:
+    """The compiled backend's step of W1: the fused pass on one and two threads, the whole
+    step in one call (pass and Adam's update), the update compiled and in NumPy, and what
+    the default logging adds to a step through the engine (CPU time, robust to load)."""
+    from nnbench.core.kernels import make_pass, numba_missing
+
+    if numba_missing():
+        row("compiled kernels", "numba is not installed (pip install -e '.[fast]')")
+        return
+    import numba
+
+    from nnbench.config import RunConfig, resolve
+    from nnbench.core.kernels.updates import update_plan
+    from nnbench.engine import train_group
+
+    x, y = sin_data(10000)
+    net = MLP([1, 100, 1], "sigmoid")
+    flat = flatten_params(net)
+    kpass = make_pass(net, "mse")
+    batch = kpass.prepare(x, y)
+    threads = numba.get_num_threads()
+    for n in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+        numba.set_num_threads(n)
+        t = timed(lambda: kpass.loss_and_grads(net.params, batch, None), 50, 5)
+        row(f"W1 kernel pass (loss and gradients), {n} thread(s)", f"{t * 1e3:.2f} ms")
+    numba.set_num_threads(1)
+    opt = optimizer("adam", lr=5e-3)
+    plan = update_plan(opt, opt.init([flat]), flat)
+    limit = np.full(1, np.inf)
+    t = timed(lambda: kpass.train_step(flat, batch, plan, 5e-3, limit), 50, 5)
+    row("W1 fused step (pass and Adam's update, one call), 1 thread", f"{t * 1e3:.2f} ms")
+    grads = np.zeros_like(flat)
+    t = timed(lambda: plan.apply(flat, grads, 5e-3), 300)
+    opt2 = optimizer("adam", lr=5e-3)
+    state2 = opt2.init([flat])
+    t2 = timed(lambda: opt2.update([flat], [grads], state2), 300)
+    row("Adam's update of W1's 301 parameters: compiled / NumPy",
+        f"{t * 1e6:.0f} / {t2 * 1e6:.0f} us")
+    steps = 1000
+    cpu = []
+    for kw in ({"log_every": steps, "eval_every": steps}, {}):
+        cfg = resolve(RunConfig(task="sin", steps=steps, run_id="w1", **kw))
+        train_group([cfg], threads=1)
+        c = time.process_time()
+        train_group([cfg], threads=1)
+        cpu.append((time.process_time() - c) / steps)
+    row(f"W1 through the engine, logging once / by default (every {cfg.log_every} steps), "
+        "CPU per step", f"{cpu[0] * 1e3:.2f} / {cpu[1] * 1e3:.2f} ms "
+        f"(+{cpu[1] / cpu[0] - 1:.0%})")
+    numba.set_num_threads(threads)
+
+
 def torch_rows() -> None:
     try:
         import torch
@@ -252,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     limit = one_thread_blas()
     w1_rows()
+    kernel_rows()
     w2_rows(not args.no_sweep)
     demo_rows()
     del limit

@@ -71,3 +71,71 @@ def test_flat_grads_takes_the_array_the_gradients_are_views_of():
     np.testing.assert_array_equal(joined, flat)
     swapped = [views[1], views[0], views[2]]  # views, but not in order: copied
     assert flat_grads(swapped, 2) is not flat
+
+
+# -- the optimizer's update in the compiled step ---------------------------------------------
+FUSED = ["sgd", "momentum", "nesterov", "adam", "amsgrad", "adamw", "rmsprop", "adagrad"]
+
+
+@pytest.mark.parametrize("optim", FUSED)
+def test_fused_steps_train_as_the_numpy_path(optim):
+    """Most steps are one compiled call (pass and update); float64 runs follow the NumPy
+    path's trajectory to rounding, per-run learning rates and a schedule included."""
+    kw = dict(SIN, optim=optim, dtype="float64", schedule="cosine")
+    cfgs = lambda: [resolve(RunConfig(seed=s, lr=lr, run_id=f"s{s}", **kw))  # noqa: E731
+                    for s, lr in ((0, 0.01), (1, 0.03))]
+    a = train_group(cfgs(), backend="numpy", threads=1)
+    b = train_group(cfgs(), backend="numba", threads=1)
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        np.testing.assert_allclose(rb.final_train_loss, ra.final_train_loss, rtol=1e-9)
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_allclose(wb, wa, rtol=1e-9, atol=1e-9 * np.abs(wa).max())
+
+
+@pytest.mark.parametrize("optim", ["adam", "momentum", "rmsprop"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, dtype):
+    """Steps that log (pass, then the compiled update apart) and steps that do not (one
+    call) give the same numbers bit for bit: a run is the same logged at every step or
+    every 25th, alone or in a group, on one thread or two."""
+    kw = dict(task="sin-small", steps=50, width=16, optim=optim, dtype=dtype)
+    every, _ = _group([1], "numba", log_every=1, eval_every=1, **kw)
+    sparse, _ = _group([1], "numba", log_every=25, eval_every=25, **kw)
+    group, _ = _group([0, 1, 2], "numba", threads=2, log_every=25, eval_every=25, **kw)
+    for w, ws, wg in zip(every.runs[0].weights, sparse.runs[0].weights,
+                         group.runs[1].weights, strict=True):
+        np.testing.assert_array_equal(w, ws)
+        np.testing.assert_array_equal(w, wg)
+
+
+def test_a_diverging_run_stops_as_on_numpy_and_leaves_the_others_alone():
+    """A run whose loss blows up in a fused step is frozen with its weights of that step,
+    as on the NumPy path, and the other runs of its group are the same as alone."""
+    kw = dict(task="sin-small", steps=60, log_every=30, width=16, optim="sgd",
+              dtype="float64")
+    cfgs = [resolve(RunConfig(seed=0, lr=1e3, run_id="big", **kw)),
+            resolve(RunConfig(seed=1, lr=0.01, run_id="ok", **kw))]
+    a = train_group(cfgs, backend="numpy", threads=1)
+    b = train_group(cfgs, backend="numba", threads=1)
+    alone = train_group(cfgs[1:], backend="numba", threads=1)
+    assert a.runs[0].status == b.runs[0].status == "diverged"
+    assert a.runs[0].diverged_step == b.runs[0].diverged_step
+    assert 0 < b.runs[0].diverged_step < 30  # in a step without logging: a fused one
+    for wa, wb in zip(a.runs[0].weights, b.runs[0].weights, strict=True):
+        np.testing.assert_allclose(wb, wa, rtol=1e-9)
+    for wb, wc in zip(b.runs[1].weights, alone.runs[0].weights, strict=True):
+        np.testing.assert_array_equal(wb, wc)
+
+
+@pytest.mark.parametrize("optim", ["adam", "momentum"])
+def test_fused_minibatch_steps_train_as_the_numpy_path(optim):
+    """Minibatches (each step its own batch of each run) through fused steps, a loss of
+    labels: the NumPy path's trajectory to rounding in float64."""
+    kw = dict(task="moons", steps=40, log_every=20, width=8, depth=1, batch_size=16,
+              optim=optim, dtype="float64")
+    a, _ = _group([0, 1], "numpy", **kw)
+    b, _ = _group([0, 1], "numba", **kw)
+    assert b.backend == "numba"
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_allclose(wb, wa, rtol=1e-9, atol=1e-9 * np.abs(wa).max())

@@ -323,3 +323,101 @@ def test_a_saturated_sigmoid_is_exactly_zero_as_in_numpy(dtype):
     net.params[0] = (W1 * 2000).astype(net.dtype)  # most hidden units saturate
     X, Y = _data(net, 200, labels=False, per_run=False)
     _check_pass(net, "mse", X, Y)
+
+
+# -- the compiled optimizer update ---------------------------------------------------------
+UPDATE_CASES = [
+    ("sgd", {}), ("momentum", {}), ("nesterov", {}),
+    ("sgd", dict(momentum=np.array([0.0, 0.5, 0.9]), dampening=0.1, weight_decay=0.01)),
+    ("adam", {}), ("amsgrad", {}), ("adamw", {}),
+    ("adam", dict(weight_decay=0.1, maximize=True, betas=(0.8, 0.99), eps=1e-6)),
+    ("rmsprop", {}),
+    ("rmsprop", dict(momentum=0.9, weight_decay=0.01, alpha=np.array([0.9, 0.99, 0.5]))),
+    ("adagrad", dict(lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+]
+
+
+def _state_arrays(state):
+    return [v[0] for v in vars(state).values() if isinstance(v, list) and v]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("name", "hp"), UPDATE_CASES)
+def test_compiled_update_is_the_numpy_rule_bit_for_bit(name, hp, dtype):
+    """Twelve steps at learning rates that change every step: the compiled update gives
+    the parameters and moments of nnbench's NumPy rule (itself tested against
+    torch.optim) bit for bit, zero gradients and per-run hyperparameters included."""
+    _numba()
+    from nnbench.core.kernels.updates import update_plan
+    from nnbench.core.optimizers import optimizer
+
+    rng = np.random.default_rng(5)
+    R, N = 3, 257
+    lr = np.array([0.01, 0.1, 0.003])
+    ref_opt, opt = optimizer(name, lr=lr, **hp), optimizer(name, lr=lr, **hp)
+    p_ref = rng.normal(size=(R, N)).astype(dtype)
+    p = p_ref.copy()
+    s_ref, s = ref_opt.init([p_ref]), opt.init([p])
+    plan = update_plan(opt, s, p)
+    assert plan is not None
+    for t in range(12):
+        g = rng.normal(size=(R, N)).astype(dtype)
+        g[:, :3] = 0.0  # zero gradients (AdaGrad's and Adam's first steps divide by eps)
+        ref_opt.update([p_ref], [g], s_ref, lr=lr * (1 + t))
+        plan.apply(p, g, lr * (1 + t))
+        assert s.step == s_ref.step
+        mine, ref = [p] + _state_arrays(s), [p_ref] + _state_arrays(s_ref)
+        assert len(mine) == len(ref) >= 1
+        for a, b in zip(mine, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("name", "hp", "reason"), [
+    ("nadam", {}, "no compiled update for optimizer nadam"),
+    ("lookahead", {}, "no compiled update for optimizer lookahead"),
+    ("adam", dict(form="book"), "no compiled update for adam in form book"),
+    ("rmsprop", dict(centered=True), "no compiled update for centered rmsprop"),
+])
+def test_update_missing_names_the_rule(name, hp, reason):
+    from nnbench.core.kernels.updates import update_missing, update_plan
+    from nnbench.core.optimizers import optimizer
+
+    opt = optimizer(name, **hp)
+    flat = np.zeros((2, 5), np.float32)
+    state = opt.init([flat])
+    assert update_missing(opt, state, flat) == reason
+    assert update_plan(opt, state, flat) is None
+    assert update_missing(optimizer("adam"), optimizer("adam").init([flat]), None) == \
+        "the parameters are not one flat array"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ACTS)
+def test_layer_statistics_of_a_recorded_pass_are_numpys(act, dtype):
+    """A logged step's layer statistic comes from the kernel's pass (no NumPy forward):
+    dead_frac as NumPy counts it (units with z <= 0 on every sample; some units made
+    dead here), saturated_frac within rounding of the threshold (at most 0.1% of the
+    entries counted otherwise)."""
+    _numba()
+    net = _net([2, 40, 2], act, runs=3, dtype=dtype, spread=1.5, seed=7)
+    net.params[1][:, :, :8] = -30.0  # these units are below 0 on every sample
+    X, Y = _data(net, 700, labels=False, per_run=False)
+    net.record = True
+    net.loss_and_grads(X, Y, "mse")
+    want = net.layer_stats()
+    net.kernel = make_pass(net, "mse")
+    C, _ = net.loss_and_grads(X, Y, "mse")
+    got = net.layer_stats()
+    assert isinstance(net.last_pass, kernels.LayerStats)
+    assert list(got[0]) == list(want[0]) == [net.activation.stat]
+    (name, value), = got[0].items()
+    assert value.dtype == np.float64 and value.shape == (3,)
+    if name == "dead_frac":
+        np.testing.assert_array_equal(value, want[0][name])
+        assert np.all(value >= 8 / 40)
+    else:
+        np.testing.assert_allclose(value, want[0][name], atol=1e-3)
+        assert np.all(value > 0)
+    net.record = False
+    net.loss_and_grads(X, Y, "mse")
+    assert net.last_pass is None

@@ -331,9 +331,13 @@ class MLP:
         self.last_pass = None  # let the previous pass's arrays go before this one allocates
         if self.kernel is not None and train and noise is None \
                 and self.kernel.loss_name == loss_fn.name:
-            C, grads = self.kernel.loss_and_grads(self.params, X, Y)
-            # the statistics of a recorded pass come from the NumPy forward pass
-            self._keep(self._forward(X, train)[1] if self.record else None)
+            if not self.record:
+                C, grads = self.kernel.loss_and_grads(self.params, X, Y)
+                self._keep(None)
+                return C, grads
+            # a recorded pass keeps the layer statistics the kernel counted
+            C, grads, stats = self.kernel.loss_and_grads(self.params, X, Y, stats=True)
+            self._keep(stats)
             return C, grads
         if self.chunking is not None and noise is None and splittable(self, train, X):
             C, grads, p = chunked_loss_and_grads(self, X, Y, loss_fn, train, self.chunking)

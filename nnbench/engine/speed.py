@@ -100,12 +100,15 @@ def kernel_marker(dtype: Any) -> Path:
 
 def compile_kernel(net: Any, loss: str) -> None:
     """Compile (or load from the disk cache) the kernel of ``net`` and ``loss`` on a
-    two-sample batch, and leave :func:`kernel_marker`."""
+    two-sample batch, and the optimizers' compiled update, and leave :func:`kernel_marker`."""
     kpass = kernels.make_pass(net, loss)
     X = np.zeros((2, net.sizes[0]), dtype=net.dtype)
     labels = LOSSES.create(loss).takes_labels
     Y = np.zeros(2, dtype=np.int64) if labels else np.zeros((2, net.sizes[-1]), net.dtype)
     kpass.loss_and_grads(net.params, X, Y)
+    flat = np.zeros((1, 1), dtype=net.dtype)  # the compiled update of the steps that log
+    kernels.compiled_update()(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
+                         np.zeros(5, np.int64))
     marker = kernel_marker(net.dtype)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
@@ -146,16 +149,9 @@ def flat_grads(grads: list[np.ndarray], R: int) -> np.ndarray:
     """The gradients end to end in one ``(R, N)`` array, as :func:`flatten_params` lays the
     parameters out: the array they are already views of (a compiled pass writes them so),
     else a copy."""
-    base = grads[0].base
-    N = sum(g[0].size for g in grads)
-    if base is not None and base.shape == (R, N) and base.flags.c_contiguous:
-        at, start, item = 0, base.ctypes.data, base.itemsize
-        for g in grads:
-            if g.ctypes.data != start + at * item or g.base is not base:
-                break
-            at += g[0].size
-        else:
-            return base
+    base = kernels.flat_base(grads, R)
+    if base is not None:
+        return base
     return np.concatenate([g.reshape(R, -1) for g in grads], axis=1)
 
 

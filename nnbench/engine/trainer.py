@@ -17,6 +17,7 @@ import numpy as np
 
 from nnbench.config import RunConfig, group_key
 from nnbench.core.errors import NNBenchError
+from nnbench.core.kernels.updates import update_plan
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import Model, build_model
 from nnbench.core.optimizers import clip_grad_norm, optimizer
@@ -260,16 +261,43 @@ class GroupTrainer:
         self.report()
         return GroupResult(results, interrupted)
 
+    def _compiled(self) -> tuple[Any, Any]:
+        """The compiled pass the backend gave the network, and the compiled update of the
+        optimizer over the flat parameters (each ``None`` where there is none): with both
+        and no L2 or clipping, a step that does not log is one compiled call
+        (:meth:`~nnbench.core.kernels.KernelPass.train_step`)."""
+        kernel = getattr(self.net, "kernel", None)
+        if kernel is None or self.flat is None:
+            return kernel, None
+        return kernel, update_plan(self.opt, self.opt_state, self.flat)
+
     def _loop(self) -> bool:
         steps, log_every, eval_every = self.steps, self.cfg.log_every, self.cfg.eval_every
         net, clip, st = self.net, self.cfg.clip, self.state
+        kernel, plan = self._compiled()
+        fusable = plan is not None and clip is None and not net.l2 and not net.can_finish
+        full_batch = None  # the full batch, prepared for the kernel once
         for t in range(steps + 1):
             if self.stop.requested:
                 return True
             Xb, Yb = (None, None) if self.data is None else self.batch(t)
             # keep the hidden layers only where this step may log
             net.record = t % log_every == 0 or t == steps or net.can_finish
-            loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
+            fused = fusable and t > 0 and not (net.record or t % eval_every == 0)
+            if fused:  # the pass and the update in one compiled call
+                if self.full and full_batch is not None:
+                    batch = full_batch
+                else:
+                    batch = kernel.prepare(Xb, Yb)
+                    full_batch = batch if self.full else None
+                lr_t = self.lr_at(t)
+                # a run that fails the divergence test below is not updated, as the NumPy
+                # path freezes its weights before its update; a stopped run is not either
+                loss = kernel.train_step(self.flat, batch, plan,
+                                         lr_t if self.R > 1 else float(lr_t[0]),
+                                         np.where(st.active, st.limit, -1.0))
+            else:
+                loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
             loss = np.asarray(loss, dtype=np.float64)
             if t == 0:
                 # a run starting at loss 0 (the perceptron from zero weights) has no scale
@@ -280,6 +308,9 @@ class GroupTrainer:
                 self.diverge(t, loss, bad)
                 if not st.active.any():
                     break
+            if fused:
+                self._after_update(t)
+                continue
             conv = self.converged(t)
             log_now = t % log_every == 0 or t == steps or conv.any()
             eval_now = t % eval_every == 0 or t == steps or conv.any()
@@ -302,21 +333,28 @@ class GroupTrainer:
                 grads = [flat_grads(grads, self.R)]
             else:
                 params = net.params
-            if log_now and net.weights:
-                before = [W.copy() for W in net.weights]
-                self.opt.update(params, grads, self.opt_state, lr=lr_t)
-                self.update_ratios(before)
+            before = [W.copy() for W in net.weights] if log_now and net.weights else None
+            if plan is not None:  # the compiled update, the same as in a fused step
+                plan.apply(self.flat, grads[0], lr_t)
             else:
                 self.opt.update(params, grads, self.opt_state, lr=lr_t)
-            st.steps_done[st.active] = t + 1
-            now = time.perf_counter()  # ~0.1 us, against >= tens of us for a step
-            if now - self.last_report >= REPORT_INTERVAL:
-                self.last_report = now
-                self.report()
-            if now - self.last_flush >= FLUSH_INTERVAL:
-                self.flush()
+            if before is not None:
+                self.update_ratios(before)
+            self._after_update(t)
         st.end(st.active, "done", time.perf_counter() - self.t0)
         return False
+
+    def _after_update(self, t: int) -> None:
+        """The end of step ``t``: its runs' steps counted, progress reported and rows
+        written now and then."""
+        st = self.state
+        st.steps_done[st.active] = t + 1
+        now = time.perf_counter()  # ~0.1 us, against >= tens of us for a step
+        if now - self.last_report >= REPORT_INTERVAL:
+            self.last_report = now
+            self.report()
+        if now - self.last_flush >= FLUSH_INTERVAL:
+            self.flush()
 
     def converged(self, t: int) -> np.ndarray:
         """Runs whose model says, at an epoch boundary, that training is over (a model that

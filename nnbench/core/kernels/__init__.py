@@ -3,7 +3,12 @@
 ``missing(net, loss_name, train=True)`` says in one line why no kernel computes this pass
 (``None`` when one does); ``make_pass(net, loss_name)`` gives a :class:`KernelPass` whose
 ``loss_and_grads(params, X, Y)`` has the contract of ``net.loss_and_grads(X, Y, loss,
-train=True)``: the same loss ``(runs,)`` and gradients to float rounding.
+train=True)``: the same loss ``(runs,)`` and gradients to float rounding. Its
+``train_step(flat, batch, plan, lr, limit)`` is a whole training step in one compiled
+call: the pass, then the optimizer's update of the flat ``(R, N)`` parameters
+(:mod:`~nnbench.core.kernels.updates`: SGD, momentum, Nesterov, Adam, AMSGrad, AdamW,
+RMSProp, AdaGrad in torch's forms, with one learning rate per run; the NumPy rule's
+numbers bit for bit); the engine takes it on every step that does not log.
 
 Importing this package does not import numba: that happens in :func:`make_pass`, and the
 kernels compile on their first call (cached on disk in nnbench's cache directory,
@@ -102,8 +107,56 @@ def _kernel_module():
     return _onehidden
 
 
+def flat_base(arrays: list[np.ndarray], R: int) -> np.ndarray | None:
+    """The C-contiguous ``(R, N)`` array ``arrays`` are consecutive views of, end to end in
+    their order (as ``engine.flatten_params`` lays parameters out), else ``None``."""
+    base = arrays[0].base if arrays else None
+    N = sum(a[0].size for a in arrays)
+    if base is None or base.shape != (R, N) or not base.flags.c_contiguous:
+        return None
+    at, start, item = 0, base.ctypes.data, base.itemsize
+    for a in arrays:
+        if a.base is not base or a.ctypes.data != start + at * item:
+            return None
+        at += a[0].size
+    return base
+
+
+def compiled_update():
+    """The compiled update of every run (``_update.apply_update``), numba set up first."""
+    _kernel_module()
+    from nnbench.core.kernels._update import apply_update
+
+    return apply_update
+
+
+class LayerStats:
+    """What a logged step keeps of a compiled pass (in ``MLP.last_pass``): the statistic of
+    each hidden layer, as ``Pass.layer_stats`` gives it (``saturated_frac`` or
+    ``dead_frac``, ``(runs,)`` float64), counted by the kernel. Its ``saturated_frac``
+    compares the kernel's ``f'(z)`` with the threshold, so an entry within rounding of it
+    may count otherwise than in NumPy's pass."""
+
+    noise = None
+
+    def __init__(self, stats: list[dict[str, np.ndarray]]):
+        self.stats = stats
+
+    def layer_stats(self, act: Any) -> list[dict[str, np.ndarray]]:
+        return [dict(d) for d in self.stats]
+
+
+class Batch:
+    """A batch prepared for the kernel: inputs ``X`` ``(1 or R, n, K)``, float targets
+    ``Yf`` and labels ``Yl`` (the unused one a stand-in), the loss's factors and the
+    parts' sums ``acc``."""
+
+    __slots__ = ("X", "Yf", "Yl", "n", "fac", "lscale", "acc")
+
+
 class KernelPass:
-    """The fused loss-and-gradients pass of one network shape, activation and loss.
+    """The fused loss-and-gradients pass of one network shape, activation and loss, and the
+    training step that also applies the optimizer's update (:meth:`train_step`).
 
     It reads from ``net`` only its configuration (sizes, activation and its constants,
     dtype, ``l2``, runs), never its parameters: they are given to each call."""
@@ -129,10 +182,25 @@ class KernelPass:
         self.shapes = [(self.runs, K, H), (self.runs, 1, H), (self.runs, H, O),
                        (self.runs, 1, O)]
         self.n_flat = K * H + H + H * O + O
+        R, N = self.runs, self.n_flat
+        self._G = np.empty((R, N), dtype=self.dtype)  # the gradients of train_step
+        self._C = np.empty(R, dtype=self.dtype)
+        # the layer statistic a logged step reports (MLP.layer_stats), counted by the kernel
+        self.stat_name = act.stat
+        self.stat = {"saturated_frac": 1, "dead_frac": 2}[act.stat]
+        self.threshold = T(0.05 * act.max_grad)
+        self._E = np.empty((R, H + 1))
+        self._acc: dict[int, np.ndarray] = {}
+        # no update: the stand-ins of the optimizer's arguments
+        self._no_limit = np.full(R, -1.0)
+        self._no_state = np.zeros((1, 1, 1), dtype=self.dtype)
+        self._no_coef = np.zeros((1, 1), dtype=self.dtype)
+        self._no_flags = np.zeros(5, dtype=np.int64)
 
     # -- inputs ------------------------------------------------------------------------
-    def _params(self, params) -> list[np.ndarray]:
-        """The four parameter arrays as C-contiguous ``W1, b1 (R, H), W2, b2 (R, O)``."""
+    def _flat_params(self, params) -> np.ndarray:
+        """The parameters as one C-contiguous ``(R, N)`` array in the flat layout: the one
+        ``params`` are views of, else a copy; checked against the network's shapes."""
         params = list(params)
         if len(params) != 4:
             raise NNBenchError(f"params must hold 4 arrays, got {len(params)}")
@@ -143,27 +211,34 @@ class KernelPass:
                     f"{shape}, got {getattr(p, 'dtype', type(p).__name__)} "
                     f"{getattr(p, 'shape', '')}"
                 )
-        W1, b1, W2, b2 = params
         R = self.runs
-        return [np.ascontiguousarray(W1), np.ascontiguousarray(b1.reshape(R, -1)),
-                np.ascontiguousarray(W2), np.ascontiguousarray(b2.reshape(R, -1))]
+        flat = flat_base(params, R)
+        return flat if flat is not None else np.concatenate(
+            [p.reshape(R, -1) for p in params], axis=1)
 
-    def _input(self, X) -> np.ndarray:
-        """``X`` as a C-contiguous ``(1 or R, n, K)`` array (the MLP's checks and wording)."""
+    def prepare(self, X, Y) -> Batch:
+        """``X`` and ``Y`` checked (the MLP's and the loss's wording) and laid out for the
+        kernel; a full-batch loop prepares its batch once."""
         X = check_input(X, self.dtype, self.sizes[0], self.runs)
-        return np.ascontiguousarray(X if X.ndim == 3 else X[None])
-
-    def _targets(self, Y, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(Yf, Yl)``: float targets ``(1 or R, n, O)`` and labels ``(1 or R, n)``, the
-        unused one a one-element stand-in; checked by the loss itself."""
+        b = Batch()
+        b.X = np.ascontiguousarray(X if X.ndim == 3 else X[None])
+        b.n = n = b.X.shape[1]
         shape = (self.runs, n, self.sizes[-1])
         fake_out = np.broadcast_to(np.zeros((), dtype=self.dtype), shape)
         Yc = self.loss.targets(Y, fake_out)
         if self.loss.takes_labels:
             Yl = Yc[:1] if Yc.strides[0] == 0 else Yc
-            return np.zeros((1, 1, 1), self.dtype), np.ascontiguousarray(Yl, dtype=np.int64)
-        Yf = Yc if Yc.ndim == 3 else Yc[None]
-        return np.ascontiguousarray(Yf), np.zeros((1, 1), np.int64)
+            b.Yf = np.zeros((1, 1, 1), self.dtype)
+            b.Yl = np.ascontiguousarray(Yl, dtype=np.int64)
+        else:
+            b.Yf = np.ascontiguousarray(Yc if Yc.ndim == 3 else Yc[None])
+            b.Yl = np.zeros((1, 1), np.int64)
+        b.fac, b.lscale = self._factors(n)
+        parts = -(-n // self._k.PART)
+        if parts not in self._acc:
+            self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 2 + self.sizes[1]))
+        b.acc = self._acc[parts]
+        return b
 
     def _factors(self, n: int) -> tuple[Any, float]:
         """The gradient's factor (in the dtype, as NumPy's path rounds it) and the loss's."""
@@ -178,15 +253,38 @@ class KernelPass:
         return T(1.0 / n), (0.5 / n if half else 1.0 / n)
 
     # -- the pass ----------------------------------------------------------------------
-    def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None):
+    def _run(self, P, b: Batch, G, C, limit, update, stats: bool = False) -> None:
+        """The compiled step over the flat parameters ``P``: gradients into ``G``, losses
+        into ``C``, and ``update`` (``(code, S, coef, flags)``, code -1: none) applied to
+        the runs whose loss is at most ``limit``; with ``stats`` the counts of the layer
+        statistic into ``self._E``."""
+        code, S, coef, flags = update
+        K, H, O = self.sizes
+        with _LOCK:
+            self._k.step(b.X, b.Yf, b.Yl, P, K, H, O, self.act, self.slope, self.alpha,
+                         self.scale, self.code, b.fac, b.lscale, self.stat if stats else 0,
+                         self.threshold, b.acc, G, C, self._E, limit, code, S, coef, flags)
+
+    def _stats(self, n: int) -> LayerStats:
+        """The statistic of the hidden layer from the counts of the last pass with stats."""
+        E, H = self._E, self.sizes[1]
+        if self.stat == 2:  # units with z <= 0 on every sample
+            value = (E[:, :H] == 0).mean(axis=1)
+        else:
+            value = E[:, H] / (n * H)
+        return LayerStats([{self.stat_name: value.astype(np.float64)}])
+
+    def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None,
+                       stats: bool = False):
         """``(C (R,), grads)`` as ``net.loss_and_grads(X, Y, loss, train=True)``: ``grads``
         like ``params``. With ``out`` (``(R, N)`` of the dtype, laid out as
         ``engine.flatten_params`` lays the parameters out) the gradients are written
-        there and returned as views of it."""
-        W1, b1, W2, b2 = ws = self._params(params)
-        X = self._input(X)
-        n = X.shape[1]
-        Yf, Yl = self._targets(Y, n)
+        there and returned as views of it. ``X`` may be a prepared :class:`Batch`
+        (``Y`` then unused). With ``stats``, ``(C, grads, stats)``: the layer statistic
+        of the pass as a :class:`LayerStats` (counted in the same call)."""
+        params = list(params)
+        P = self._flat_params(params)
+        b = X if isinstance(X, Batch) else self.prepare(X, Y)
         R, N = self.runs, self.n_flat
         if out is None:
             out = np.empty((R, N), dtype=self.dtype)
@@ -195,28 +293,38 @@ class KernelPass:
                 f"out must be a {self.dtype.name} array of shape {(R, N)}, "
                 f"got {out.dtype} {out.shape}"
             )
-        k = self._k
-        fac, lscale = self._factors(n)
-        acc = np.empty((R, -(-n // k.PART), N + 1))
-        C = np.empty(R)
-        with _LOCK:
-            k.parts(X, Yf, Yl, W1, b1, W2, b2, self.act, self.slope, self.alpha,
-                    self.scale, self.code, fac, acc)
-        k.reduce_parts(acc, lscale, out, C)
-        C = C.astype(self.dtype)
+        C = np.empty(R, dtype=self.dtype)
+        self._run(P, b, out, C, self._no_limit,
+                  (-1, self._no_state, self._no_coef, self._no_flags), stats)
         grads = self._views(out)
         if self.l2 > 0:  # as MLP._regularized: C + lambda/2 ||W||^2, dC/dW + lambda W
+            W1, W2 = params[0], params[2]
             sq = sum(np.einsum("rij,rij->r", W, W) for W in (W1, W2))
             C = C + (0.5 * self.l2 * np.asarray(sq)).astype(self.dtype)
-            for g, W in ((grads[0], ws[0]), (grads[2], ws[2])):
+            for g, W in ((grads[0], W1), (grads[2], W2)):
                 g += self.l2 * W
+        if stats:
+            return C, grads, self._stats(b.n)
         return C, grads
+
+    def train_step(self, flat: np.ndarray, batch: Batch, plan: Any, lr: Any,
+                   limit: np.ndarray) -> np.ndarray:
+        """One step of training in one compiled call: the loss and gradients of every run
+        at the parameters ``flat`` ``(R, N)`` (:func:`flat_base` of the network's), then
+        ``plan``'s optimizer update with the learning rates ``lr`` of the runs whose loss
+        is at most ``limit`` ``(R,)`` (float64; NaN fails; -1 for a run that must not
+        move), in place. The losses ``(R,)`` (a buffer reused by the next call); no L2
+        (``plan`` is only made without it)."""
+        if self.l2 > 0:
+            raise NNBenchError("train_step has no L2 term; use loss_and_grads")
+        self._run(flat, batch, self._G, self._C, limit, plan.prepare(lr))
+        return self._C.copy()
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         """``flat`` ``(R, N)`` cut into the four gradient arrays (views)."""
         views, at = [], 0
         for shape in self.shapes:
-            size = int(np.prod(shape[1:]))
+            size = shape[1] * shape[2]
             views.append(flat[:, at:at + size].reshape(shape))
             at += size
         return views
@@ -226,4 +334,5 @@ class KernelPass:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
 
-__all__ = ["ACTIVATIONS", "LOSSES", "KernelPass", "make_pass", "missing", "numba_missing"]
+__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "compiled_update",
+           "flat_base", "make_pass", "missing", "numba_missing"]

@@ -8,10 +8,12 @@ SIMD lanes of every inner loop: unit by unit it forms ``z``, ``a`` and ``f'(z)``
 in small buffers that stay in the L1 cache, accumulates the output per lane, takes the loss
 and ``dC/dout`` per lane, then reduces ``dC/dW2``, ``dC/db2``, ``dC/dW1`` and ``dC/db1`` over
 the chunk's lanes into float64 sums of its own. The parts' sums are then added in part order
-(:func:`reduce_parts`), so a run's numbers depend on nothing but the run.
+(``_update.finish_run``), so a run's numbers depend on nothing but the run, and in the same
+call the optimizer's update may follow (:func:`step`).
 
-The flat layout of the sums is that of ``engine.flatten_params``: ``W1`` (``K H``, row-major),
-``b1`` (``H``), ``W2`` (``H O``), ``b2`` (``O``), then the loss.
+The parameters come in the flat layout of ``engine.flatten_params``, one ``(R, N)`` array:
+``W1`` (``K H``, row-major), ``b1`` (``H``), ``W2`` (``H O``), ``b2`` (``O``); the sums in the
+same layout, then the loss.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from nnbench.core.kernels._exp import clamp, fexp, fexpm1
+from nnbench.core.kernels._update import finish_run
 
 #: samples per chunk: the SIMD lanes of the inner loops
 LANES = 64
@@ -200,24 +203,28 @@ def _loss(code, Ob, Yb, Lb, O, m, T, fac):
 
 # -- one (run, part) task ------------------------------------------------------------------
 @njit(**_JIT)
-def _part(X, Yf, Yl, W1, b1, W2, b2, start, stop, act, slope, alpha, scale, loss, fac, acc):
+def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
+          thr, acc):
     """Samples ``start:stop`` of one run (``X`` ``(n, K)``, ``Yf`` ``(n, O)`` or, for a loss
-    of labels, ``Yl`` ``(n,)``, the run's weights) into ``acc``, the part's float64 sums in
-    the flat layout."""
-    n_in, H = W1.shape
-    O = W2.shape[1]
-    T = W1.dtype.type
+    of labels, ``Yl`` ``(n,)``; ``P`` the run's parameters in the flat layout) into
+    ``acc``, the part's float64 sums in the flat layout, then the loss, then the counts of
+    the layer's statistic: ``stat`` 2 (``dead_frac``) counts per unit the samples with
+    ``z > 0`` (not ``z <= 0``, as NumPy's test), ``stat`` 1 (``saturated_frac``) the
+    entries with ``f'(z) < thr``; 0 counts nothing."""
+    n_in = K
+    T = P.dtype.type
     zero = T(0.0)
     labels = loss >= BCE
-    xb = np.empty((n_in, LANES), dtype=W1.dtype)
-    Z = np.empty((H, LANES), dtype=W1.dtype)
-    A = np.empty((H, LANES), dtype=W1.dtype)
-    Ob = np.empty((O, LANES), dtype=W1.dtype)
-    Yb = np.empty((O, LANES), dtype=W1.dtype)
+    xb = np.empty((n_in, LANES), dtype=P.dtype)
+    Z = np.empty((H, LANES), dtype=P.dtype)
+    A = np.empty((H, LANES), dtype=P.dtype)
+    Ob = np.empty((O, LANES), dtype=P.dtype)
+    Yb = np.empty((O, LANES), dtype=P.dtype)
     Lb = np.zeros(LANES, dtype=np.int64)
-    g = np.empty(LANES, dtype=W1.dtype)
+    g = np.empty(LANES, dtype=P.dtype)
     at_b1, at_W2 = n_in * H, n_in * H + H
     at_b2 = at_W2 + H * O
+    at_alive = at_b2 + O + 1
     acc[:] = 0.0
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
@@ -234,18 +241,32 @@ def _part(X, Yf, Yl, W1, b1, W2, b2, start, stop, act, slope, alpha, scale, loss
         # forward: z = x W1 + b1, a = f(z), out = a W2 + b2, all lanes at once
         for j in range(H):
             for i in range(m):
-                Z[j, i] = b1[j]
+                Z[j, i] = P[at_b1 + j]
             for k in range(n_in):
-                w = W1[k, j]
+                w = P[k * H + j]
                 for i in range(m):
                     Z[j, i] += xb[k, i] * w
+        if stat == 2:
+            for j in range(H):
+                c_ = 0
+                for i in range(m):
+                    if not Z[j, i] <= zero:
+                        c_ += 1
+                acc[at_alive + j] += c_
         _activate(act, Z, A, H, m, T, slope, alpha, scale)
+        if stat == 1:
+            c_ = 0
+            for j in range(H):
+                for i in range(m):
+                    if Z[j, i] < thr:
+                        c_ += 1
+            acc[at_alive + H] += c_
         for o in range(O):
             for i in range(m):
-                Ob[o, i] = b2[o]
+                Ob[o, i] = P[at_b2 + o]
         for j in range(H):
             for o in range(O):
-                w = W2[j, o]
+                w = P[at_W2 + j * O + o]
                 for i in range(m):
                     Ob[o, i] += A[j, i] * w
         acc[at_b2 + O] += _loss(loss, Ob, Yb, Lb, O, m, T, fac)
@@ -264,7 +285,7 @@ def _part(X, Yf, Yl, W1, b1, W2, b2, start, stop, act, slope, alpha, scale, loss
             for i in range(m):  # d^1 = (d^2 W2^T) f'(z)
                 g[i] = zero
             for o in range(O):
-                w = W2[j, o]
+                w = P[at_W2 + j * O + o]
                 for i in range(m):
                     g[i] += Ob[o, i] * w
             s = zero
@@ -279,36 +300,27 @@ def _part(X, Yf, Yl, W1, b1, W2, b2, start, stop, act, slope, alpha, scale, loss
                 acc[k * H + j] += s
 
 
-@njit(parallel=True, **_JIT)
-def parts(X, Yf, Yl, W1, b1, W2, b2, act, slope, alpha, scale, loss, fac, acc):
-    """Every ``(run, part)`` task of the pass, on numba's threads: ``acc[r, p]`` gets the
-    sums of part ``p`` of run ``r``. ``X`` is ``(1 or R, n, K)``, ``Yf`` ``(1 or R, n, O)``
-    float targets or a ``(1, 1, 1)`` stand-in, ``Yl`` ``(1 or R, n)`` labels or a ``(1, 1)``
-    stand-in; ``W1`` ``(R, K, H)``, ``b1`` ``(R, H)``, ``W2`` ``(R, H, O)``, ``b2`` ``(R, O)``."""
-    R, P = acc.shape[0], acc.shape[1]
+@njit(parallel=True, error_model="numpy", cache=True)  # no fastmath: see _update
+def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, stat, thr,
+         acc, G, C, E, limit, code, S, coef, flags):
+    """One training step of every run: the ``(run, part)`` tasks of the pass on numba's
+    threads (``acc[r, p]`` the sums of part ``p`` of run ``r``), then run by run the parts'
+    fixed-order sum into the gradients ``G`` ``(R, N)`` and losses ``C`` ``(R,)`` and, with
+    ``code >= 0``, the optimizer's update of ``P`` (``_update.finish_run``); the counts of
+    the layer's statistic (``stat``, see :func:`_part`) summed into ``E`` ``(R, H + 1)``.
+
+    ``X`` is ``(1 or R, n, K)``, ``Yf`` ``(1 or R, n, O)`` float targets or a ``(1, 1, 1)``
+    stand-in, ``Yl`` ``(1 or R, n)`` labels or a ``(1, 1)`` stand-in; ``P`` ``(R, N)`` the
+    parameters in the flat layout."""
+    R, NP = acc.shape[0], acc.shape[1]
     n = X.shape[1]
-    for t in prange(R * P):
-        r, p = t // P, t % P
+    for t in prange(R * NP):
+        r, p = t // NP, t % NP
         start, stop = p * PART, min(n, (p + 1) * PART)
         rx = r if X.shape[0] > 1 else 0
         rf = r if Yf.shape[0] > 1 else 0
         rl = r if Yl.shape[0] > 1 else 0
-        _part(X[rx], Yf[rf], Yl[rl], W1[r], b1[r], W2[r], b2[r], start, stop,
-              act, slope, alpha, scale, loss, fac, acc[r, p])
-
-
-@njit(error_model="numpy", cache=True)
-def reduce_parts(acc, lscale, grads, C):
-    """``grads[r] = sum_p acc[r, p, :-1]`` and ``C[r] = lscale sum_p acc[r, p, -1]``, the
-    parts added in order (no reassociation), each in float64, rounded once to the dtype."""
-    R, P, N = acc.shape
-    for r in range(R):
-        for i in range(N - 1):
-            s = 0.0
-            for p in range(P):
-                s += acc[r, p, i]
-            grads[r, i] = s
-        s = 0.0
-        for p in range(P):
-            s += acc[r, p, N - 1]
-        C[r] = s * lscale
+        _part(X[rx], Yf[rf], Yl[rl], P[r], K, H, O, start, stop, act, slope, alpha, scale,
+              loss, fac, stat, thr, acc[r, p])
+    for r in prange(R):
+        finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)

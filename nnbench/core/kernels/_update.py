@@ -1,0 +1,162 @@
+"""The end of a compiled training pass, shared by the kernels: the fixed-order sum of a run's
+parts and the optimizer's update of its parameters, compiled with numba.
+
+The update rules are those of ``nnbench.core.optimizers`` (torch's forms), written operation
+for operation in the same order and precision: every coefficient comes in the dtype of the
+parameters, computed in Python as the NumPy rule computes it (:mod:`nnbench.core.kernels.
+updates`), no fastmath flag lets LLVM reorder anything, a product is rounded before it is
+added (:func:`_rounded`), and ``sqrt`` and division are IEEE's. So an update here gives
+the numbers of the NumPy rule bit for bit (tested). Every caller of these functions is
+compiled without fastmath flags: numba compiles a callee first met while compiling a
+caller with the caller's flags, and the rounding of the update would then depend on the
+call site.
+
+The flat layout is that of ``engine.flatten_params``: one run's parameters ``p`` ``(N,)``,
+its gradient ``g`` ``(N,)``; the rule's state ``S`` ``(k, R, N)`` (moments, buffers), its
+coefficients ``coef`` ``(c, R)`` in the dtype, its flags ``flags`` ``(f,)`` int64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+SGD, ADAM, RMSPROP, ADAGRAD = range(4)
+#: flags: gradient negated (maximize); weight decay 0 none, 1 coupled (g + wd p), 2 decoupled
+#: (AdamW's p *= 1 - lr wd); the rule's own switch (momentum, amsgrad); SGD's Nesterov; SGD's
+#: first step (the buffer starts at g)
+MAXIMIZE, DECAY, OWN, NESTEROV, FIRST = range(5)
+
+_EXACT = {"error_model": "numpy", "cache": True}  # no fastmath: IEEE as NumPy
+
+
+@intrinsic
+def _rounded(typingctx, x):
+    """``x`` itself, through an empty inline assembly block LLVM cannot see into: a product
+    passed through it is rounded before it is added, never fused into a multiply-add
+    (which LLVM may form, depending on where a function is inlined)."""
+    if x not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(args[0].type, [args[0].type])
+        return builder.asm(fnty, "", "=x,0", [args[0]], side_effect=False)
+    return x(x), codegen
+
+
+@njit(**_EXACT)
+def update_row(code, p, g, S, r, coef, flags):
+    """One run's update of ``p`` in place (``r`` its index into ``S`` and ``coef``); a
+    code that is no rule's (-1) changes nothing."""
+    neg = flags[MAXIMIZE] != 0
+    decay = flags[DECAY]
+    own = flags[OWN] != 0
+    if code == SGD:  # coef: lr, wd, momentum, 1 - dampening
+        lr, wd, mu, keep = coef[0, r], coef[1, r], coef[2, r], coef[3, r]
+        nesterov, first = flags[NESTEROV] != 0, flags[FIRST] != 0
+        for i in range(p.shape[0]):
+            x = -g[i] if neg else g[i]
+            if decay == 1:
+                x = x + _rounded(wd * p[i])
+            if own:
+                if first:
+                    b = x
+                else:
+                    b = _rounded(S[0, r, i] * mu)
+                    b = b + _rounded(keep * x)
+                S[0, r, i] = b
+                x = x + _rounded(mu * b) if nesterov else b
+            p[i] = p[i] - _rounded(lr * x)
+    elif code == ADAM:  # coef: 1 - b1, b2, 1 - b2, sqrt(1 - b2^t), eps, step size, wd, 1 - lr wd
+        c1, b2, c2, bc2 = coef[0, r], coef[1, r], coef[2, r], coef[3, r]
+        eps, step, wd, shrink = coef[4, r], coef[5, r], coef[6, r], coef[7, r]
+        for i in range(p.shape[0]):
+            x = -g[i] if neg else g[i]
+            if decay == 2:
+                p[i] = p[i] * shrink
+            elif decay == 1:
+                x = x + _rounded(wd * p[i])
+            m = S[0, r, i]
+            m = m + _rounded(c1 * (x - m))
+            S[0, r, i] = m
+            v = _rounded(S[1, r, i] * b2)
+            v = v + _rounded(c2 * (x * x))
+            S[1, r, i] = v
+            if own:  # amsgrad: np.maximum, a NaN on either side wins
+                top = S[2, r, i]
+                if not (top != top) and (v != v or v > top):
+                    top = v
+                S[2, r, i] = top
+                v = top
+            denom = np.sqrt(v)
+            denom = denom / bc2
+            denom = denom + eps
+            p[i] = p[i] - (step * m) / denom
+    elif code == RMSPROP:  # coef: alpha, 1 - alpha, eps, lr, wd, momentum
+        a, ca, eps, lr, wd, mu = coef[0, r], coef[1, r], coef[2, r], coef[3, r], coef[4, r], \
+            coef[5, r]
+        for i in range(p.shape[0]):
+            x = -g[i] if neg else g[i]
+            if decay == 1:
+                x = x + _rounded(wd * p[i])
+            v = _rounded(S[0, r, i] * a)
+            v = v + _rounded((ca * x) * x)
+            S[0, r, i] = v
+            s = np.sqrt(v)
+            s = s + eps
+            if own:
+                b = _rounded(S[1, r, i] * mu)
+                b = b + x / s
+                S[1, r, i] = b
+                p[i] = p[i] - _rounded(lr * b)
+            else:
+                p[i] = p[i] - _rounded(lr * (x / s))
+    elif code == ADAGRAD:  # coef: lr / (1 + (t - 1) lr_decay), eps, wd
+        clr, eps, wd = coef[0, r], coef[1, r], coef[2, r]
+        for i in range(p.shape[0]):
+            x = -g[i] if neg else g[i]
+            if decay == 1:
+                x = x + _rounded(wd * p[i])
+            s2 = S[0, r, i] + _rounded(x * x)
+            S[0, r, i] = s2
+            std = np.sqrt(s2)
+            std = std + eps
+            p[i] = p[i] - (clr * x) / std
+
+
+@njit(**_EXACT)
+def finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags):
+    """Run ``r``: ``G[r] = sum_p acc[r, p, :N]``, ``C[r] = lscale sum_p acc[r, p, N]`` and
+    ``E[r] = sum_p acc[r, p, N + 1:]`` (``N`` the parameters, the rest the counts of the
+    layer statistics), the parts added in order, each in float64, ``G`` and ``C`` rounded
+    once to the dtype; then, when ``code >= 0`` and the run's loss passes the engine's
+    divergence test (``|C[r]| <= limit[r]``, as float64 of the rounded loss; NaN fails),
+    its update."""
+    P_, N = acc.shape[1], G.shape[1]
+    T = G.dtype.type
+    for i in range(N):
+        s = 0.0
+        for q in range(P_):
+            s += acc[r, q, i]
+        G[r, i] = T(s)
+    s = 0.0
+    for q in range(P_):
+        s += acc[r, q, N]
+    C[r] = T(s * lscale)
+    for i in range(E.shape[1]):
+        s = 0.0
+        for q in range(P_):
+            s += acc[r, q, N + 1 + i]
+        E[r, i] = s
+    if code >= 0 and abs(np.float64(C[r])) <= limit[r]:
+        update_row(code, P[r], G[r], S, r, coef, flags)
+
+
+@njit(**_EXACT)
+def apply_update(code, P, G, S, coef, flags):
+    """Every run's update, one after another on the calling thread (a few hundred numbers
+    a run: waking numba's threads would cost more than the update)."""
+    for r in range(P.shape[0]):
+        update_row(code, P[r], G[r], S, r, coef, flags)
