@@ -97,6 +97,9 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
             setattr(c, key, None)  # a point on a landscape has no network
         elif getattr(c, key) is None:
             setattr(c, key, task_default(task, key))
+    for key in ("residual", "shuffle"):  # off / shuffled unless the task suggests otherwise
+        if getattr(c, key) is None and not landscape:
+            setattr(c, key, (getattr(task, "defaults", {}) or {}).get(key))
     if c.batch_size is None:
         c.batch_size = task_default(task, "batch_size")
         if c.batch_size is None:
@@ -213,7 +216,7 @@ def _validate_landscape(c: RunFields) -> None:
     """A landscape run: a valid start point and none of the options of a network."""
     if c.start is not None:
         parse_start(c.start)
-    given = [k for k in ("l2", "dropout", "binary", "pieces") if getattr(c, k)]
+    given = [k for k in ("l2", "dropout", "binary", "pieces", "residual") if getattr(c, k)]
     if given:
         raise NNBenchError(f"{given[0]} applies to networks trained on data; task "
                            f"'{c.task}' is a landscape (a point, no weights)")

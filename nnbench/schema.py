@@ -67,7 +67,11 @@ class RunFields:
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
     batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
     ``lecture``: the optimizer's ``form`` hyperparameter, given as a field so that a grid
-    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``).
+    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``);
+    ``residual`` skip connections between hidden layers of equal width (``h + f(z)``, the
+    MNIST-1D paper's MLP); ``shuffle = False`` takes the minibatches in the order of the
+    training set, epoch after epoch, the same for every seed (as the MNIST-1D paper's
+    ``train.py``; ``None`` is the task's suggestion, else a fresh permutation per epoch).
     """
 
     task: str = "sin"
@@ -103,6 +107,8 @@ class RunFields:
     dropout: float | None = None
     binary: bool | None = None
     pieces: int | None = None
+    residual: bool | None = None
+    shuffle: bool | None = None
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -208,10 +208,18 @@ DropoutOpt = Annotated[option_type("dropout"), typer.Option(
 BinaryOpt = Annotated[option_type("binary"), typer.Option(
     "--binary/--no-binary", help="Weights +-1 in the forward pass, real shadow weights "
     "trained straight through.", rich_help_panel=MODEL, show_default=False)]
+ResidualOpt = Annotated[option_type("residual"), typer.Option(
+    "--residual/--no-residual", help="Skip connections between hidden layers of equal width, "
+    "h + f(W h + b) (the MNIST-1D paper's MLP): --depth 2 --width 100 --residual.",
+    rich_help_panel=MODEL, show_default=False)]
 PiecesOpt = Annotated[option_type("pieces"), typer.Option(
     "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
     rich_help_panel=MODEL)]
 
+ShuffleOpt = Annotated[option_type("shuffle"), typer.Option(
+    "--shuffle/--no-shuffle", help="Minibatches from a fresh permutation each epoch "
+    "(default), or in the training set's order, the same for every seed (--no-shuffle, as "
+    "the MNIST-1D paper's train.py).", rich_help_panel=TRAIN, show_default=False)]
 StepsOpt = Annotated[option_type("steps"), typer.Option(
     "--steps", help="Number of updates.", rich_help_panel=TRAIN)]
 EpochsOpt = Annotated[option_type("epochs"), typer.Option(
@@ -295,7 +303,7 @@ def experiment_options(
     seed: SeedOpt = None, dtype: DtypeOpt = None, log_every: LogEveryOpt = None,
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
-    pieces: PiecesOpt = None,
+    pieces: PiecesOpt = None, residual: ResidualOpt = None, shuffle: ShuffleOpt = None,
     config: ConfigOpt = None, out: OutOpt = None, name: NameOpt = None,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,
     json: JsonOpt = False, debug: DebugOpt = False,

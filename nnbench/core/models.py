@@ -258,6 +258,8 @@ def model_options(cfg: Any) -> dict[str, Any]:
     ``binary``; ``pieces`` of a maxout MLP, 2 unless given)."""
     out = {k: getattr(cfg, k) for k in ("l2", "dropout", "binary")
            if getattr(cfg, k, None) is not None}
+    if getattr(cfg, "residual", None):  # skip connections: the mlp's only
+        out["residual"] = True
     if getattr(cfg, "model", None) == "mlp" and getattr(cfg, "act", None) == "maxout":
         out["pieces"] = cfg.pieces if cfg.pieces is not None else 2
     return out
@@ -286,6 +288,9 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
     if cfg.pieces is not None and not (hidden and cfg.act == "maxout"):
         raise NNBenchError("pieces is the number of linear pieces of a maxout unit; give it "
                            "with --model mlp --act maxout")
+    if getattr(cfg, "residual", None) and model != "mlp":
+        raise NNBenchError(f"residual connections join hidden layers of --model mlp, got "
+                           f"model '{model}'")
     if cfg.binary and model != "mlp":
         raise NNBenchError(f"binary weights apply to --model mlp, got model '{model}'")
     if model == "perceptron":

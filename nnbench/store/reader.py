@@ -74,7 +74,7 @@ class Results:
 
 
 _JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
-_BOOL_FIELDS = ("binary",)
+_BOOL_FIELDS = ("binary", "residual", "shuffle")
 
 
 def _cell_value(key: str, value: Any) -> Any:
