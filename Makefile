@@ -12,6 +12,7 @@ help:
 	@echo "make test    lint (ruff; zizmor and, where installed, actionlint on the CI workflow) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
+	@echo "             vanishing-digits"
 	@echo "             xor landscapes classic sparsity optimizers-family schedules forms,"
 	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
@@ -69,7 +70,7 @@ clean:
 # QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
-.PHONY: classic sparsity optimizers-family schedules forms
+.PHONY: classic sparsity optimizers-family schedules forms vanishing-digits
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
 experiment = $(BIN)/nnbench compare --config experiments/$(1).toml --out $(RESULTS)/$(1) \
@@ -83,6 +84,7 @@ EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-line
 	landscape-rosenbrock landscape-beale landscape-saddle
 EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
 	sparsity sparsity-binary
+EXPERIMENTS += vanishing-constant vanishing-residual vanishing-digits
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
 
@@ -98,6 +100,19 @@ activations: $(STAMP)
 
 vanishing: $(STAMP)
 	$(call experiment,vanishing,--steps 100 --seeds 1)
+	$(call experiment,vanishing-constant,--steps 20 --seeds 1)
+	$(call experiment,vanishing-residual,--steps 100 --seeds 1)
+
+# sigmoid networks of growing depth on the 8x8 digits (the datasets extra), and on MNIST
+# when its files are in the cache (nnbench data fetch mnist): each layer's speed of learning
+VANISHING_MNIST = --task mnist --batch-size 10 --epochs $(if $(QUICK),1,5) --eval-every 500
+vanishing-digits: $(DEV)
+	$(call experiment,vanishing-digits,--steps 300 --seeds 1)
+	@if $(BIN)/python -c "from nnbench.tasks import get_task; get_task('mnist').check_available()" \
+		2>/dev/null; then $(BIN)/nnbench compare --config experiments/vanishing-digits.toml \
+		--name vanishing-mnist --out $(RESULTS)/vanishing-mnist --overwrite --quiet \
+		$(VANISHING_MNIST) $(if $(QUICK),--seeds 1); else echo "MNIST's files are not in the" \
+		"cache (nnbench data fetch mnist): vanishing-mnist skipped"; fi
 
 xor: $(STAMP)
 	$(call experiment,xor-linear,--steps 300 --seeds 2)
@@ -145,7 +160,7 @@ forms: $(STAMP)
 	$(call experiment,forms-rmsprop-adagrad,--steps 200 --seeds 1)
 	$(call experiment,forms-adam-momentum,--steps 200 --seeds 1)
 
-figures: sin optimizers activations vanishing xor landscapes classic sparsity \
+figures: sin optimizers activations vanishing vanishing-digits xor landscapes classic sparsity \
 	optimizers-family schedules forms
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 

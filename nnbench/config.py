@@ -83,6 +83,7 @@ class ExperimentConfig:
     models: list[str] | None = None
     losses: list[str] | None = None
     forms: list[str] | None = None
+    residuals: list[bool] | None = None
     seeds: int | list[int] = 3
 
     def seed_values(self) -> list[int]:
@@ -314,7 +315,7 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
-             "schedule": "sched-", "form": "form-"}
+             "schedule": "sched-", "form": "form-", "residual": "residual-"}
 
 
 def _id_part(axis: str, value: Any) -> str:

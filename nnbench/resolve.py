@@ -31,9 +31,9 @@ from nnbench.core.errors import (
     check_range,
     plural,
 )
-from nnbench.core.init import INITS
+from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES
-from nnbench.core.models import MODELS, check_options, model_defaults
+from nnbench.core.models import MODELS, ONE_OUTPUT_LOSSES, check_options, model_defaults
 from nnbench.core.optimizers import OPTIMIZERS, hyperparameter_names, optimizer
 from nnbench.core.schedules import SCHEDULES, schedule
 from nnbench.schema import FIELD_TYPES, FULL_BATCH, RunFields, choices, optimizer_hyper
@@ -233,7 +233,7 @@ def _validate_network(c: RunFields) -> None:
                                "(depth 0 is a linear model; give act 'identity' for it)")
         if c.depth > 0 and c.act != "maxout":
             ACTIVATIONS.get(c.act)
-        INITS.get(c.init)
+        initializer(c.init)  # the name, and the value of NAME:VALUE
     else:
         if c.model not in MODELS.names():
             raise UnknownNameError("model", c.model, MODELS.names())
@@ -241,8 +241,6 @@ def _validate_network(c: RunFields) -> None:
         check_int("width", c.width, 1)
 
 
-# losses of one output, a logit that separates two classes
-ONE_OUTPUT_LOSSES = ("bce_with_logits", "sigmoid_mse", "perceptron")
 # models of one output (the others have one per class, or the task's outputs)
 ONE_OUTPUT_MODELS = ("logistic", "perceptron")
 
@@ -268,7 +266,7 @@ def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
     if c.loss in ONE_OUTPUT_LOSSES and classes != 2:
         raise NNBenchError(f"loss {c.loss} separates two classes with one output; {what}: "
                            "use softmax_cross_entropy")
-    if c.loss in ONE_OUTPUT_LOSSES and c.model not in ONE_OUTPUT_MODELS:
+    if c.loss in ONE_OUTPUT_LOSSES and c.model not in (*ONE_OUTPUT_MODELS, "mlp"):
         raise NNBenchError(f"loss {c.loss} needs one output (--model logistic); model "
                            f"{c.model} has one output per class: use softmax_cross_entropy")
     if c.model == "mlp" and c.depth and c.act != "maxout" and not getattr(

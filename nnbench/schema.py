@@ -44,6 +44,7 @@ AXES: dict[str, str] = {
     "models": "model",
     "losses": "loss",
     "forms": "form",
+    "residuals": "residual",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full

@@ -47,6 +47,9 @@ FIGS_BEFORE = {
     "schedules": "loss accuracy lr_sensitivity lr_schedule decision_regions",
     "forms-rmsprop-adagrad": "loss accuracy gradients decision_regions",
     "forms-adam-momentum": "loss accuracy gradients decision_regions",
+    "vanishing-constant": "loss accuracy gradients",
+    "vanishing-residual": "loss accuracy gradients layer_speed",
+    "vanishing-digits": "loss accuracy gradients layer_speed",
 }
 
 

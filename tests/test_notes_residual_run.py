@@ -104,3 +104,37 @@ def test_mnist1d_suggests_the_papers_mlp_and_training():
     # other tasks keep shuffled batches and no skip connections
     s = resolve(RunConfig(task="spirals"))
     assert s.residual is None and s.shuffle is None
+
+
+def test_residuals_axis_trains_each_value_in_its_own_group(tmp_path):
+    out = tmp_path / "g"
+    res = CliRunner().invoke(app, ["compare", "--task", "spirals", "--depth", "3", "--width",
+                                   "5", "--steps", "5", "--act", "sigmoid", "--residuals",
+                                   "false,true", "--seeds", "1", "--dtype", "float64",
+                                   "--out", str(out), "--no-plot", "--quiet"])
+    assert res.exit_code == 0, res.output
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs["run_id"].tolist() == ["residual-False-s0", "residual-True-s0"]
+    assert runs["residual"].tolist() == [False, True]
+    assert runs["group"].nunique() == 2
+    alone = _cfg(task="spirals", task_kw={}, act="sigmoid", depth=3, width=5, steps=5, seed=0,
+                 residual=True, shuffle=None, batch_size=None, optim=None, lr=None,
+                 log_every=None)
+    w = train_group([alone], sink=ListSink()).runs[0]
+    assert runs["final_train_loss"].iloc[1] == pytest.approx(w.final_train_loss, rel=1e-12)
+    bad = CliRunner().invoke(app, ["compare", "--task", "spirals", "--residuals", "yes",
+                                   "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "--residuals" in bad.output
+
+
+def test_an_mlp_with_a_one_output_loss_has_one_logit():
+    """bce_with_logits on two classes: the mlp ends in one output, as logistic regression."""
+    from nnbench.core.models import build_model
+    from nnbench.tasks import get_task
+
+    c = resolve(RunConfig(task="moons", loss="bce_with_logits", depth=2, width=4))
+    task = get_task("moons")
+    net = build_model(c, task, 2, 2, [0])
+    assert net.sizes == [2, 4, 4, 1]
+    r = train_group([c], sink=ListSink()).runs[0]
+    assert r.final_train_acc > 0.8

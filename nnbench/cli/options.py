@@ -178,7 +178,8 @@ DepthOpt = Annotated[option_type("depth"), typer.Option(
 WidthOpt = Annotated[option_type("width"), typer.Option(
     "--width", help="Units per hidden layer.", rich_help_panel=MODEL)]
 InitOpt = Annotated[option_type("init"), typer.Option(
-    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]).",
+    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]); NAME:VALUE "
+    "sets its parameter: --init constant:100, --init normal:0.5.",
     rich_help_panel=MODEL)]
 
 OptimOpt = Annotated[option_type("optim"), typer.Option(

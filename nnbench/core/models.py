@@ -248,6 +248,10 @@ _LOSSES = {"linear": ("mse", "half_sse"), "logistic": ("bce_with_logits", "sigmo
            "softmax": ("softmax_cross_entropy", "hinge"), "perceptron": ("perceptron",)}
 
 
+# losses of one output, a logit that separates two classes (an mlp then has one output)
+ONE_OUTPUT_LOSSES = ("bce_with_logits", "sigmoid_mse", "perceptron")
+
+
 def model_defaults(name: str | None) -> dict[str, Any]:
     """The run-config defaults of model ``name`` (``{}`` for an unknown name)."""
     return dict(MODELS.get(name).defaults) if name in MODELS else {}
@@ -324,6 +328,8 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
     if task.kind == "landscape":
         return task.model(runs, cfg.dtype)
     if cfg.model == "mlp":
+        if getattr(cfg, "loss", None) in ONE_OUTPUT_LOSSES:  # one logit for two classes
+            n_outputs = 1
         sizes = [n_features] + [int(cfg.width)] * int(cfg.depth) + [n_outputs]
         act = cfg.act if int(cfg.depth) > 0 else "sigmoid"  # unused without hidden layers
         return MLP(sizes, activation=act, init=cfg.init, seed=list(seeds), runs=runs,

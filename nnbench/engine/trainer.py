@@ -43,6 +43,8 @@ def group_label(cfg: Any) -> str:
     """A readable label of a group: task, model and the architecture and optimizer."""
     if cfg.model == "mlp":
         arch = f"{cfg.act}-d{cfg.depth}-w{cfg.width}"
+        if getattr(cfg, "residual", None):
+            arch += "-residual"
     else:
         arch = str(cfg.model)
     return f"{cfg.task}-{arch}-{cfg.optim}"
