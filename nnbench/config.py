@@ -136,6 +136,8 @@ def _coerce(key: str, value: Any) -> Any:
     """``value`` checked (and lightly converted) for field ``key``, by the kind of its
     declared type."""
     kind = _KINDS.get(key)
+    if key == "binary" and isinstance(value, bool):  # files from before the modes
+        value = "weights" if value else None
     if value is None:
         if kind == "dict":
             return {}

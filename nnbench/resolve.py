@@ -97,6 +97,8 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
             setattr(c, key, None)  # a point on a landscape has no network
         elif getattr(c, key) is None:
             setattr(c, key, task_default(task, key))
+    if c.binary is True or c.binary is False:  # a library call's bool: True is weights
+        c.binary = "weights" if c.binary else None
     for key in ("residual", "shuffle"):  # off / shuffled unless the task suggests otherwise
         if getattr(c, key) is None and not landscape:
             setattr(c, key, (getattr(task, "defaults", {}) or {}).get(key))

@@ -31,6 +31,10 @@ ExecutorName = Literal["local", "dask"]
 # compiled kernels (numba) where one covers the pass, else NumPy
 Backend = Literal["auto", "numpy", "numba"]
 
+# what is +-1 in a binary network's forward pass (``--binary``; ``true`` in files written
+# before the activations could be binary means ``weights``)
+Binary = Literal["weights", "activations", "both"]
+
 # axis name -> base field, in expansion order (seeds are innermost, after these)
 AXES: dict[str, str] = {
     "optims": "optim",
@@ -63,7 +67,8 @@ class RunFields:
     ``clip`` is a global-norm gradient clip; ``target`` a training loss whose
     first crossing is reported; ``start`` the ``"X,Y"`` start of a landscape
     run; ``l2`` the L2 penalty on the weights, ``dropout`` the dropout rate of the
-    hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
+    hidden units, ``binary`` weights, hidden activations or both +-1 in the forward pass
+    (straight-through gradients), ``pieces`` the pieces of a
     maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
     batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
@@ -106,7 +111,7 @@ class RunFields:
     data_seed: int = 0
     l2: float | None = None
     dropout: float | None = None
-    binary: bool | None = None
+    binary: Binary | None = None
     pieces: int | None = None
     residual: bool | None = None
     shuffle: bool | None = None

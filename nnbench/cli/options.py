@@ -207,8 +207,10 @@ DropoutOpt = Annotated[option_type("dropout"), typer.Option(
     "--dropout", metavar="P", help="Drop each hidden unit with probability P in training "
     "(inverted: kept units scaled by 1/(1-P)).", rich_help_panel=MODEL)]
 BinaryOpt = Annotated[option_type("binary"), typer.Option(
-    "--binary/--no-binary", help="Weights +-1 in the forward pass, real shadow weights "
-    "trained straight through.", rich_help_panel=MODEL, show_default=False)]
+    "--binary", parser=str, metavar="weights|activations|both",
+    help="+-1 in the forward pass, trained straight through: the weights (real shadow "
+    "weights), the hidden units (sign(z), gradient where |z| <= 1) or both: "
+    "--binary both.", rich_help_panel=MODEL, show_default=False)]
 ResidualOpt = Annotated[option_type("residual"), typer.Option(
     "--residual/--no-residual", help="Skip connections between hidden layers of equal width, "
     "h + f(W h + b) (the MNIST-1D paper's MLP): --depth 2 --width 100 --residual.",

@@ -33,7 +33,7 @@ import numpy as np
 
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
-from nnbench.core.mlp import MLP
+from nnbench.core.mlp import MLP, binary_mode
 from nnbench.core.registry import Registry
 
 MODELS = Registry("model")
@@ -295,8 +295,13 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
     if getattr(cfg, "residual", None) and model != "mlp":
         raise NNBenchError(f"residual connections join hidden layers of --model mlp, got "
                            f"model '{model}'")
+    if cfg.binary is not None:
+        binary_mode(cfg.binary)
     if cfg.binary and model != "mlp":
         raise NNBenchError(f"binary weights apply to --model mlp, got model '{model}'")
+    if cfg.binary in ("activations", "both") and not hidden:
+        raise NNBenchError(f"binary activations act on hidden units; model '{model}' with "
+                           f"depth {cfg.depth} has none (use --model mlp --depth 1 or more)")
     if model == "perceptron":
         if cfg.optim != "sgd" or cfg.hp or cfg.batch_size != 1 or cfg.l2:
             raise NNBenchError("the perceptron trains by its own rule: optim sgd without "
