@@ -12,6 +12,7 @@ help:
 	@echo "make test    lint (ruff; zizmor and, where installed, actionlint on the CI workflow) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
+	@echo "             vanishing-digits"
 	@echo "             xor landscapes classic sparsity optimizers-family schedules forms"
 	@echo "             benchmark why-deep bias-variance feature-scaling,"
 	@echo "             each also a target) into"
@@ -70,7 +71,7 @@ clean:
 # QUICK=1 runs each with fewer steps, seeds and learning rates into results/quick/<name>/
 # (what CI keeps as artifacts), so the committed full-size figures stay as they are.
 .PHONY: figures sin optimizers activations vanishing xor landscapes check-figures
-.PHONY: classic sparsity optimizers-family schedules forms benchmark
+.PHONY: classic sparsity optimizers-family schedules forms benchmark vanishing-digits
 .PHONY: why-deep bias-variance feature-scaling
 RESULTS = $(if $(QUICK),results/quick,results)
 # $(call experiment,NAME,OVERRIDES WITH QUICK=1)
@@ -85,6 +86,7 @@ EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-line
 	landscape-rosenbrock landscape-beale landscape-saddle
 EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
 	sparsity sparsity-binary
+EXPERIMENTS += vanishing-constant vanishing-residual vanishing-digits
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
 EXPERIMENTS += benchmark
@@ -103,6 +105,19 @@ activations: $(STAMP)
 
 vanishing: $(STAMP)
 	$(call experiment,vanishing,--steps 100 --seeds 1)
+	$(call experiment,vanishing-constant,--steps 20 --seeds 1)
+	$(call experiment,vanishing-residual,--steps 100 --seeds 1)
+
+# sigmoid networks of growing depth on the 8x8 digits (the datasets extra), and on MNIST
+# when its files are in the cache (nnbench data fetch mnist): each layer's speed of learning
+VANISHING_MNIST = --task mnist --batch-size 10 --epochs $(if $(QUICK),1,5) --eval-every 500
+vanishing-digits: $(DEV)
+	$(call experiment,vanishing-digits,--steps 300 --seeds 1)
+	@if $(BIN)/python -c "from nnbench.tasks import get_task; get_task('mnist').check_available()" \
+		2>/dev/null; then $(BIN)/nnbench compare --config experiments/vanishing-digits.toml \
+		--name vanishing-mnist --out $(RESULTS)/vanishing-mnist --overwrite --quiet \
+		$(VANISHING_MNIST) $(if $(QUICK),--seeds 1); else echo "MNIST's files are not in the" \
+		"cache (nnbench data fetch mnist): vanishing-mnist skipped"; fi
 
 xor: $(STAMP)
 	$(call experiment,xor-linear,--steps 300 --seeds 2)
@@ -174,8 +189,8 @@ bias-variance: $(STAMP)
 feature-scaling: $(STAMP)
 	$(call experiment,feature-scaling,--steps 30)
 
-figures: sin optimizers activations vanishing xor landscapes classic sparsity \
-	optimizers-family schedules forms benchmark why-deep bias-variance feature-scaling
+figures: sin optimizers activations vanishing vanishing-digits xor landscapes classic \
+	sparsity optimizers-family schedules forms benchmark why-deep bias-variance feature-scaling
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:

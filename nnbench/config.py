@@ -97,6 +97,7 @@ class ExperimentConfig:
     l2s: list[float] | None = None
     dropouts: list[float] | None = None
     data_seeds: list[int] | None = None
+    residuals: list[bool] | None = None
     seeds: int | list[int] = 3
     tune: str | None = None
     budget: int | None = None
@@ -155,6 +156,8 @@ def _coerce(key: str, value: Any) -> Any:
     """``value`` checked (and lightly converted) for field ``key``, by the kind of its
     declared type."""
     kind = _KINDS.get(key)
+    if key == "binary" and isinstance(value, bool):  # files from before the modes
+        value = "weights" if value else None
     if value is None:
         if kind == "dict":
             return {}
@@ -366,7 +369,8 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
 #: the prefix of an axis's value in a run id (the other axes give the value alone)
 ID_PREFIX = {"depth": "d", "width": "w", "batch_size": "b", "init": "init-",
              "schedule": "sched-", "form": "form-", "params": "p", "degree": "deg",
-             "l2": "l2-", "dropout": "dropout-", "data_seed": "data"}
+             "l2": "l2-", "dropout": "dropout-", "data_seed": "data",
+             "residual": "residual-"}
 #: the run-id text of a boolean axis's values (``standardizes``: ``std``, ``raw``)
 ID_BOOL = {"standardize": ("raw", "std")}
 

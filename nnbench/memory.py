@@ -61,7 +61,8 @@ def layer_sizes(cfg: Any, n_features: int, n_outputs: int) -> list[tuple[int, in
         for _ in range(depth):
             sizes.append((fan_in, width * pieces))
             fan_in = width
-        return [*sizes, (fan_in, n_outputs)]
+        one = cfg.loss in ("bce_with_logits", "sigmoid_mse")  # one logit for two classes
+        return [*sizes, (fan_in, 1 if one else n_outputs)]
     outputs = 1 if cfg.model in ("logistic", "perceptron") else n_outputs
     return [(n_features, outputs)]
 

@@ -31,10 +31,11 @@ from nnbench.core.errors import (
     check_range,
     plural,
 )
-from nnbench.core.init import INITS
+from nnbench.core.init import initializer
 from nnbench.core.losses import LOSSES
 from nnbench.core.models import (
     MODELS,
+    ONE_OUTPUT_LOSSES,
     check_options,
     mlp_shape,
     model_defaults,
@@ -98,6 +99,11 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
             setattr(c, key, task_default(task, key))
     if c.params is not None:
         c.width = _width_of_budget(c, task, width_given)
+    if c.binary is True or c.binary is False:  # a library call's bool: True is weights
+        c.binary = "weights" if c.binary else None
+    for key in ("residual", "shuffle"):  # off / shuffled unless the task suggests otherwise
+        if getattr(c, key) is None and not landscape:
+            setattr(c, key, (getattr(task, "defaults", {}) or {}).get(key))
     if c.batch_size is None:
         c.batch_size = task_default(task, "batch_size")
         if c.batch_size is None:
@@ -241,7 +247,7 @@ def _validate_landscape(c: RunFields) -> None:
     """A landscape run: a valid start point and none of the options of a network."""
     if c.start is not None:
         parse_start(c.start)
-    given = [k for k in ("l2", "dropout", "binary", "pieces") if getattr(c, k)]
+    given = [k for k in ("l2", "dropout", "binary", "pieces", "residual") if getattr(c, k)]
     if given:
         raise NNBenchError(f"{given[0]} applies to networks trained on data; task "
                            f"'{c.task}' is a landscape (a point, no weights)")
@@ -258,7 +264,7 @@ def _validate_network(c: RunFields) -> None:
                                "(depth 0 is a linear model; give act 'identity' for it)")
         if c.depth > 0 and c.act != "maxout":
             ACTIVATIONS.get(c.act)
-        INITS.get(c.init)
+        initializer(c.init)  # the name, and the value of NAME:VALUE
     else:
         if c.model not in MODELS.names():
             raise UnknownNameError("model", c.model, MODELS.names())
@@ -266,8 +272,6 @@ def _validate_network(c: RunFields) -> None:
         check_int("width", c.width, 1)
 
 
-# losses of one output, a logit that separates two classes
-ONE_OUTPUT_LOSSES = ("bce_with_logits", "sigmoid_mse", "perceptron")
 # models of one output (the others have one per class, or the task's outputs)
 ONE_OUTPUT_MODELS = ("logistic", "perceptron")
 
@@ -293,7 +297,7 @@ def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
     if c.loss in ONE_OUTPUT_LOSSES and classes != 2:
         raise NNBenchError(f"loss {c.loss} separates two classes with one output; {what}: "
                            "use softmax_cross_entropy")
-    if c.loss in ONE_OUTPUT_LOSSES and c.model not in ONE_OUTPUT_MODELS:
+    if c.loss in ONE_OUTPUT_LOSSES and c.model not in (*ONE_OUTPUT_MODELS, "mlp"):
         raise NNBenchError(f"loss {c.loss} needs one output (--model logistic); model "
                            f"{c.model} has one output per class: use softmax_cross_entropy")
     if c.model == "mlp" and c.depth and c.act != "maxout" and not getattr(

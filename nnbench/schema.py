@@ -32,6 +32,10 @@ ExecutorName = Literal["local", "dask"]
 # compiled kernels (numba) where one covers the pass, else NumPy
 Backend = Literal["auto", "numpy", "numba"]
 
+# what is +-1 in a binary network's forward pass (``--binary``; ``true`` in files written
+# before the activations could be binary means ``weights``)
+Binary = Literal["weights", "activations", "both"]
+
 # axis name -> base field, in expansion order (seeds are innermost, after these)
 AXES: dict[str, str] = {
     "tasks": "task",
@@ -52,6 +56,7 @@ AXES: dict[str, str] = {
     "l2s": "l2",
     "dropouts": "dropout",
     "data_seeds": "data_seed",
+    "residuals": "residual",
 }
 
 # runs.csv names of config fields that DESIGN.md spells out in full
@@ -70,7 +75,8 @@ class RunFields:
     ``clip`` is a global-norm gradient clip; ``target`` a training loss whose
     first crossing is reported; ``start`` the ``"X,Y"`` start of a landscape
     run; ``l2`` the L2 penalty on the weights, ``dropout`` the dropout rate of the
-    hidden units, ``binary`` weights +-1 in the forward pass, ``pieces`` the pieces of a
+    hidden units, ``binary`` weights, hidden activations or both +-1 in the forward pass
+    (straight-through gradients), ``pieces`` the pieces of a
     maxout unit (``act = "maxout"``), all off when ``None``; ``data_seed`` the seed of
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
     batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
@@ -80,7 +86,11 @@ class RunFields:
     number of parameters closest to it (:func:`nnbench.core.models.width_for_params`);
     ``degree`` the ``poly`` task's fit degree (its ``fit_degree``), ``standardize`` whether
     a data task standardizes its inputs (its ``standardize``), both given as fields so that
-    a grid can have them as axes (``degrees``, ``standardizes``); ``None``: the task's own.
+    a grid can have them as axes (``degrees``, ``standardizes``); ``None``: the task's own;
+    ``residual`` skip connections between hidden layers of equal width (``h + f(z)``, the
+    MNIST-1D paper's MLP); ``shuffle = False`` takes the minibatches in the order of the
+    training set, epoch after epoch, the same for every seed (as the MNIST-1D paper's
+    ``train.py``; ``None`` is the task's suggestion, else a fresh permutation per epoch).
     """
 
     task: str = "sin"
@@ -114,11 +124,13 @@ class RunFields:
     data_seed: int = 0
     l2: float | None = None
     dropout: float | None = None
-    binary: bool | None = None
+    binary: Binary | None = None
     pieces: int | None = None
     params: int | None = None
     degree: int | None = None
     standardize: bool | None = None
+    residual: bool | None = None
+    shuffle: bool | None = None
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -237,12 +237,12 @@ def test_each_field_is_checked_by_the_kind_of_its_declared_type():
     from nnbench.schema import FIELD_TYPES, RUN_KEYS, fields_of_kind, run_columns
 
     assert fields_of_kind("str") == {"task", "model", "optim", "form", "schedule", "act", "init",
-                                     "loss", "dtype", "start", "data_dir", "run_id"}
+                                     "loss", "dtype", "start", "data_dir", "binary", "run_id"}
     assert fields_of_kind("int") == {"warmup_steps", "depth", "width", "steps", "epochs",
                                      "seed", "log_every", "eval_every", "patience",
                                      "data_seed", "pieces", "params", "degree"}
     assert fields_of_kind("float") == {"lr", "val_frac", "clip", "target", "l2", "dropout"}
-    assert fields_of_kind("bool") == {"binary", "standardize"}
+    assert fields_of_kind("bool") == {"standardize", "residual", "shuffle"}
     assert fields_of_kind("dict") == {"hp", "schedule_kw", "task_kw"}
     assert fields_of_kind("batch") == {"batch_size"}
     assert set(FIELD_TYPES) == {*RUN_KEYS, "run_id"}
@@ -255,7 +255,8 @@ def test_each_field_is_checked_by_the_kind_of_its_declared_type():
 
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("dtype", 64, "dtype must be a string"),
-    ("binary", 1, "binary must be true or false"),
+    ("residual", 1, "residual must be true or false"),
+    ("binary", 1, "binary must be a string"),
     ("depth", 1.5, "depth must be an integer"),
     ("lr", True, "lr must be a number"),
     ("hp", [1], "hp must be a table of NAME = VALUE"),

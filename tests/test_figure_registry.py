@@ -53,6 +53,9 @@ FIGS_BEFORE = {
     "bias-variance-regularization": "loss fit regularization",
     "bias-variance-patience": "loss fit",
     "feature-scaling": "loss lr_sensitivity closed_form feature_scaling",
+    "vanishing-constant": "loss accuracy gradients",
+    "vanishing-residual": "loss accuracy gradients layer_speed",
+    "vanishing-digits": "loss accuracy gradients layer_speed",
 }
 
 

@@ -94,7 +94,7 @@ def test_float32_weights_are_the_rounded_float64_ones():
 
 def test_registry_and_errors():
     assert set(INITS.names()) == {"torch", "xavier_uniform", "xavier_normal", "he_uniform",
-                                  "he_normal", "normal", "zeros"}
+                                  "he_normal", "normal", "constant", "zeros"}
     assert INITS.get("normal").defaults == {"std": 1.0}
     with pytest.raises(UnknownNameError, match="did you mean 'he_normal'"):
         initializer("he_norml")

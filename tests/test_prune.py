@@ -84,7 +84,7 @@ def test_prune_refuses_a_directory_without_weights(tmp_path, capsys):
 
 def test_prune_refuses_binary_networks(tmp_path, capsys):
     out = tmp_path / "bin"
-    assert _main(["run", "--task", "blobs", "--binary", "--act", "tanh", "--width", "4",
+    assert _main(["run", "--task", "blobs", "--binary", "weights", "--act", "tanh", "--width", "4",
                   "--depth", "1", "--steps", "5", "--out", str(out), "--quiet",
                   "--no-plot"]) == 0
     assert _main(["prune", str(out)]) == 2

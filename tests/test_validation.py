@@ -33,9 +33,9 @@ def _run(tmp_path, *args):
     (["--task", "spirals", "--loss", "bce_with_logits"],
      "loss bce_with_logits separates two classes with one output; spirals is a "
      "classification task with 3 classes: use softmax_cross_entropy"),
-    (["--task", "moons", "--loss", "bce_with_logits"],
-     "loss bce_with_logits needs one output (--model logistic); model mlp has one output "
-     "per class"),
+    (["--task", "moons", "--model", "softmax", "--loss", "bce_with_logits"],
+     "model 'softmax' trains with loss softmax_cross_entropy or hinge, got "
+     "'bce_with_logits'"),
     (["--task", "moons", "--act", "step"], "activation step has no gradient"),
     (["--task", "spirals", "--model", "logistic"],
      "model logistic separates two classes with one output; spirals is a classification "

@@ -213,8 +213,8 @@ DepthOpt = Annotated[option_type("depth"), typer.Option(
 WidthOpt = Annotated[option_type("width"), typer.Option(
     "--width", help="Units per hidden layer. " + task_default("width"), rich_help_panel=MODEL)]
 InitOpt = Annotated[option_type("init"), typer.Option(
-    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]). "
-    + task_default("init"),
+    "--init", help="Weight initialization ([bold]nnbench list inits[/bold]); NAME:VALUE "
+    "sets its parameter: --init constant:100, --init normal:0.5. " + task_default("init"),
     rich_help_panel=MODEL)]
 
 OptimOpt = Annotated[option_type("optim"), typer.Option(
@@ -245,8 +245,14 @@ DropoutOpt = Annotated[option_type("dropout"), typer.Option(
     "--dropout", metavar="P", help="Drop each hidden unit with probability P in training "
     "(inverted: kept units scaled by 1/(1-P)).", rich_help_panel=MODEL)]
 BinaryOpt = Annotated[option_type("binary"), typer.Option(
-    "--binary/--no-binary", help="Weights +-1 in the forward pass, real shadow weights "
-    "trained straight through.", rich_help_panel=MODEL, show_default=False)]
+    "--binary", parser=str, metavar="weights|activations|both",
+    help="+-1 in the forward pass, trained straight through: the weights (real shadow "
+    "weights), the hidden units (sign(z), gradient where |z| <= 1) or both: "
+    "--binary both.", rich_help_panel=MODEL, show_default=False)]
+ResidualOpt = Annotated[option_type("residual"), typer.Option(
+    "--residual/--no-residual", help="Skip connections between hidden layers of equal width, "
+    "h + f(W h + b) (the MNIST-1D paper's MLP): --depth 2 --width 100 --residual.",
+    rich_help_panel=MODEL, show_default=False)]
 PiecesOpt = Annotated[option_type("pieces"), typer.Option(
     "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
     rich_help_panel=MODEL)]
@@ -262,6 +268,10 @@ StandardizeOpt = Annotated[str | None, typer.Option(
     "statistics, or keep them raw (the task's choice otherwise); compare takes both as an "
     "axis: --standardize true,false.", rich_help_panel=TASK)]
 
+ShuffleOpt = Annotated[option_type("shuffle"), typer.Option(
+    "--shuffle/--no-shuffle", help="Minibatches from a fresh permutation each epoch "
+    "(default), or in the training set's order, the same for every seed (--no-shuffle, as "
+    "the MNIST-1D paper's train.py).", rich_help_panel=TRAIN, show_default=False)]
 StepsOpt = Annotated[option_type("steps"), typer.Option(
     "--steps", help="Number of updates. " + task_default("steps"), rich_help_panel=TRAIN)]
 EpochsOpt = Annotated[option_type("epochs"), typer.Option(
@@ -367,7 +377,8 @@ def experiment_options(
     eval_every: EvalEveryOpt = None, patience: PatienceOpt = None, target: TargetOpt = None,
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
     pieces: PiecesOpt = None, params: ParamsOpt = None, degree: DegreeOpt = None,
-    standardize: StandardizeOpt = None,
+    standardize: StandardizeOpt = None, residual: ResidualOpt = None,
+    shuffle: ShuffleOpt = None,
     config: ConfigOpt = None, plugin: PluginOpt = None, out: OutOpt = None,
     name: NameOpt = None, cache_dir: CacheDirOpt = None, no_cache: NoCacheOpt = False,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,

@@ -99,6 +99,9 @@ def _grid_options(
     data_seeds: Annotated[str | None, _axis(
         "Seeds of the data set (each a new draw of the task's data: repeated experiments), "
         "e.g. 0,1,2,3.")] = None,
+    residuals: Annotated[str | None, _axis(
+        "Without and with skip connections between hidden layers, e.g. false,true "
+        "(as --residual).")] = None,
     seeds: Annotated[str | None, typer.Option(
         "--seeds", metavar="N|S,S,...",
         help="Seeds per cell: N seeds 0..N-1 (3 by default; from --seed on), or the seeds "
@@ -191,10 +194,17 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _bool(text: str) -> bool:
+    """``true`` or ``false`` (any case) of a list of booleans; ValueError otherwise."""
+    if text.lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
 def _grid(options: dict[str, Any]) -> dict[str, Any]:
     """The grid axes given to compare (``options``: its parameters, in their order), each
     list parsed as its field's kind, and ``seeds``."""
-    parsers: dict[str, type] = {"int": int, "float": float}
+    parsers: dict[str, Any] = {"int": int, "float": float, "bool": _bool}
     grid: dict[str, Any] = {}
     for axis in (k for k in options if k in AXES):
         kind = field_kind(AXES[axis])

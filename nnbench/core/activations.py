@@ -173,6 +173,23 @@ class Activation:
         return f"{type(self).__name__}()"
 
 
+class SignSTE(Activation):
+    """The binarized unit of Hubara et al. (2016), ``a = sign(z)`` in {-1, +1}
+    (``sign(0) = +1``), trained with the straight-through estimator: the backward pass
+    takes ``sign``'s derivative as that of ``hardtanh``, ``1[|z| <= 1]``, so that the
+    gradient passes where the unit is not saturated and stops where it is. Not in
+    ``ACTIVATIONS``: an MLP builds it for ``binary="activations"`` or ``"both"``."""
+
+    name = "sign"
+    max_grad = 1.0
+
+    def __call__(self, z, slope=None):
+        return np.where(z >= 0, 1.0, -1.0).astype(z.dtype)
+
+    def grad(self, z, a, slope=None):
+        return (np.abs(z) <= 1).astype(z.dtype)
+
+
 class Sigmoid(Activation):
     """``f(z) = 1/(1+e^-z)``, ``f'(z) = f(z)(1 - f(z)) <= 1/4`` (the notes' vanishing factor)."""
 

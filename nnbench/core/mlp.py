@@ -17,9 +17,13 @@ Regularization and the notes' variants (004, 001), all off by default:
 - ``dropout = p``: inverted dropout of the hidden units in training, ``a^l <- a^l m / (1 - p)``
   with ``m ~ Bernoulli(1 - p)`` from each run's generator; nothing at evaluation. Its
   expectation equals the notes' rule (scale the weights by ``1 - p`` at test time).
-- ``binary``: the forward pass uses ``sign(W^l)`` in {-1, +1} (``sign(0) = +1``) for every
-  weight matrix, the real ``W^l`` being the shadow weights trained with the straight-through
-  gradient ``dC/dW = dC/dsign(W) 1[|W| <= 1]`` (Courbariaux et al., 2016).
+- ``binary = "weights"`` (or ``True``): the forward pass uses ``sign(W^l)`` in {-1, +1}
+  (``sign(0) = +1``) for every weight matrix, the real ``W^l`` being the shadow weights
+  trained with the straight-through gradient ``dC/dW = dC/dsign(W) 1[|W| <= 1]``
+  (Courbariaux et al., 2016). ``"activations"``: every hidden unit outputs ``sign(z)``
+  instead of its activation, its backward pass ``1[|z| <= 1]`` (the straight-through
+  estimator of Hubara et al., 2016, :class:`~nnbench.core.activations.SignSTE`);
+  ``"both"``: the binarized network of that paper.
 - ``activation="maxout"`` (``pieces = k``): each hidden unit is the largest of ``k`` linear
   pieces, ``a_j = max_i z_(j k + i)``, so hidden weights are ``(fan_in, k width)``.
 """
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.activations import Activation, Layer, Maxout
+from nnbench.core.activations import Activation, Layer, Maxout, SignSTE
 from nnbench.core.activations import activation as make_activation
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.init import initializer
@@ -49,6 +53,22 @@ def _dtype(dtype) -> type:
     if key not in _DTYPES:
         raise NNBenchError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return _DTYPES[key]
+
+
+#: the values of ``binary``: what is +-1 in the forward pass
+BINARY_MODES = ("weights", "activations", "both")
+
+
+def binary_mode(binary: Any) -> str | None:
+    """``binary`` as one of :data:`BINARY_MODES` or ``None`` (off): ``True`` is
+    ``"weights"`` (binary weights came first), ``False`` and ``None`` are off."""
+    if binary is None or binary is False:
+        return None
+    if binary is True:
+        return "weights"
+    if binary not in BINARY_MODES:
+        raise NNBenchError(f"binary must be one of {', '.join(BINARY_MODES)}, got {binary!r}")
+    return str(binary)
 
 
 def _seeds(seed, runs: int) -> list[int]:
@@ -116,7 +136,7 @@ class MLP:
         init_kwargs: Mapping | None = None,
         l2: float = 0.0,
         dropout: float = 0.0,
-        binary: bool = False,
+        binary: bool | str | None = False,
         residual: bool = False,
         **act_kwargs,
     ):
@@ -144,10 +164,14 @@ class MLP:
                 "use a differentiable activation (sigmoid, tanh, relu, ...) or the "
                 "perceptron rule (--model perceptron)"
             )
-        self.activation = act
         check_range("l2", l2, 0.0, None)
         check_range("dropout", dropout, 0.0, 1.0, high_open=True)
-        self.l2, self.dropout, self.binary = float(l2), float(dropout), bool(binary)
+        self.l2, self.dropout = float(l2), float(dropout)
+        self.binary = binary_mode(binary)
+        self.binary_weights = self.binary in ("weights", "both")
+        if self.binary in ("activations", "both"):
+            act = SignSTE()
+        self.activation = act
         self.residual = bool(residual)
         k = act.pieces if isinstance(act, Maxout) else 1
         self.seeds = _seeds(seed, self.runs)
@@ -275,7 +299,7 @@ class MLP:
 
     def _used_weight(self, W: np.ndarray) -> np.ndarray:
         """The weight matrix of the forward pass: ``W``, or ``sign(W)`` in {-1, +1}."""
-        if not self.binary:
+        if not self.binary_weights:
             return W
         return np.where(W >= 0, 1.0, -1.0).astype(self.dtype)
 
@@ -389,7 +413,7 @@ class MLP:
 
     def _regularized(self, C: np.ndarray, grads: list[np.ndarray]):
         """The straight-through gradient of ``binary`` and the L2 term, on a pass's result."""
-        if self.binary:  # straight-through: dC/dW = dC/dsign(W) where |W| <= 1, else 0
+        if self.binary_weights:  # straight-through: dC/dW = dC/dsign(W) where |W| <= 1
             for l, W in enumerate(self.weights):
                 grads[2 * l] *= np.abs(W) <= 1
         if self.l2 > 0:  # coupled L2 on the weights only: C + lambda/2 ||W||^2

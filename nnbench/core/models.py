@@ -34,7 +34,7 @@ import numpy as np
 from nnbench.core.activations import ACTIVATIONS
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
-from nnbench.core.mlp import MLP
+from nnbench.core.mlp import MLP, binary_mode
 from nnbench.core.registry import Registry
 
 MODELS = Registry("model")
@@ -258,6 +258,10 @@ _LOSSES = {"linear": ("mse", "half_sse"), "logistic": ("bce_with_logits", "sigmo
            "softmax": ("softmax_cross_entropy", "hinge"), "perceptron": ("perceptron",)}
 
 
+# losses of one output, a logit that separates two classes (an mlp then has one output)
+ONE_OUTPUT_LOSSES = ("bce_with_logits", "sigmoid_mse", "perceptron")
+
+
 def model_defaults(name: str | None) -> dict[str, Any]:
     """The run-config defaults of model ``name`` (``{}`` for an unknown name)."""
     return dict(MODELS.get(name).defaults) if name in MODELS else {}
@@ -268,6 +272,8 @@ def model_options(cfg: Any) -> dict[str, Any]:
     ``binary``; ``pieces`` of a maxout MLP, 2 unless given)."""
     out = {k: getattr(cfg, k) for k in ("l2", "dropout", "binary")
            if getattr(cfg, k, None) is not None}
+    if getattr(cfg, "residual", None):  # skip connections: the mlp's only
+        out["residual"] = True
     if getattr(cfg, "model", None) == "mlp" and getattr(cfg, "act", None) == "maxout":
         out["pieces"] = cfg.pieces if cfg.pieces is not None else 2
     return out
@@ -296,8 +302,16 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
     if cfg.pieces is not None and not (hidden and cfg.act == "maxout"):
         raise NNBenchError("pieces is the number of linear pieces of a maxout unit; give it "
                            "with --model mlp --act maxout")
+    if getattr(cfg, "residual", None) and model != "mlp":
+        raise NNBenchError(f"residual connections join hidden layers of --model mlp, got "
+                           f"model '{model}'")
+    if cfg.binary is not None:
+        binary_mode(cfg.binary)
     if cfg.binary and model != "mlp":
         raise NNBenchError(f"binary weights apply to --model mlp, got model '{model}'")
+    if cfg.binary in ("activations", "both") and not hidden:
+        raise NNBenchError(f"binary activations act on hidden units; model '{model}' with "
+                           f"depth {cfg.depth} has none (use --model mlp --depth 1 or more)")
     if model == "perceptron":
         if cfg.optim != "sgd" or cfg.hp or cfg.batch_size != 1 or cfg.l2:
             raise NNBenchError("the perceptron trains by its own rule: optim sgd without "
@@ -376,6 +390,8 @@ def build_model(cfg: Any, task: Any, n_features: int, n_outputs: int,
     if task.kind == "landscape":
         return task.model(runs, cfg.dtype)
     if cfg.model == "mlp":
+        if getattr(cfg, "loss", None) in ONE_OUTPUT_LOSSES:  # one logit for two classes
+            n_outputs = 1
         sizes = [n_features] + [int(cfg.width)] * int(cfg.depth) + [n_outputs]
         act = cfg.act if int(cfg.depth) > 0 else "sigmoid"  # unused without hidden layers
         return MLP(sizes, activation=act, init=cfg.init, seed=list(seeds), runs=runs,

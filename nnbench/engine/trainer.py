@@ -44,6 +44,8 @@ def group_label(cfg: Any) -> str:
     """A readable label of a group: task, model and the architecture and optimizer."""
     if cfg.model == "mlp":
         arch = f"{cfg.act}-d{cfg.depth}-w{cfg.width}"
+        if getattr(cfg, "residual", None):
+            arch += "-residual"
     else:
         arch = str(cfg.model)
     return f"{cfg.task}-{arch}-{cfg.optim}"
@@ -188,6 +190,7 @@ class GroupTrainer:
             self.b = n if self.full else int(c.batch_size)
             self.spe = -(-n // self.b)
             self.rngs = [batch_rng(s) for s in self.seeds]
+            self.in_order = c.shuffle is False  # batches in the training set's order
             self.has_val = self.data.X_val is not None and len(self.data.X_val) > 0
         else:
             self.loss_name, self.loss_obj, self.classify = None, None, False
@@ -207,6 +210,8 @@ class GroupTrainer:
         if self.full:
             return d.X_train, d.y_train
         j = t % self.spe
+        if self.in_order:  # the same slice for every run: (b, d), broadcast over the runs
+            return d.X_train[j * self.b:(j + 1) * self.b], d.y_train[j * self.b:(j + 1) * self.b]
         if j == 0:
             n = len(d.X_train)
             self.perms = np.stack([rng.permutation(n) for rng in self.rngs])

@@ -205,3 +205,66 @@ def fig_gradients(res: Results) -> Figure | None:
                  f"({'mean of seeds' if len(ss[0].run_ids) > 1 else 'one seed'})")
     style.add_legend(fig, axes)
     return fig
+
+
+# the configuration a speed-of-learning figure may vary: one network per panel
+_SPEED_COLUMNS = ("depth", "residual")
+
+
+def _varying_config(res: Results) -> list[str]:
+    cols = split_axes(res)
+    return [c for c in (cols.hue, cols.style, cols.facet, *cols.other) if c]
+
+
+def has_layer_speed(res: Results) -> bool:
+    """Whether the runs are one network per depth (with or without skip connections), two
+    or more hidden layers among them: the speed-of-learning figure, one panel per network."""
+    if not has_layer_gradients(res):
+        return False
+    varying = _varying_config(res)
+    return bool(varying) and all(res.col(c) in [res.col(k) for k in _SPEED_COLUMNS]
+                                 for c in varying)
+
+
+def fig_layer_speed(res: Results) -> Figure | None:
+    """The speed of learning of each layer over training, as in Nielsen's chapter 5: the
+    gradient norm of each layer's weights against the step (log y, mean over seeds), one
+    panel per network (depth, with or without skips), one colour per layer."""
+    if not has_layer_speed(res):
+        return None
+    cols = [res.col(c) for c in _SPEED_COLUMNS if res.col(c) and varies(res, c)]
+    cells = res.runs.groupby(cols, sort=True, dropna=False)["run_id"].apply(list)
+    ncols = 2 if len(cells) == 4 else min(len(cells), 3)
+    nrows = math.ceil(len(cells) / ncols)
+    fig, axes = style.new_figure(nrows, ncols, w=4.3, h=3.4, sharey=True)
+    for ax in axes.ravel()[len(cells):]:
+        ax.set_visible(False)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis"]
+    L = res.layers
+    for ax, (key, ids) in zip(axes.ravel(), cells.items(), strict=False):
+        rows = L[L["run_id"].isin(ids)]
+        layers = sorted(rows["layer"].unique())
+        for i, layer in enumerate(layers):
+            v = rows[rows["layer"] == layer].groupby("step")["grad_norm"].mean()
+            v = v[v > 0]
+            ax.plot(v.index, v.to_numpy(), lw=1.3,
+                    color=cmap(i / max(1, len(layers) - 1) * 0.9),
+                    label=f"layer {int(layer)}" + (" (output)" if layer == layers[-1] else ""))
+        key = key if isinstance(key, tuple) else (key,)
+        ax.set_title(", ".join(
+            f"{style.facet_title(res, c, k)}" if c != res.col("residual")
+            else ("residual" if str(k).lower() == "true" else "no skips")
+            for c, k in zip(cols, key, strict=True)), fontsize="medium")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize="x-small", loc="best")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("‖∂C/∂W‖ of the layer")
+    n = int(res.runs.groupby(cols, dropna=False)["run_id"].count().max())
+    seeds = f"mean of {n} seeds" if n > 1 else "one seed"
+    style.suptitle(fig, f"{res.title}: speed of learning of each layer"
+                   f"{style.task_phrase(res)} ({seeds})")
+    return fig

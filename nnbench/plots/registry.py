@@ -35,7 +35,9 @@ from nnbench.plots.layers import (
     fig_activation_depths,
     fig_activation_heatmap,
     fig_gradients,
+    fig_layer_speed,
     has_layer_gradients,
+    has_layer_speed,
     varies_activation_and_depth,
 )
 from nnbench.plots.models import decision_panels, fig_decision, fig_fit, fit_panels, model_panels
@@ -108,6 +110,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("gradients", lambda d: fig_gradients(d.res),
                "Gradient norm of each layer at initialization and after training; "
                "saturated or dead fraction of each hidden layer.", has_layer_gradients),
+    FigureSpec("layer_speed", lambda d: fig_layer_speed(d.res),
+               "Speed of learning: the gradient norm of each layer's weights against the "
+               "step (mean over seeds), one panel per network.", has_layer_speed),
     FigureSpec("landscape", lambda d: fig_landscape(d.res),
                "Trajectories on the landscape (circle: start, square: end) and the "
                "distance to the nearest minimum.", has_trajectories),

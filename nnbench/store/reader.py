@@ -75,7 +75,7 @@ class Results:
 
 
 _JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
-_BOOL_FIELDS = ("binary", "standardize")
+_BOOL_FIELDS = ("standardize", "residual", "shuffle")
 
 
 def _cell_value(key: str, value: Any) -> Any:
@@ -87,6 +87,9 @@ def _cell_value(key: str, value: Any) -> Any:
         value = value.item()
     if key in _JSON_FIELDS and isinstance(value, str):
         return json.loads(value) if value.strip() else {}
+    if key == "binary":  # True/False in directories written before the modes
+        text = str(value)
+        return {"True": "weights", "False": None}.get(text, text)
     if key in _BOOL_FIELDS:
         return str(value).lower() == "true"
     if key == "batch_size" and isinstance(value, str) and value.isdigit():
