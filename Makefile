@@ -12,7 +12,8 @@ help:
 	@echo "make test    lint (ruff; zizmor and, where installed, actionlint on the CI workflow) and the test suite (pytest)"
 	@echo "make bench   speed benchmarks against PyTorch when it is installed"
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
-	@echo "             xor landscapes classic sparsity optimizers-family schedules forms,"
+	@echo "             xor landscapes classic sparsity optimizers-family schedules forms"
+	@echo "             activation-shapes overflow,"
 	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
@@ -145,9 +146,25 @@ forms: $(STAMP)
 	$(call experiment,forms-rmsprop-adagrad,--steps 200 --seeds 1)
 	$(call experiment,forms-adam-momentum,--steps 200 --seeds 1)
 
+# figures without training: the shapes of the activations and their derivatives (notes 000,
+# 001) and naive against max-shifted softmax as the logits grow (notes 001, section 15)
+.PHONY: activation-shapes overflow
+ACTIVATION_SHAPES = sigmoid,sigmoid:beta=2,tanh,relu,leaky_relu:negative_slope=0.1,elu,gelu
+activation-shapes: $(STAMP)
+	$(BIN)/nnbench plot-activations $(ACTIVATION_SHAPES) --out $(RESULTS)/activation-shapes \
+	--overwrite > /dev/null
+
+overflow: $(STAMP)
+	$(BIN)/nnbench overflow $(if $(QUICK),--t-max 800) --out $(RESULTS)/overflow --overwrite
+
+# the figures of the commands above, which have no runs.csv for check-figures to read
+STANDALONE_FIGURES = activation-shapes/figures/activation_shapes.png overflow/figures/overflow.png
+
 figures: sin optimizers activations vanishing xor landscapes classic sparsity \
-	optimizers-family schedules forms
+	optimizers-family schedules forms activation-shapes overflow
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:
 	@$(BIN)/python -m nnbench.plots.check $(addprefix $(RESULTS)/,$(EXPERIMENTS))
+	@for f in $(addprefix $(RESULTS)/,$(STANDALONE_FIGURES)); do test -s $$f || \
+		{ echo "missing or empty figure: $$f"; exit 1; }; done

@@ -25,6 +25,9 @@ from nnbench.cli import listing  # noqa: F401  (list)
 from nnbench.cli import data  # noqa: F401  (data fetch | dir | info)
 
 # isort: split
+from nnbench.cli import notes  # noqa: F401  (plot-activations, overflow)
+
+# isort: split
 from nnbench.cli.options import Output, parse_batch, parse_hp, parse_list
 
 __all__ = ["app", "main", "_main", "EXIT_USAGE", "EXIT_INTERRUPTED", "Output",
