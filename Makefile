@@ -83,7 +83,7 @@ QUICK_LAND_LRS = --lrs 0.001,0.01,0.1
 EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-linear xor \
 	landscape-rosenbrock landscape-beale landscape-saddle
 EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
-	sparsity sparsity-binary
+	classic-gaussian sparsity sparsity-binary
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
 
@@ -110,13 +110,15 @@ landscapes: $(STAMP)
 	$(call experiment,landscape-saddle,--steps 100 $(QUICK_LAND_LRS))
 
 # the notes' classic models: linear regression against its closed form (and ridge), the
-# perceptron against an MLP on xor and blobs, logistic regression with both losses
+# perceptron against an MLP on xor and blobs, logistic regression with both losses, the
+# generative Gaussian classifier against logistic regression
 classic: $(STAMP)
 	$(call experiment,classic-linear,--steps 200 --seeds 1)
 	$(call experiment,classic-ridge,--steps 200 --seeds 1)
 	$(call experiment,classic-xor,--steps 200 --seeds 2)
 	$(call experiment,classic-blobs,--steps 200 --seeds 2)
 	$(call experiment,classic-logistic,--steps 150 --seeds 2)
+	$(call experiment,classic-gaussian,--steps 150 --seeds 2)
 
 # sparse networks: magnitude pruning of a trained network (fine-tuned too) and its binary twin
 # (the 8x8 digits come from scikit-learn: the datasets extra)

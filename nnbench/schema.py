@@ -67,7 +67,9 @@ class RunFields:
     the data set (shared by every run, unlike ``seed``, which draws a run's weights and
     batch order); ``form`` the written form of the optimizer's rule (``torch``, ``book``,
     ``lecture``: the optimizer's ``form`` hyperparameter, given as a field so that a grid
-    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``).
+    can have it as an axis, ``forms``; ``None``: the rule's own default, or ``hp.form``);
+    ``threshold`` the set weights of ``model = "threshold"`` (a ``[threshold]`` table:
+    ``hidden``/``output`` rows, or a ``truth_table``; empty: the notes' XOR network).
     """
 
     task: str = "sin"
@@ -103,6 +105,7 @@ class RunFields:
     dropout: float | None = None
     binary: bool | None = None
     pieces: int | None = None
+    threshold: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,6 +47,7 @@ FIGS_BEFORE = {
     "schedules": "loss accuracy lr_sensitivity lr_schedule decision_regions",
     "forms-rmsprop-adagrad": "loss accuracy gradients decision_regions",
     "forms-adam-momentum": "loss accuracy gradients decision_regions",
+    "classic-gaussian": "loss accuracy decision_regions boundaries",
 }
 
 
