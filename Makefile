@@ -14,7 +14,7 @@ help:
 	@echo "make figures every figure of the README gallery (sin optimizers activations vanishing"
 	@echo "             vanishing-digits"
 	@echo "             xor landscapes classic sparsity optimizers-family schedules forms"
-	@echo "             benchmark why-deep bias-variance feature-scaling,"
+	@echo "             benchmark why-deep bias-variance feature-scaling activation-shapes overflow,"
 	@echo "             each also a target) into"
 	@echo "             results/<name>/; QUICK=1: a"
 	@echo "             few minutes, into results/quick/<name>/"
@@ -85,7 +85,7 @@ QUICK_LAND_LRS = --lrs 0.001,0.01,0.1
 EXPERIMENTS = sin optimizers-sin optimizers-moons activations vanishing xor-linear xor \
 	landscape-rosenbrock landscape-beale landscape-saddle
 EXPERIMENTS += classic-linear classic-ridge classic-xor classic-blobs classic-logistic \
-	sparsity sparsity-binary
+	classic-gaussian sparsity sparsity-binary
 EXPERIMENTS += vanishing-constant vanishing-residual vanishing-digits
 EXPERIMENTS += optimizers-family-sin optimizers-family-moons optimizers-family-mnist1d \
 	optimizers-family-swats schedules forms-rmsprop-adagrad forms-adam-momentum
@@ -129,13 +129,15 @@ landscapes: $(STAMP)
 	$(call experiment,landscape-saddle,--steps 100 $(QUICK_LAND_LRS))
 
 # the notes' classic models: linear regression against its closed form (and ridge), the
-# perceptron against an MLP on xor and blobs, logistic regression with both losses
+# perceptron against an MLP on xor and blobs, logistic regression with both losses, the
+# generative Gaussian classifier against logistic regression
 classic: $(STAMP)
 	$(call experiment,classic-linear,--steps 200 --seeds 1)
 	$(call experiment,classic-ridge,--steps 200 --seeds 1)
 	$(call experiment,classic-xor,--steps 200 --seeds 2)
 	$(call experiment,classic-blobs,--steps 200 --seeds 2)
 	$(call experiment,classic-logistic,--steps 150 --seeds 2)
+	$(call experiment,classic-gaussian,--steps 150 --seeds 2)
 
 # sparse networks: magnitude pruning of a trained network (fine-tuned too) and its binary twin
 # (the 8x8 digits come from scikit-learn: the datasets extra)
@@ -189,9 +191,27 @@ bias-variance: $(STAMP)
 feature-scaling: $(STAMP)
 	$(call experiment,feature-scaling,--steps 30)
 
+
+# figures without training: the shapes of the activations and their derivatives (notes 000,
+# 001) and naive against max-shifted softmax as the logits grow (notes 001, section 15)
+.PHONY: activation-shapes overflow
+ACTIVATION_SHAPES = sigmoid,sigmoid:beta=2,tanh,relu,leaky_relu:negative_slope=0.1,elu,gelu
+activation-shapes: $(STAMP)
+	$(BIN)/nnbench plot-activations $(ACTIVATION_SHAPES) --out $(RESULTS)/activation-shapes \
+	--overwrite > /dev/null
+
+overflow: $(STAMP)
+	$(BIN)/nnbench overflow $(if $(QUICK),--t-max 800) --out $(RESULTS)/overflow --overwrite
+
+# the figures of the commands above, which have no runs.csv for check-figures to read
+STANDALONE_FIGURES = activation-shapes/figures/activation_shapes.png overflow/figures/overflow.png
+
 figures: sin optimizers activations vanishing vanishing-digits xor landscapes classic \
-	sparsity optimizers-family schedules forms benchmark why-deep bias-variance feature-scaling
+	sparsity optimizers-family schedules forms benchmark why-deep bias-variance feature-scaling \
+	activation-shapes overflow
 	@$(MAKE) --no-print-directory check-figures QUICK=$(QUICK)
 
 check-figures:
 	@$(BIN)/python -m nnbench.plots.check $(addprefix $(RESULTS)/,$(EXPERIMENTS))
+	@for f in $(addprefix $(RESULTS)/,$(STANDALONE_FIGURES)); do test -s $$f || \
+		{ echo "missing or empty figure: $$f"; exit 1; }; done

@@ -315,7 +315,8 @@ def merge(file_config: ExperimentConfig, overrides: Mapping[str, Any]) -> Experi
     check_conflicts(overrides)
     base = replace(file_config.base, hp=dict(file_config.base.hp),
                    schedule_kw=dict(file_config.base.schedule_kw),
-                   task_kw=dict(file_config.base.task_kw))
+                   task_kw=dict(file_config.base.task_kw),
+                   threshold=dict(file_config.base.threshold))
     exp = replace(file_config, base=base)
     axis_of = {b: a for a, b in AXES.items()}
     for key, value in overrides.items():
@@ -416,7 +417,8 @@ def expand(exp: ExperimentConfig) -> list[RunConfig]:
             run_id = "-".join([*parts, f"s{seed}"])
             runs.append(replace(exp.base, **changes, seed=seed, run_id=run_id,
                                 hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),
-                                task_kw=dict(exp.base.task_kw)))
+                                task_kw=dict(exp.base.task_kw),
+                                threshold=dict(exp.base.threshold)))
     return _unique(runs)
 
 
@@ -455,7 +457,7 @@ def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[Ru
     runs = expand(exp)
     resolved = resolve_runs(runs)
     base = replace(exp.base, hp=dict(exp.base.hp), schedule_kw=dict(exp.base.schedule_kw),
-                   task_kw=dict(exp.base.task_kw))
+                   task_kw=dict(exp.base.task_kw), threshold=dict(exp.base.threshold))
     covered = {AXES[a] for a in AXES if getattr(exp, a) is not None}
     for f in fields(RunConfig):
         k = f.name
@@ -465,8 +467,8 @@ def resolve_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, list[Ru
         values = {json.dumps(getattr(r, k), sort_keys=True, default=list) for r in resolved}
         if len(values) == 1:
             setattr(base, k, getattr(resolved[0], k))
-    if base.epochs is None:
-        base.steps = resolved[0].steps
+    if base.epochs is None and len({r.steps for r in resolved}) == 1:
+        base.steps = resolved[0].steps  # else each run's own default (a set model's 1)
     out = replace(exp, base=base)
     return out, resolved
 

@@ -83,7 +83,7 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
     if task is None:
         task = make_task(config)
     c = replace(config, hp=dict(config.hp), schedule_kw=dict(config.schedule_kw),
-                task_kw=dict(config.task_kw))
+                task_kw=dict(config.task_kw), threshold=dict(config.threshold))
     kind = getattr(task, "kind", "regression")
     landscape = kind == "landscape"
     if c.model is None:
@@ -168,7 +168,7 @@ def _apply_model_defaults(c: RunFields) -> None:
     """Fill ``c``'s unset loss, optimizer, init and batch size (and the learning rate of
     the model's own optimizer) from its model's defaults, before the task's."""
     mdef = model_defaults(c.model)
-    for key in ("loss", "optim", "init", "batch_size"):
+    for key in ("loss", "optim", "init", "batch_size", "steps"):
         if getattr(c, key) is None and key in mdef:
             setattr(c, key, mdef[key])
     if c.lr is None and "lr" in mdef and c.optim == mdef.get("optim"):
@@ -273,7 +273,7 @@ def _validate_network(c: RunFields) -> None:
 
 
 # models of one output (the others have one per class, or the task's outputs)
-ONE_OUTPUT_MODELS = ("logistic", "perceptron")
+ONE_OUTPUT_MODELS = ("logistic", "perceptron", "gaussian", "threshold")
 
 
 def _validate_fit(c: RunFields, task: Any, kind: str) -> None:

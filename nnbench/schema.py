@@ -90,7 +90,9 @@ class RunFields:
     ``residual`` skip connections between hidden layers of equal width (``h + f(z)``, the
     MNIST-1D paper's MLP); ``shuffle = False`` takes the minibatches in the order of the
     training set, epoch after epoch, the same for every seed (as the MNIST-1D paper's
-    ``train.py``; ``None`` is the task's suggestion, else a fresh permutation per epoch).
+    ``train.py``; ``None`` is the task's suggestion, else a fresh permutation per epoch);
+    ``threshold`` the set weights of ``model = "threshold"`` (a ``[threshold]`` table:
+    ``hidden``/``output`` rows, or a ``truth_table``; empty: the notes' XOR network).
     """
 
     task: str = "sin"
@@ -131,6 +133,7 @@ class RunFields:
     standardize: bool | None = None
     residual: bool | None = None
     shuffle: bool | None = None
+    threshold: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:

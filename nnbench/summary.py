@@ -826,6 +826,14 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
                 lines.append(f"perceptron{where}: not separable within {epochs} "
                              f"({int((~conv).sum())} of {plural(len(gp), 'run')} did not "
                              "converge)")
+        if "model" in g.columns and "final_train_acc" in g.columns:
+            for model, how in (("threshold", "weights set, not trained"),
+                               ("gaussian", "fitted in closed form, not trained")):
+                gm = g[g["model"] == model]
+                if len(gm) and gm["final_train_acc"].notna().any():
+                    acc = 100 * gm["final_train_acc"].mean()
+                    lines.append(f"{model}{where} ({how}): training accuracy "
+                                 f"{fmt_num(acc)}%")
         if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
             gl = g[g["closed_form_loss"].notna()]
             lines.append(f"linear regression{where}: closed-form loss "

@@ -243,7 +243,7 @@ def test_each_field_is_checked_by_the_kind_of_its_declared_type():
                                      "data_seed", "pieces", "params", "degree"}
     assert fields_of_kind("float") == {"lr", "val_frac", "clip", "target", "l2", "dropout"}
     assert fields_of_kind("bool") == {"standardize", "residual", "shuffle"}
-    assert fields_of_kind("dict") == {"hp", "schedule_kw", "task_kw"}
+    assert fields_of_kind("dict") == {"hp", "schedule_kw", "task_kw", "threshold"}
     assert fields_of_kind("batch") == {"batch_size"}
     assert set(FIELD_TYPES) == {*RUN_KEYS, "run_id"}
     # RunConfig is the schema's fields, nothing more

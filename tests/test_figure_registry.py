@@ -56,6 +56,7 @@ FIGS_BEFORE = {
     "vanishing-constant": "loss accuracy gradients",
     "vanishing-residual": "loss accuracy gradients layer_speed",
     "vanishing-digits": "loss accuracy gradients layer_speed",
+    "classic-gaussian": "loss accuracy decision_regions boundaries",
 }
 
 

@@ -29,6 +29,9 @@ from nnbench.cli import data  # noqa: F401  (data fetch | dir | info)
 from nnbench.cli import cache  # noqa: F401  (cache info | clear)
 
 # isort: split
+from nnbench.cli import notes  # noqa: F401  (plot-activations, overflow)
+
+# isort: split
 from nnbench.cli.options import Output, parse_batch, parse_hp, parse_list
 
 __all__ = ["app", "main", "_main", "EXIT_USAGE", "EXIT_INTERRUPTED", "Output",

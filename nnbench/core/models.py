@@ -17,6 +17,11 @@ one is its output size and its loss (the entry's ``defaults``, which come before
   which is SGD with one point per step on the criterion ``max(0, -t x)`` (loss
   ``perceptron``), from zero weights; reports ``converged`` and ``updates``.
 - ``mlp``: the core network (``--act maxout`` for maxout units).
+- ``gaussian``: the generative classifier of notes 004, class Gaussians with a shared
+  covariance fitted in closed form (``fit(data)``, called by the engine before the first
+  step), ``P(C1|x) = sigma(w.x + b)``; not trained.
+- ``threshold``: threshold units with weights set from a ``[threshold]`` table (notes 000,
+  theorem 1 and its 2-2-1 XOR network); not trained.
 
 ``extra_results(data, loss)`` of a model gives its additional ``runs.csv`` columns.
 
@@ -197,6 +202,190 @@ class Perceptron(MLP):
                 "epochs_done": epochs}
 
 
+class GaussianClassifier(MLP):
+    """The generative classifier of notes 004 (ch. 4-5): each class ``c`` a Gaussian
+    ``N(mu_c, Sigma)`` with one covariance ``Sigma`` shared by both classes, fitted in closed
+    form by maximum likelihood (:func:`gaussian_fit`), and Bayes' rule, which makes the
+    posterior ``P(C1 | x) = sigma(w . x + b)`` with
+
+        w = Sigma^-1 (mu1 - mu0),
+        b = -1/2 mu1^T Sigma^-1 mu1 + 1/2 mu0^T Sigma^-1 mu0 + ln(N1 / N0).
+
+    The same form as logistic regression, with ``w`` and ``b`` from the class means, the
+    covariance and the class counts instead of from gradient descent: its one output is the
+    logit ``w . x + b``. :meth:`fit` sets them from the training data (the engine calls it
+    once before the first step); its gradients are zero, so training leaves them as they
+    are."""
+
+    def fit(self, data: Any) -> None:
+        w, b = gaussian_fit(data.X_train, data.y_train)
+        self.params[0][...] = w.astype(self.dtype)[None, :, None]
+        self.params[1][...] = self.dtype(b)
+
+    def loss_and_grads(self, X, Y, loss="bce_with_logits", train=True, noise=None):
+        C, grads = super().loss_and_grads(X, Y, loss=loss, train=train, noise=noise)
+        return C, [np.zeros_like(g) for g in grads]
+
+
+def gaussian_fit(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(w (d,), b)`` of the shared-covariance Gaussian classifier of labels ``y`` in {0, 1},
+    in float64: the class means ``mu_c``, the pooled maximum-likelihood covariance
+    ``Sigma = (N0 Sigma0 + N1 Sigma1) / N`` and the class counts ``N_c``, then ``w`` and
+    ``b`` as in :class:`GaussianClassifier` (``Sigma`` solved, not inverted)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).astype(np.intp)
+    counts = [int((y == c).sum()) for c in (0, 1)]
+    if min(counts) < 1 or len(X) < 3:
+        raise NNBenchError(f"the Gaussian classifier needs points of both classes, got "
+                           f"{counts[0]} of class 0 and {counts[1]} of class 1")
+    mu = [X[y == c].mean(axis=0) for c in (0, 1)]
+    D = np.concatenate([X[y == c] - mu[c] for c in (0, 1)])
+    sigma = D.T @ D / len(X)
+    try:
+        a = np.linalg.solve(sigma, np.stack(mu, axis=1))  # Sigma^-1 [mu0 mu1]
+    except np.linalg.LinAlgError:
+        raise NNBenchError("the shared covariance of the Gaussian classifier is singular "
+                           "(a feature is constant or two are collinear); drop it") from None
+    w = a[:, 1] - a[:, 0]
+    b = -0.5 * mu[1] @ a[:, 1] + 0.5 * mu[0] @ a[:, 0] + np.log(counts[1] / counts[0])
+    return w, float(b)
+
+
+class ThresholdNetwork:
+    """A network of threshold units whose weights are set, not trained (notes 000,
+    theorem 1: three layers of threshold units implement any binary logic function).
+
+    Each unit is the notes' ``y = f[w . u - theta]`` with ``f[s] = 1`` for ``s >= 0`` and 0
+    otherwise; the hidden layer feeds one output unit. The output of the network is the
+    output unit's ``w . y - theta``; its class is ``f`` of that (1 where it is ``>= 0``),
+    the ``perceptron`` loss's prediction. The weights come from a table
+    (:func:`threshold_weights`): the notes' 2-2-1 XOR network by default. ``params`` are
+    ``[W1, b1, W2, b2]`` with ``b = -theta``, laid out as the MLP's; the gradients are zero.
+    """
+
+    def __init__(self, n_features: int, table: dict[str, Any] | None = None, runs: int = 1,
+                 dtype: str = "float32"):
+        from nnbench.core.mlp import _dtype
+
+        self.dtype = _dtype(dtype)
+        self.runs = int(runs)
+        hidden, output = threshold_weights(table or {}, n_features)
+        R = self.runs
+        W1, b1 = hidden[:, :-1].T, -hidden[:, -1]
+        W2, b2 = output[:-1, None], -output[-1:]
+        self.params = [np.broadcast_to(a, (R, *a.shape)).astype(self.dtype).copy()
+                       for a in (W1, b1[None, :], W2, b2[None, :])]
+        self.sizes = [n_features, len(hidden), 1]
+        self.n_layers = 2
+        self.record = True
+        self.chunking = None
+        self.l2 = 0.0
+        self.kernel = None
+
+    can_finish = False
+    noisy = False
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [self.params[0], self.params[2]]
+
+    def forward(self, X, train: bool = False, noise=None) -> np.ndarray:
+        from nnbench.core.passes import check_input
+
+        X = check_input(X, self.dtype, self.sizes[0], self.runs)
+        z = np.matmul(X, self.params[0]) + self.params[1]
+        h = (z >= 0).astype(self.dtype)
+        return np.matmul(h, self.params[2]) + self.params[3]
+
+    __call__ = forward
+
+    def loss_and_grads(self, X, Y, loss="perceptron", train=True, noise=None):
+        fn = loss if not isinstance(loss, str) else LOSSES.create(loss)
+        C, _ = fn(self.forward(X), Y)
+        return C, [np.zeros_like(p) for p in self.params]
+
+    def layer_stats(self) -> list[dict[str, np.ndarray]]:
+        return []
+
+    def penalty(self) -> np.ndarray:
+        return np.zeros(self.runs, dtype=self.dtype)
+
+    def finished(self, n_train: int) -> np.ndarray:
+        return np.zeros(self.runs, dtype=bool)
+
+    def extra_results(self, data: Any, loss: str) -> dict[str, np.ndarray]:
+        return {}
+
+
+# the notes' 2-2-1 XOR network (000): y1 = f[u1 + u2 - 0.5] (OR), y2 = f[u1 + u2 - 1.5]
+# (AND), y = f[y1 - y2 - 0.5] (OR and not AND); each row: weights, then theta
+XOR_HIDDEN = ((1.0, 1.0, 0.5), (1.0, 1.0, 1.5))
+XOR_OUTPUT = (1.0, -1.0, 0.5)
+
+
+def truth_table_weights(table: Sequence[int], n_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Theorem 1's construction: one hidden unit per input pattern whose output is 1 (it
+    fires on that pattern only: ``w_i = 2 a_i - 1``, ``theta = sum a_i - 1/2``), and an
+    output unit that is their OR (``w = 1``, ``theta = 1/2``). Row ``k`` of ``table`` is the
+    output for the inputs given by the bits of ``k``, the first input the highest bit
+    (00, 01, 10, 11 for two inputs). A function that is never 1 gets one unit that never
+    fires."""
+    rows = []
+    for k, bit in enumerate(table):
+        if bit:
+            a = [(k >> (n_inputs - 1 - i)) & 1 for i in range(n_inputs)]
+            rows.append([2.0 * v - 1.0 for v in a] + [sum(a) - 0.5])
+    if not rows:
+        rows = [[0.0] * n_inputs + [1.0]]
+    return np.array(rows), np.array([1.0] * len(rows) + [0.5])
+
+
+def threshold_weights(table: dict[str, Any], n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hidden rows ``(m, d + 1)`` (weights, theta) and the output row ``(m + 1,)`` of a
+    ``[threshold]`` table: ``truth_table`` (``2^d`` outputs 0/1, a list or a string such as
+    ``"0110"``), or ``hidden`` (a list of rows ``[w_1, ..., w_d, theta]``) with ``output``
+    (``[v_1, ..., v_m, theta]``); empty: the notes' XOR network (two inputs)."""
+    unknown = set(table) - {"truth_table", "hidden", "output"}
+    if unknown:
+        raise NNBenchError(f"unknown key '{sorted(unknown)[0]}' in the threshold table; valid: "
+                           "truth_table, or hidden and output")
+    if "truth_table" in table:
+        if set(table) != {"truth_table"}:
+            raise NNBenchError("give the threshold table either truth_table or hidden and "
+                               "output, not both")
+        bits = table["truth_table"]
+        bits = list(bits) if isinstance(bits, (str, list, tuple)) else [bits]
+        try:
+            bits = [int(b) for b in bits]
+        except (TypeError, ValueError):
+            bits = [-1]
+        if len(bits) != 2 ** n_features or any(b not in (0, 1) for b in bits):
+            raise NNBenchError(f"truth_table must be {2 ** n_features} outputs 0 or 1 for "
+                               f"{n_features} inputs (e.g. \"0110\" for XOR), got "
+                               f"{table['truth_table']!r}")
+        return truth_table_weights(bits, n_features)
+    if not table:
+        if n_features != 2:
+            raise NNBenchError(f"the default threshold network is the notes' XOR of 2 inputs; "
+                               f"the task has {n_features}: give a [threshold] table")
+        return np.array(XOR_HIDDEN), np.array(XOR_OUTPUT)
+    if set(table) != {"hidden", "output"}:
+        raise NNBenchError("a threshold table of weights needs both hidden (rows "
+                           "[w_1, ..., w_d, theta]) and output ([v_1, ..., v_m, theta])")
+    try:
+        hidden = np.array(table["hidden"], dtype=np.float64)
+        output = np.array(table["output"], dtype=np.float64)
+    except (TypeError, ValueError):
+        hidden = output = np.zeros(0)
+    if hidden.ndim != 2 or hidden.shape[1] != n_features + 1 or hidden.shape[0] < 1 \
+            or output.shape != (hidden.shape[0] + 1,):
+        m = f"{len(hidden) + 1}" if hidden.ndim == 2 else "m + 1"
+        raise NNBenchError(f"threshold hidden must be rows of {n_features + 1} numbers "
+                           f"(weights, theta) and output {m} numbers (one weight per hidden "
+                           "unit, theta)")
+    return hidden, output
+
+
 def _two_classes(name: str, n_outputs: int) -> None:
     if n_outputs != 2:
         raise NNBenchError(f"model '{name}' separates two classes, the task has {n_outputs} "
@@ -230,6 +419,19 @@ def _perceptron(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, 
     return Perceptron([n_features, 1], "sigmoid", init, seed, runs, dtype, **_options(kw))
 
 
+def _gaussian(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+              dtype: str = "float32", init: str = "zeros", **kw: Any) -> GaussianClassifier:
+    _two_classes("gaussian", n_outputs)
+    return GaussianClassifier([n_features, 1], "sigmoid", "zeros", seed, runs, dtype)
+
+
+def _threshold(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
+               dtype: str = "float32", init: str = "zeros", threshold: Any = None,
+               **kw: Any) -> ThresholdNetwork:
+    _two_classes("threshold", n_outputs)
+    return ThresholdNetwork(n_features, threshold, runs, dtype)
+
+
 def _mlp(n_features: int, n_outputs: int, seed: Sequence[int] | int = 0, runs: int = 1,
          dtype: str = "float32", init: str = "torch", depth: int = 1, width: int = 32,
          act: str = "sigmoid", **kw: Any) -> MLP:
@@ -252,10 +454,19 @@ MODELS.add("softmax", _softmax, "multiclass linear classifier with log-sum-exp "
 MODELS.add("perceptron", _perceptron, "sign(w.x + b) by the perceptron rule w <- w + eta t x "
            "on misclassified points (SGD, one point per step)",
            {"loss": "perceptron", "optim": "sgd", "lr": 1.0, "batch_size": 1, "init": "zeros"})
+# models whose weights are not trained: one step leaves them as set (gradients zero)
+_SET = {"optim": "sgd", "lr": 1.0, "steps": 1, "batch_size": "full", "init": "zeros"}
+MODELS.add("gaussian", _gaussian, "generative classifier: class Gaussians with a shared "
+           "covariance, fitted in closed form, P(C1|x) = sigma(w.x + b) (not trained)",
+           {"loss": "bce_with_logits", **_SET})
+MODELS.add("threshold", _threshold, "threshold units f[w.u - theta] with weights set from "
+           "a [threshold] table (truth_table, or hidden and output rows; default: the notes' "
+           "XOR network), not trained", {"loss": "perceptron", **_SET})
 
 # the losses each model accepts (None: any)
 _LOSSES = {"linear": ("mse", "half_sse"), "logistic": ("bce_with_logits", "sigmoid_mse"),
-           "softmax": ("softmax_cross_entropy", "hinge"), "perceptron": ("perceptron",)}
+           "softmax": ("softmax_cross_entropy", "hinge"), "perceptron": ("perceptron",),
+           "gaussian": ("bce_with_logits", "sigmoid_mse"), "threshold": ("perceptron",)}
 
 
 # losses of one output, a logit that separates two classes (an mlp then has one output)
@@ -274,6 +485,8 @@ def model_options(cfg: Any) -> dict[str, Any]:
            if getattr(cfg, k, None) is not None}
     if getattr(cfg, "residual", None):  # skip connections: the mlp's only
         out["residual"] = True
+    if getattr(cfg, "model", None) == "threshold":
+        out["threshold"] = dict(getattr(cfg, "threshold", None) or {})
     if getattr(cfg, "model", None) == "mlp" and getattr(cfg, "act", None) == "maxout":
         out["pieces"] = cfg.pieces if cfg.pieces is not None else 2
     return out
@@ -286,7 +499,8 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
     if model == "linear" and kind != "regression":
         raise NNBenchError("model 'linear' is linear regression: give a regression task "
                            "(linear, poly, sin) or use --model logistic or softmax for classes")
-    if model in ("logistic", "softmax", "perceptron") and kind != "classification":
+    if model in ("logistic", "softmax", "perceptron", "gaussian", "threshold") \
+            and kind != "classification":
         raise NNBenchError(f"model '{model}' is a classifier: give a classification task "
                            "(blobs, xor, moons, ...) or use --model linear for regression")
     if cfg.l2 is not None:
@@ -307,6 +521,11 @@ def check_options(cfg: Any, kind: str = "regression") -> None:
                            f"model '{model}'")
     if cfg.binary is not None:
         binary_mode(cfg.binary)
+    if getattr(cfg, "threshold", None) and model != "threshold":
+        raise NNBenchError(f"the [threshold] table sets the weights of --model threshold, "
+                           f"got model '{model}'")
+    if model in ("gaussian", "threshold") and (cfg.l2 or cfg.binary):
+        raise NNBenchError(f"model '{model}' is not trained: l2 and binary do not apply")
     if cfg.binary and model != "mlp":
         raise NNBenchError(f"binary weights apply to --model mlp, got model '{model}'")
     if cfg.binary in ("activations", "both") and not hidden:

@@ -175,6 +175,8 @@ class GroupTrainer:
                 seed=c.data_seed, val_frac=c.val_frac, dtype=c.dtype)
             n_features, n_outputs = self.data.n_features, self.data.n_outputs
         self.net: Model = build_model(c, self.task, n_features, n_outputs, self.seeds)
+        if self.data is not None and hasattr(self.net, "fit"):  # a closed-form model
+            self.net.fit(self.data)
         self.opt = optimizer(c.optim, lr=self.base_lr if R > 1 else float(self.base_lr[0]),
                              **optimizer_hyper(c))
         self.flat = flatten_params(self.net)

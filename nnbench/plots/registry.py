@@ -30,6 +30,7 @@ from nnbench.plots.curves import (
     has_curve,
 )
 from nnbench.plots.data import load, lr_swept
+from nnbench.plots.generative import fig_boundaries, has_gaussian
 from nnbench.plots.landscape import fig_landscape, has_trajectories
 from nnbench.plots.layers import (
     fig_activation_depths,
@@ -119,6 +120,10 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("decision_regions", lambda d: fig_decision(d.res, d.panels),
                "Decision regions of the trained models (first seed).",
                _has_models(decision_panels)),
+    FigureSpec("boundaries", lambda d: fig_boundaries(d.res, d.panels),
+               "The decision boundary of each model (first seed), the generative Gaussian "
+               "classifier's beside the others, with training and test accuracy.",
+               has_gaussian),
     FigureSpec("fit", lambda d: fig_fit(d.res, d.panels),
                "The fitted curves over the data (first seed).", _has_models(fit_panels)),
     FigureSpec("closed_form", lambda d: fig_closed_form(d.res), None, has_closed_form),

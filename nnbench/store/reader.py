@@ -74,7 +74,7 @@ class Results:
             raise damaged(f, f"it is not a weights file nnbench wrote ({e})") from None
 
 
-_JSON_FIELDS = ("hp", "schedule_kw", "task_kw")
+_JSON_FIELDS = ("hp", "schedule_kw", "task_kw", "threshold")
 _BOOL_FIELDS = ("standardize", "residual", "shuffle")
 
 
