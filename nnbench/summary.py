@@ -833,7 +833,7 @@ def model_lines(runs: pd.DataFrame) -> list[str]:
                 if len(gm) and gm["final_train_acc"].notna().any():
                     acc = 100 * gm["final_train_acc"].mean()
                     lines.append(f"{model}{where} ({how}): training accuracy "
-                                 f"{fmt_num(acc)}%")
+                                 f"{fmt_num(acc, 3)}%")  # a percentage in 3 digits
         if "closed_form_loss" in g.columns and g["closed_form_loss"].notna().any():
             gl = g[g["closed_form_loss"].notna()]
             lines.append(f"linear regression{where}: closed-form loss "

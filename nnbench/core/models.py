@@ -39,7 +39,8 @@ import numpy as np
 from nnbench.core.activations import ACTIVATIONS
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.losses import LOSSES
-from nnbench.core.mlp import MLP, binary_mode
+from nnbench.core.mlp import MLP, _dtype, binary_mode
+from nnbench.core.passes import check_input
 from nnbench.core.registry import Registry
 
 MODELS = Registry("model")
@@ -265,7 +266,6 @@ class ThresholdNetwork:
 
     def __init__(self, n_features: int, table: dict[str, Any] | None = None, runs: int = 1,
                  dtype: str = "float32"):
-        from nnbench.core.mlp import _dtype
 
         self.dtype = _dtype(dtype)
         self.runs = int(runs)
@@ -290,7 +290,6 @@ class ThresholdNetwork:
         return [self.params[0], self.params[2]]
 
     def forward(self, X, train: bool = False, noise=None) -> np.ndarray:
-        from nnbench.core.passes import check_input
 
         X = check_input(X, self.dtype, self.sizes[0], self.runs)
         z = np.matmul(X, self.params[0]) + self.params[1]
