@@ -24,9 +24,10 @@ SIN = dict(task="sin-small", steps=60, log_every=10, width=16)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_numba_backend_trains_as_numpy_does(dtype):
-    a, sa = _group([0, 1], "numpy", dtype=dtype, **SIN)
-    b, sb = _group([0, 1], "numba", dtype=dtype, **SIN)
+@pytest.mark.parametrize("depth", [1, 3])
+def test_numba_backend_trains_as_numpy_does(dtype, depth):
+    a, sa = _group([0, 1], "numpy", dtype=dtype, depth=depth, **SIN)
+    b, sb = _group([0, 1], "numba", dtype=dtype, depth=depth, **SIN)
     assert (a.backend, b.backend) == ("numpy", "numba")
     rtol = 1e-9 if dtype == "float64" else 2e-3
     for ra, rb in zip(a.runs, b.runs, strict=True):
@@ -37,9 +38,10 @@ def test_numba_backend_trains_as_numpy_does(dtype):
     assert len(sb.layers) == len(sa.layers) and len(sb.metrics) == len(sa.metrics)
 
 
-def test_numba_run_is_the_same_in_any_group_and_on_any_thread_count():
-    alone, _ = _group([1], "numba", **SIN)
-    group, _ = _group([0, 1, 2], "numba", threads=2, **SIN)
+@pytest.mark.parametrize("depth", [1, 4])
+def test_numba_run_is_the_same_in_any_group_and_on_any_thread_count(depth):
+    alone, _ = _group([1], "numba", depth=depth, **SIN)
+    group, _ = _group([0, 1, 2], "numba", threads=2, depth=depth, **SIN)
     for wa, wb in zip(alone.runs[0].weights, group.runs[1].weights, strict=True):
         np.testing.assert_array_equal(wa, wb)
 
@@ -94,11 +96,12 @@ def test_fused_steps_train_as_the_numpy_path(optim):
 
 @pytest.mark.parametrize("optim", ["adam", "momentum", "rmsprop"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, dtype):
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, dtype, depth):
     """Steps that log (pass, then the compiled update apart) and steps that do not (one
     call) give the same numbers bit for bit: a run is the same logged at every step or
     every 25th, alone or in a group, on one thread or two."""
-    kw = dict(task="sin-small", steps=50, width=16, optim=optim, dtype=dtype)
+    kw = dict(task="sin-small", steps=50, width=16, optim=optim, dtype=dtype, depth=depth)
     every, _ = _group([1], "numba", log_every=1, eval_every=1, **kw)
     sparse, _ = _group([1], "numba", log_every=25, eval_every=25, **kw)
     group, _ = _group([0, 1, 2], "numba", threads=2, log_every=25, eval_every=25, **kw)
@@ -106,6 +109,24 @@ def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, d
                          group.runs[1].weights, strict=True):
         np.testing.assert_array_equal(w, ws)
         np.testing.assert_array_equal(w, wg)
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_dropout_trains_as_the_numpy_path(depth):
+    """Dropout through fused steps and logged ones: the masks are the NumPy pass's draws,
+    so float64 runs follow its trajectory to rounding; and alone or in a group, on one
+    thread or two, the same bit for bit."""
+    kw = dict(SIN, dtype="float64", dropout=0.2, depth=depth, optim="adam")
+    a, _ = _group([0, 1], "numpy", **kw)
+    b, _ = _group([0, 1], "numba", **kw)
+    assert b.backend == "numba"
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_allclose(wb, wa, rtol=1e-9, atol=1e-9 * np.abs(wa).max())
+    alone, _ = _group([1], "numba", **kw)
+    group, _ = _group([0, 1, 2], "numba", threads=2, **kw)
+    for wa, wb in zip(alone.runs[0].weights, group.runs[1].weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
 
 
 def test_a_diverging_run_stops_as_on_numpy_and_leaves_the_others_alone():
@@ -128,11 +149,12 @@ def test_a_diverging_run_stops_as_on_numpy_and_leaves_the_others_alone():
 
 
 @pytest.mark.parametrize("optim", ["adam", "momentum"])
-def test_fused_minibatch_steps_train_as_the_numpy_path(optim):
+@pytest.mark.parametrize(("depth", "residual"), [(1, False), (3, False), (3, True)])
+def test_fused_minibatch_steps_train_as_the_numpy_path(optim, depth, residual):
     """Minibatches (each step its own batch of each run) through fused steps, a loss of
     labels: the NumPy path's trajectory to rounding in float64."""
-    kw = dict(task="moons", steps=40, log_every=20, width=8, depth=1, batch_size=16,
-              optim=optim, dtype="float64")
+    kw = dict(task="moons", steps=40, log_every=20, width=8, depth=depth, batch_size=16,
+              optim=optim, dtype="float64", residual=residual)
     a, _ = _group([0, 1], "numpy", **kw)
     b, _ = _group([0, 1], "numba", **kw)
     assert b.backend == "numba"

@@ -109,14 +109,14 @@ def test_missing_says_numba_is_not_installed(monkeypatch):
 
 
 @pytest.mark.parametrize(("make", "loss", "reason"), [
-    (lambda: MLP([1, 8, 8, 1]), "mse", "no numba kernel for 2 hidden layers (only 1)"),
-    (lambda: MLP([1, 1]), "mse", "no numba kernel for 0 hidden layers (only 1)"),
+    (lambda: MLP([1, 1]), "mse", "no numba kernel for a network without hidden layers"),
+    (lambda: MLP([1, 8, 8, 1], activation="prelu"), "mse",
+     "no numba kernel for activation prelu"),
     (lambda: MLP([1, 8, 1], activation="maxout"), "mse", "no numba kernel for activation maxout"),
     (lambda: MLP([1, 8, 1], activation="prelu"), "mse", "no numba kernel for activation prelu"),
     (lambda: MLP([1, 8, 1], activation="rrelu"), "mse", "no numba kernel for activation rrelu"),
     (lambda: MLP([1, 8, 1]), "perceptron", "no numba kernel for loss perceptron"),
     (lambda: MLP([1, 8, 1], binary=True), "mse", "no numba kernel for binary weights"),
-    (lambda: MLP([1, 8, 1], dropout=0.5), "mse", "no numba kernel for dropout"),
 ])
 def test_missing_names_what_is_not_covered(make, loss, reason):
     assert missing(make(), loss) == reason
@@ -124,9 +124,11 @@ def test_missing_names_what_is_not_covered(make, loss, reason):
         make_pass(make(), loss)
 
 
-def test_missing_ignores_dropout_outside_training():
+def test_dropout_is_covered_in_training_and_outside():
     _numba()
-    assert missing(MLP([1, 8, 1], dropout=0.5), "mse", train=False) is None
+    for sizes in ([1, 8, 1], [1, 8, 8, 1]):
+        assert missing(MLP(sizes, dropout=0.5), "mse", train=True) is None
+        assert missing(MLP(sizes, dropout=0.5), "mse", train=False) is None
 
 
 # -- the exp -----------------------------------------------------------------------------------
@@ -168,7 +170,8 @@ def test_exp_clamps_and_keeps_nan(dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize(("sizes", "n"), [([1, 100, 1], 1000), ([1, 32, 1], 300),
-                                          ([3, 17, 2], 77)])
+                                          ([3, 17, 2], 77), ([2, 16, 13, 3], 300),
+                                          ([1] + [8] * 8 + [1], 200)])
 def test_activations_match_numpy(act, dtype, sizes, n):
     _numba()
     net = _net(sizes, act, runs=2, dtype=dtype)
@@ -180,22 +183,80 @@ def test_activations_match_numpy(act, dtype, sizes, n):
 @pytest.mark.parametrize("loss", list(LOSS_CASES))
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("per_run", [False, True])
-def test_losses_match_numpy(loss, act, dtype, per_run):
+@pytest.mark.parametrize("hidden", [[24], [12, 9]])
+def test_losses_match_numpy(loss, act, dtype, per_run, hidden):
     _numba()
     labels, O = LOSS_CASES[loss]
-    net = _net([2, 24, O], act, runs=3, dtype=dtype, seed=3)
+    net = _net([2, *hidden, O], act, runs=3, dtype=dtype, seed=3)
     X, Y = _data(net, 530, labels, per_run)
     _check_pass(net, loss, X, Y)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("n", [1, 63, 64, 65, 511, 513, 2000])
-def test_sample_counts_and_l2(n, dtype):
-    """Chunks and parts cut anywhere; the L2 term as MLP._regularized adds it."""
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 511, 513, 1024, 1025, 2000])
+@pytest.mark.parametrize("hidden", [[10], [10, 7, 5]])
+def test_sample_counts_and_l2(n, dtype, hidden):
+    """Chunks and parts cut anywhere (the deep kernel's part size changes at 1024); the L2
+    term as MLP._regularized adds it, on every layer's weights."""
     _numba()
-    net = _net([2, 10, 3], "tanh", runs=2, dtype=dtype, l2=0.05)
+    net = _net([2, *hidden, 3], "tanh", runs=2, dtype=dtype, l2=0.05)
     X, Y = _data(net, n, labels=False, per_run=True)
     _check_pass(net, "half_sse", X, Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("act", ["sigmoid", "relu", "gelu"])
+@pytest.mark.parametrize("hidden", [[10, 10, 10], [6, 9, 9, 9, 4], [9] * 8])
+def test_residual_layers_match_numpy(hidden, act, dtype):
+    """Skips between hidden layers of equal width (``h = h + f(W h + b)``), others plain:
+    the kernel's skip in the forward pass and its share of ``dC/dh`` in the backward one."""
+    _numba()
+    net = _net([2, *hidden, 3], act, runs=2, dtype=dtype, residual=True, spread=0.3)
+    X, Y = _data(net, 300, labels=True, per_run=False)
+    _check_pass(net, "softmax_cross_entropy", X, Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("hidden", "residual"), [([30], False), ([12, 12, 7], False),
+                                                  ([10, 10, 10], True)])
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_dropout_matches_numpy_with_the_same_draws(hidden, residual, act, dtype):
+    """Two networks of the same seed: one trains a NumPy pass (drawing its masks), the
+    other draws the masks with ``dropout_masks`` and gives them to the kernel; the same
+    loss and gradients, and the generators left in the same state."""
+    _numba()
+    kw = dict(dropout=0.3, residual=residual, spread=0.4)
+    ref, mine = (_net([2, *hidden, 3], act, runs=2, dtype=dtype, **kw) for _ in range(2))
+    X, Y = _data(ref, 700, labels=False, per_run=True)
+    kpass = make_pass(mine, "mse")
+    C0, grads0 = ref.loss_and_grads(X, Y, "mse")
+    masks = mine.dropout_masks(700)
+    assert masks.shape == (2, 700, sum(hidden))
+    assert 0.6 < np.mean(masks != 0) < 0.8  # keep 1 - p = 0.7 of the units
+    C, grads = kpass.loss_and_grads(mine.params, X, Y, masks=masks)
+    assert [r.random() for r in ref.rngs] == [r.random() for r in mine.rngs]
+    if dtype == "float64":
+        _assert_close64(C, C0)
+        for g, g0 in zip(grads, grads0, strict=True):
+            _assert_close64(g, g0)
+    else:
+        for g, g0 in zip([C, *grads], [C0, *grads0], strict=True):
+            assert _rel(g, g0) <= 1e-4
+    plain, _ = kpass.loss_and_grads(mine.params, X, Y)
+    assert not np.allclose(plain, C)  # the masks matter
+    with pytest.raises(NNBenchError, match="masks must be a C-contiguous"):
+        kpass.loss_and_grads(mine.params, X, Y, masks=masks[:, :10])
+
+
+def test_residual_skips_change_the_deep_kernels_numbers():
+    """The parity above is not vacuous: the same weights with and without skips differ."""
+    _numba()
+    net = _net([2, 10, 10, 1], "tanh", runs=1, residual=True)
+    plain = _net([2, 10, 10, 1], "tanh", runs=1)
+    X, Y = _data(net, 100, labels=False, per_run=False)
+    Ca, _ = make_pass(net, "mse").loss_and_grads(net.params, X, Y)
+    Cb, _ = make_pass(plain, "mse").loss_and_grads(net.params, X, Y)
+    assert not np.allclose(Ca, Cb)
 
 
 def test_out_receives_the_flat_gradients():
@@ -262,11 +323,12 @@ def _run_pass(net, loss, X, Y):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_bit_identical_whatever_the_thread_count(dtype):
+@pytest.mark.parametrize("hidden", [[40], [20, 20, 20]])
+def test_bit_identical_whatever_the_thread_count(dtype, hidden):
     numba = _numba()
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here")
-    net = _net([1, 40, 1], "sigmoid", runs=3, dtype=dtype)
+    net = _net([1, *hidden, 1], "sigmoid", runs=3, dtype=dtype)
     X, Y = _data(net, 5000, labels=False, per_run=False)
     before = numba.get_num_threads()
     try:
@@ -281,10 +343,11 @@ def test_bit_identical_whatever_the_thread_count(dtype):
 
 @pytest.mark.parametrize("per_run", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_run_is_the_same_alone_or_in_a_group(per_run, dtype):
+@pytest.mark.parametrize("hidden", [[30], [12, 12, 8]])
+def test_a_run_is_the_same_alone_or_in_a_group(per_run, dtype, hidden):
     _numba()
     R = 4
-    group = _net([2, 30, 2], "tanh", runs=R, dtype=dtype, l2=0.01)
+    group = _net([2, *hidden, 2], "tanh", runs=R, dtype=dtype, l2=0.01)
     X, Y = _data(group, 1500, labels=True, per_run=per_run)
     together = _run_pass(group, "softmax_cross_entropy", X, Y)
     for r in range(R):
@@ -298,9 +361,10 @@ def test_a_run_is_the_same_alone_or_in_a_group(per_run, dtype):
 def test_kernel_constants_are_fixed():
     """The part size fixes the summation order: changing it changes the numbers."""
     _numba()
-    from nnbench.core.kernels import _onehidden
+    from nnbench.core.kernels import _deep, _onehidden
 
     assert (_onehidden.LANES, _onehidden.PART) == (64, 512)
+    assert [_deep.part_size(n) for n in (1, 100, 1024, 1025, 10**6)] == [64, 64, 64, 256, 256]
     assert kernels.ACTIVATIONS["selu"] == kernels.ACTIVATIONS["elu"]
 
 
@@ -393,13 +457,14 @@ def test_update_missing_names_the_rule(name, hp, reason):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("act", ACTS)
-def test_layer_statistics_of_a_recorded_pass_are_numpys(act, dtype):
+@pytest.mark.parametrize("hidden", [[40], [40, 24, 40]])
+def test_layer_statistics_of_a_recorded_pass_are_numpys(act, dtype, hidden):
     """A logged step's layer statistic comes from the kernel's pass (no NumPy forward):
     dead_frac as NumPy counts it (units with z <= 0 on every sample; some units made
     dead here), saturated_frac within rounding of the threshold (at most 0.1% of the
     entries counted otherwise)."""
     _numba()
-    net = _net([2, 40, 2], act, runs=3, dtype=dtype, spread=1.5, seed=7)
+    net = _net([2, *hidden, 2], act, runs=3, dtype=dtype, spread=1.5, seed=7)
     net.params[1][:, :, :8] = -30.0  # these units are below 0 on every sample
     X, Y = _data(net, 700, labels=False, per_run=False)
     net.record = True
@@ -409,15 +474,18 @@ def test_layer_statistics_of_a_recorded_pass_are_numpys(act, dtype):
     C, _ = net.loss_and_grads(X, Y, "mse")
     got = net.layer_stats()
     assert isinstance(net.last_pass, kernels.LayerStats)
-    assert list(got[0]) == list(want[0]) == [net.activation.stat]
-    (name, value), = got[0].items()
-    assert value.dtype == np.float64 and value.shape == (3,)
-    if name == "dead_frac":
-        np.testing.assert_array_equal(value, want[0][name])
-        assert np.all(value >= 8 / 40)
-    else:
-        np.testing.assert_allclose(value, want[0][name], atol=1e-3)
-        assert np.all(value > 0)
+    assert len(got) == len(want) == len(hidden)
+    for layer, (mine, ref) in enumerate(zip(got, want, strict=True)):
+        assert list(mine) == list(ref) == [net.activation.stat]
+        (name, value), = mine.items()
+        assert value.dtype == np.float64 and value.shape == (3,)
+        if name == "dead_frac":
+            np.testing.assert_array_equal(value, ref[name])
+            if layer == 0:
+                assert np.all(value >= 8 / 40)
+        else:
+            np.testing.assert_allclose(value, ref[name], atol=1e-3)
+            assert np.all(value > 0)
     net.record = False
     net.loss_and_grads(X, Y, "mse")
     assert net.last_pass is None

@@ -301,7 +301,7 @@ def _compile_kernels(exp: Any, backend: str | None, output: Output) -> None:
     saying so in one line (the first time only: later runs load them in well under a
     second)."""
     from nnbench.config import resolve_experiment
-    from nnbench.engine import compile_kernels, kernels_to_compile
+    from nnbench.engine import compile_kernels, kernel_names, kernels_to_compile
     from nnbench.experiment import make_groups
 
     todo = kernels_to_compile([g[0] for g in make_groups(resolve_experiment(exp)[1])],
@@ -309,9 +309,8 @@ def _compile_kernels(exp: Any, backend: str | None, output: Output) -> None:
     if not todo:
         return
     if output.mode != "quiet":
-        dtypes = ", ".join(sorted({c.dtype for c in todo}))
-        typer.echo(f"nnbench: compiling kernels for the one-hidden-layer MLP ({dtypes}), "
-                   "once", err=True)
+        what = ", ".join(kernel_names(todo))
+        typer.echo(f"nnbench: compiling kernels for {what}, once", err=True)
     compile_kernels(todo)
 
 

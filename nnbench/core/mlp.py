@@ -309,6 +309,21 @@ class MLP:
         m = np.stack([rng.random(shape[1:]) < keep for rng in self.rngs])
         return (m / keep).astype(self.dtype)
 
+    def dropout_masks(self, n: int) -> np.ndarray | None:
+        """Dropout's masks of a training pass over ``n`` samples for a compiled pass: every
+        hidden layer's :meth:`_dropout_mask`, drawn in the order the NumPy pass draws them
+        (so the runs' generators move as they would there), side by side in one
+        ``(runs, n, sum of the widths)`` array; ``None`` without dropout."""
+        if self.dropout <= 0:
+            return None
+        widths = self.sizes[1:-1]
+        masks = np.empty((self.runs, n, sum(widths)), dtype=self.dtype)
+        at = 0
+        for width in widths:
+            masks[:, :, at:at + width] = self._dropout_mask((self.runs, n, width))
+            at += width
+        return masks
+
     def penalty(self) -> np.ndarray:
         """The L2 term ``lambda/2 sum_l ||W^l||^2`` of each run ``(runs,)`` (biases left out)."""
         sq = sum(np.einsum("rij,rij->r", W, W) for W in self.weights)
@@ -355,12 +370,14 @@ class MLP:
         self.last_pass = None  # let the previous pass's arrays go before this one allocates
         if self.kernel is not None and train and noise is None \
                 and self.kernel.loss_name == loss_fn.name:
+            masks = self.dropout_masks(X.shape[-2])
             if not self.record:
-                C, grads = self.kernel.loss_and_grads(self.params, X, Y)
+                C, grads = self.kernel.loss_and_grads(self.params, X, Y, masks=masks)
                 self._keep(None)
                 return C, grads
             # a recorded pass keeps the layer statistics the kernel counted
-            C, grads, stats = self.kernel.loss_and_grads(self.params, X, Y, stats=True)
+            C, grads, stats = self.kernel.loss_and_grads(self.params, X, Y, stats=True,
+                                                         masks=masks)
             self._keep(stats)
             return C, grads
         if self.chunking is not None and noise is None and splittable(self, train, X):

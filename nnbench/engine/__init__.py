@@ -43,6 +43,7 @@ from nnbench.engine.speed import (
     execution,
     flat_grads,
     flatten_params,
+    kernel_names,
     kernels_to_compile,
 )
 from nnbench.engine.trainer import (
@@ -61,6 +62,6 @@ __all__ = [
     "REPORT_INTERVAL", "GroupResult", "GroupTrainer", "ListSink", "MetricsSink", "NullReporter",
     "Reporter", "RunInfo", "RunProgress", "RunResult", "RunState", "StopFlag", "backend_choice",
     "batch_rng", "build_model", "check_backend", "compile_kernels", "execution", "flat_grads",
-    "flatten_params", "group_label", "kernels_to_compile", "metric_columns", "model_names",
-    "schedule_factors", "train_group",
+    "flatten_params", "group_label", "kernel_names", "kernels_to_compile", "metric_columns",
+    "model_names", "schedule_factors", "train_group",
 ]

@@ -86,15 +86,16 @@ def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
     return "numpy"
 
 
-def kernel_marker(dtype: Any) -> Path:
-    """The file that says the kernels of ``dtype`` are compiled and cached on disk (named by
-    the kernels' source and numba's version, so a change of either compiles again)."""
+def kernel_marker(dtype: Any, kind: str) -> Path:
+    """The file that says the kernels of ``dtype`` and ``kind`` (:func:`kernels.kind`) are
+    compiled and cached on disk (named by the kernels' source and numba's version, so a
+    change of either compiles again)."""
     import numba
 
     digest = hashlib.sha256(numba.__version__.encode())
     for path in sorted(Path(kernels.__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
-    name = f"compiled-{np.dtype(dtype).name}-{digest.hexdigest()[:16]}"
+    name = f"compiled-{np.dtype(dtype).name}-{kind}-{digest.hexdigest()[:16]}"
     return cache_dir() / "numba" / name
 
 
@@ -109,7 +110,7 @@ def compile_kernel(net: Any, loss: str) -> None:
     flat = np.zeros((1, 1), dtype=net.dtype)  # the compiled update of the steps that log
     kernels.compiled_update()(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
                          np.zeros(5, np.int64))
-    marker = kernel_marker(net.dtype)
+    marker = kernel_marker(net.dtype, kernels.kind(net))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
 
@@ -198,19 +199,32 @@ def check_backend(cfg: Any, backend: str | None) -> None:
 
 
 def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
-    """Of the groups' first run configs ``cfgs``, one per dtype whose kernels the compiled
-    backend would use and that are not compiled yet (``[]`` for the NumPy backend, or when
-    every kernel needed is in the disk cache)."""
+    """Of the groups' first run configs ``cfgs``, one per dtype and kernel kind
+    (:func:`kernels.kind`) whose kernels the compiled backend would use and that are not
+    compiled yet (``[]`` for the NumPy backend, or when every kernel needed is in the disk
+    cache)."""
     if backend_choice(backend) == "numpy" or kernels.numba_missing():
         return []
-    todo: dict[str, Any] = {}
+    todo: dict[tuple[str, str], Any] = {}
     for cfg in cfgs:
-        if cfg.dtype in todo or kernel_marker(cfg.dtype).exists() or cfg.loss is None:
+        key = (cfg.dtype, "one-hidden-layer" if cfg.depth == 1 else "deep")
+        if cfg.loss is None or key in todo or kernel_marker(*key).exists():
             continue
         net = _one_run_model(cfg)
-        if net is not None and kernels.missing(net, cfg.loss, train=True) is None:
-            todo[cfg.dtype] = cfg
+        if net is not None and kernels.missing(net, cfg.loss, train=True) is None \
+                and kernels.kind(net) == key[1]:
+            todo[key] = cfg
     return list(todo.values())
+
+
+def kernel_names(cfgs: Sequence[Any]) -> list[str]:
+    """What :func:`kernels_to_compile`'s configs compile, in words: ``the one-hidden-layer
+    MLP (float32)``, ``the deep MLP (float32, float64)``."""
+    kinds: dict[str, set[str]] = {}
+    for cfg in cfgs:
+        kinds.setdefault("one-hidden-layer" if cfg.depth == 1 else "deep", set()).add(cfg.dtype)
+    return [f"the {k} MLP ({', '.join(sorted(d))})" for k, d in sorted(
+        kinds.items(), key=lambda kv: kv[0] != "one-hidden-layer")]
 
 
 def compile_kernels(cfgs: Sequence[Any]) -> None:

@@ -302,7 +302,8 @@ class GroupTrainer:
                 # path freezes its weights before its update; a stopped run is not either
                 loss = kernel.train_step(self.flat, batch, plan,
                                          lr_t if self.R > 1 else float(lr_t[0]),
-                                         np.where(st.active, st.limit, -1.0))
+                                         np.where(st.active, st.limit, -1.0),
+                                         net.dropout_masks(batch.n))
             else:
                 loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
             loss = np.asarray(loss, dtype=np.float64)

@@ -15,10 +15,12 @@ kernels compile on their first call (cached on disk in nnbench's cache directory
 ``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise). numba runs its threads with
 the ``workqueue`` layer (no spin-waiting) unless ``NUMBA_THREADING_LAYER`` chooses one.
 
-Covered: one hidden layer (any inputs and outputs), the activations of ``ACTIVATIONS``
-below, the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one
-per run, ``l2``. Not covered: deeper networks, dropout in training, binary weights and the
-activations with learned, random or non-elementwise units (prelu, rrelu, maxout).
+Covered: any number of hidden layers of any widths (one hidden layer: ``_onehidden``;
+two or more: ``_deep``, with residual layers), the activations of ``ACTIVATIONS`` below,
+the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one per run,
+``l2``, dropout (the masks drawn by the network, as its NumPy pass draws them, and given
+to the call). Not covered: binary weights and the activations with learned, random or
+non-elementwise units (prelu, rrelu, maxout).
 
 A run's numbers do not depend on the other runs of the call nor on numba's thread count:
 each run's samples are summed in parts of a fixed size, the parts added in a fixed order.
@@ -64,8 +66,8 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
     if sizes is None or act is None or not hasattr(net, "params"):
         return f"no numba kernel for model {type(net).__name__}"
     hidden = len(sizes) - 2
-    if hidden != 1:
-        return f"no numba kernel for {hidden} hidden layers (only 1)"
+    if hidden < 1:
+        return "no numba kernel for a network without hidden layers"
     name = getattr(act, "name", type(act).__name__)
     if name not in ACTIVATIONS:
         return f"no numba kernel for activation {name}"
@@ -75,15 +77,19 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
         return f"no numba kernel for dtype {np.dtype(net.dtype).name}"
     if getattr(net, "binary", False):
         return "no numba kernel for binary weights"
-    if train and getattr(net, "dropout", 0.0) > 0:
-        return "no numba kernel for dropout"
     return numba_missing()
+
+
+def kind(net: Any) -> str:
+    """Which compiled kernel serves ``net``: ``"one-hidden-layer"`` or ``"deep"`` (two or
+    more hidden layers); each is compiled on its first use."""
+    return "one-hidden-layer" if len(net.sizes) == 3 else "deep"
 
 
 def make_pass(net: Any, loss_name: str, train: bool = True) -> KernelPass:
     """The compiled pass of ``net`` with the loss ``loss_name``; raises
     :class:`~nnbench.core.errors.NNBenchError` with :func:`missing`'s reason when there is
-    none. ``train=False`` allows a dropout network (evaluation: no dropout)."""
+    none."""
     reason = missing(net, loss_name, train)
     if reason is not None:
         raise NNBenchError(reason)
@@ -102,9 +108,9 @@ def _kernel_module():
         numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "workqueue"
-    from nnbench.core.kernels import _onehidden
+    from nnbench.core.kernels import _deep, _onehidden
 
-    return _onehidden
+    return _onehidden, _deep
 
 
 def flat_base(arrays: list[np.ndarray], R: int) -> np.ndarray | None:
@@ -151,7 +157,7 @@ class Batch:
     ``Yf`` and labels ``Yl`` (the unused one a stand-in), the loss's factors and the
     parts' sums ``acc``."""
 
-    __slots__ = ("X", "Yf", "Yl", "n", "fac", "lscale", "acc")
+    __slots__ = ("X", "Yf", "Yl", "n", "fac", "lscale", "acc", "part")
 
 
 class KernelPass:
@@ -164,7 +170,7 @@ class KernelPass:
     def __init__(self, net: Any, loss_name: str):
         from nnbench.core.losses import LOSSES as LOSS_REGISTRY
 
-        self._k = _kernel_module()
+        self._k, self._deep = _kernel_module()
         self.sizes = list(net.sizes)
         self.runs = int(net.runs)
         self.dtype = np.dtype(net.dtype)
@@ -178,10 +184,21 @@ class KernelPass:
         self.slope = T(getattr(act, "negative_slope", 0.0))
         self.alpha = T(getattr(act, "alpha", 1.0))
         self.scale = T(getattr(act, "scale", 1.0))
-        K, H, O = self.sizes
-        self.shapes = [(self.runs, K, H), (self.runs, 1, H), (self.runs, H, O),
-                       (self.runs, 1, O)]
-        self.n_flat = K * H + H + H * O + O
+        sizes, R = self.sizes, self.runs
+        self.shapes = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            self.shapes += [(R, fan_in, fan_out), (R, 1, fan_out)]
+        sizes_at = np.cumsum([0] + [s[1] * s[2] for s in self.shapes])
+        self.n_flat = int(sizes_at[-1])
+        # the deep kernel's layout: where W^l and b^l start (l = 1..L+1), residual layers
+        L = len(sizes) - 2
+        self._sizes = np.array(sizes, dtype=np.int64)
+        self._woff = np.array([0] + list(sizes_at[0:-1:2]), dtype=np.int64)
+        self._boff = np.array([0] + list(sizes_at[1::2]), dtype=np.int64)
+        residual = bool(getattr(net, "residual", False))
+        self._skips = np.array([False] + [residual and l >= 2 and sizes[l - 1] == sizes[l]
+                                          for l in range(1, L + 2)], dtype=np.bool_)
+        self._n_counts = sum(h + 1 for h in sizes[1:-1])  # per hidden layer: H_l + 1
         R, N = self.runs, self.n_flat
         self._G = np.empty((R, N), dtype=self.dtype)  # the gradients of train_step
         self._C = np.empty(R, dtype=self.dtype)
@@ -189,7 +206,7 @@ class KernelPass:
         self.stat_name = act.stat
         self.stat = {"saturated_frac": 1, "dead_frac": 2}[act.stat]
         self.threshold = T(0.05 * act.max_grad)
-        self._E = np.empty((R, H + 1))
+        self._E = np.empty((R, self._n_counts))
         self._acc: dict[int, np.ndarray] = {}
         # no update: the stand-ins of the optimizer's arguments
         self._no_limit = np.full(R, -1.0)
@@ -202,8 +219,8 @@ class KernelPass:
         """The parameters as one C-contiguous ``(R, N)`` array in the flat layout: the one
         ``params`` are views of, else a copy; checked against the network's shapes."""
         params = list(params)
-        if len(params) != 4:
-            raise NNBenchError(f"params must hold 4 arrays, got {len(params)}")
+        if len(params) != len(self.shapes):
+            raise NNBenchError(f"params must hold {len(self.shapes)} arrays, got {len(params)}")
         for i, (p, shape) in enumerate(zip(params, self.shapes, strict=True)):
             if getattr(p, "shape", None) != shape or p.dtype != self.dtype:
                 raise NNBenchError(
@@ -234,9 +251,10 @@ class KernelPass:
             b.Yf = np.ascontiguousarray(Yc if Yc.ndim == 3 else Yc[None])
             b.Yl = np.zeros((1, 1), np.int64)
         b.fac, b.lscale = self._factors(n)
-        parts = -(-n // self._k.PART)
+        b.part = self._k.PART if len(self.sizes) == 3 else self._deep.part_size(n)
+        parts = -(-n // b.part)
         if parts not in self._acc:
-            self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 2 + self.sizes[1]))
+            self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 1 + self._n_counts))
         b.acc = self._acc[parts]
         return b
 
@@ -253,35 +271,66 @@ class KernelPass:
         return T(1.0 / n), (0.5 / n if half else 1.0 / n)
 
     # -- the pass ----------------------------------------------------------------------
-    def _run(self, P, b: Batch, G, C, limit, update, stats: bool = False) -> None:
+    def _masks(self, masks, n: int) -> np.ndarray:
+        """Dropout's masks ``(R, n, sum H_l)`` checked (a ``(1, 1, 1)`` stand-in for none)."""
+        if masks is None:
+            return self._no_state
+        shape = (self.runs, n, self._n_counts - (len(self.sizes) - 2))
+        if getattr(masks, "shape", None) != shape or masks.dtype != self.dtype \
+                or not masks.flags.c_contiguous:
+            raise NNBenchError(
+                f"masks must be a C-contiguous {self.dtype.name} array of shape {shape}, "
+                f"got {getattr(masks, 'dtype', type(masks).__name__)} "
+                f"{getattr(masks, 'shape', '')}"
+            )
+        return masks
+
+    def _run(self, P, b: Batch, G, C, limit, update, stats: bool = False,
+             masks=None) -> None:
         """The compiled step over the flat parameters ``P``: gradients into ``G``, losses
         into ``C``, and ``update`` (``(code, S, coef, flags)``, code -1: none) applied to
         the runs whose loss is at most ``limit``; with ``stats`` the counts of the layer
-        statistic into ``self._E``."""
+        statistic into ``self._E``; ``masks``: dropout's (see :meth:`loss_and_grads`)."""
         code, S, coef, flags = update
-        K, H, O = self.sizes
+        stat = self.stat if stats else 0
+        M, drop = self._masks(masks, b.n), masks is not None
         with _LOCK:
-            self._k.step(b.X, b.Yf, b.Yl, P, K, H, O, self.act, self.slope, self.alpha,
-                         self.scale, self.code, b.fac, b.lscale, self.stat if stats else 0,
-                         self.threshold, b.acc, G, C, self._E, limit, code, S, coef, flags)
+            if len(self.sizes) == 3:
+                K, H, O = self.sizes
+                self._k.step(b.X, b.Yf, b.Yl, M, P, K, H, O, self.act, self.slope,
+                             self.alpha, self.scale, self.code, b.fac, b.lscale, stat,
+                             self.threshold, b.acc, G, C, self._E, limit, code, S, coef,
+                             flags, drop)
+            else:
+                self._deep.step_deep(b.X, b.Yf, b.Yl, M, P, self._sizes, self._woff,
+                                     self._boff, self._skips, self.act, self.slope,
+                                     self.alpha, self.scale, self.code, b.fac, b.lscale,
+                                     stat, self.threshold, b.acc, G, C, self._E, limit, code,
+                                     S, coef, flags, b.part, drop)
 
     def _stats(self, n: int) -> LayerStats:
-        """The statistic of the hidden layer from the counts of the last pass with stats."""
-        E, H = self._E, self.sizes[1]
-        if self.stat == 2:  # units with z <= 0 on every sample
-            value = (E[:, :H] == 0).mean(axis=1)
-        else:
-            value = E[:, H] / (n * H)
-        return LayerStats([{self.stat_name: value.astype(np.float64)}])
+        """The statistic of each hidden layer from the counts of the last pass with stats."""
+        out, at = [], 0
+        for H in self.sizes[1:-1]:
+            E = self._E[:, at:at + H + 1]
+            if self.stat == 2:  # units with z <= 0 on every sample
+                value = (E[:, :H] == 0).mean(axis=1)
+            else:
+                value = E[:, H] / (n * H)
+            out.append({self.stat_name: value.astype(np.float64)})
+            at += H + 1
+        return LayerStats(out)
 
     def loss_and_grads(self, params, X, Y, out: np.ndarray | None = None,
-                       stats: bool = False):
+                       stats: bool = False, masks: np.ndarray | None = None):
         """``(C (R,), grads)`` as ``net.loss_and_grads(X, Y, loss, train=True)``: ``grads``
         like ``params``. With ``out`` (``(R, N)`` of the dtype, laid out as
         ``engine.flatten_params`` lays the parameters out) the gradients are written
         there and returned as views of it. ``X`` may be a prepared :class:`Batch`
         (``Y`` then unused). With ``stats``, ``(C, grads, stats)``: the layer statistic
-        of the pass as a :class:`LayerStats` (counted in the same call)."""
+        of the pass as a :class:`LayerStats` (counted in the same call). ``masks``
+        ``(R, n, sum H_l)``: dropout's ``m / (1 - p)`` of each hidden layer side by side
+        (``MLP.dropout_masks``), else no dropout."""
         params = list(params)
         P = self._flat_params(params)
         b = X if isinstance(X, Batch) else self.prepare(X, Y)
@@ -295,29 +344,30 @@ class KernelPass:
             )
         C = np.empty(R, dtype=self.dtype)
         self._run(P, b, out, C, self._no_limit,
-                  (-1, self._no_state, self._no_coef, self._no_flags), stats)
+                  (-1, self._no_state, self._no_coef, self._no_flags), stats, masks)
         grads = self._views(out)
         if self.l2 > 0:  # as MLP._regularized: C + lambda/2 ||W||^2, dC/dW + lambda W
-            W1, W2 = params[0], params[2]
-            sq = sum(np.einsum("rij,rij->r", W, W) for W in (W1, W2))
+            weights = params[0::2]
+            sq = sum(np.einsum("rij,rij->r", W, W) for W in weights)
             C = C + (0.5 * self.l2 * np.asarray(sq)).astype(self.dtype)
-            for g, W in ((grads[0], W1), (grads[2], W2)):
+            for g, W in zip(grads[0::2], weights, strict=True):
                 g += self.l2 * W
         if stats:
             return C, grads, self._stats(b.n)
         return C, grads
 
     def train_step(self, flat: np.ndarray, batch: Batch, plan: Any, lr: Any,
-                   limit: np.ndarray) -> np.ndarray:
+                   limit: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
         """One step of training in one compiled call: the loss and gradients of every run
         at the parameters ``flat`` ``(R, N)`` (:func:`flat_base` of the network's), then
         ``plan``'s optimizer update with the learning rates ``lr`` of the runs whose loss
         is at most ``limit`` ``(R,)`` (float64; NaN fails; -1 for a run that must not
-        move), in place. The losses ``(R,)`` (a buffer reused by the next call); no L2
-        (``plan`` is only made without it)."""
+        move), in place; ``masks`` dropout's, as in :meth:`loss_and_grads`. The losses
+        ``(R,)`` (a buffer reused by the next call); no L2 (``plan`` is only made without
+        it)."""
         if self.l2 > 0:
             raise NNBenchError("train_step has no L2 term; use loss_and_grads")
-        self._run(flat, batch, self._G, self._C, limit, plan.prepare(lr))
+        self._run(flat, batch, self._G, self._C, limit, plan.prepare(lr), masks=masks)
         return self._C.copy()
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
@@ -335,4 +385,4 @@ class KernelPass:
 
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "compiled_update",
-           "flat_base", "make_pass", "missing", "numba_missing"]
+           "flat_base", "kind", "make_pass", "missing", "numba_missing"]

@@ -203,14 +203,15 @@ def _loss(code, Ob, Yb, Lb, O, m, T, fac):
 
 # -- one (run, part) task ------------------------------------------------------------------
 @njit(**_JIT)
-def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
-          thr, acc):
+def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
+          thr, acc, drop):
     """Samples ``start:stop`` of one run (``X`` ``(n, K)``, ``Yf`` ``(n, O)`` or, for a loss
     of labels, ``Yl`` ``(n,)``; ``P`` the run's parameters in the flat layout) into
     ``acc``, the part's float64 sums in the flat layout, then the loss, then the counts of
     the layer's statistic: ``stat`` 2 (``dead_frac``) counts per unit the samples with
     ``z > 0`` (not ``z <= 0``, as NumPy's test), ``stat`` 1 (``saturated_frac``) the
-    entries with ``f'(z) < thr``; 0 counts nothing."""
+    entries with ``f'(z) < thr``; 0 counts nothing. With ``drop``, ``M`` ``(n, H)`` is
+    dropout's ``m / (1 - p)`` of the samples: the layer's output is ``f(z) M``."""
     n_in = K
     T = P.dtype.type
     zero = T(0.0)
@@ -222,6 +223,7 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
     Yb = np.empty((O, LANES), dtype=P.dtype)
     Lb = np.zeros(LANES, dtype=np.int64)
     g = np.empty(LANES, dtype=P.dtype)
+    Mb = np.empty((H if drop else 1, LANES), dtype=P.dtype)
     at_b1, at_W2 = n_in * H, n_in * H + H
     at_b2 = at_W2 + H * O
     at_alive = at_b2 + O + 1
@@ -261,6 +263,13 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
                     if Z[j, i] < thr:
                         c_ += 1
             acc[at_alive + H] += c_
+        if drop:  # inverted dropout: h = f(z) m / (1 - p)
+            for i in range(m):
+                for j in range(H):
+                    Mb[j, i] = M[c + i, j]
+            for j in range(H):
+                for i in range(m):
+                    A[j, i] = A[j, i] * Mb[j, i]
         for o in range(O):
             for i in range(m):
                 Ob[o, i] = P[at_b2 + o]
@@ -288,6 +297,9 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
                 w = P[at_W2 + j * O + o]
                 for i in range(m):
                     g[i] += Ob[o, i] * w
+            if drop:  # through dropout's mask first, as the NumPy pass
+                for i in range(m):
+                    g[i] *= Mb[j, i]
             s = zero
             for i in range(m):
                 g[i] *= Z[j, i]
@@ -301,8 +313,8 @@ def _part(X, Yf, Yl, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fa
 
 
 @njit(parallel=True, error_model="numpy", cache=True)  # no fastmath: see _update
-def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, stat, thr,
-         acc, G, C, E, limit, code, S, coef, flags):
+def step(X, Yf, Yl, M, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, stat, thr,
+         acc, G, C, E, limit, code, S, coef, flags, drop):
     """One training step of every run: the ``(run, part)`` tasks of the pass on numba's
     threads (``acc[r, p]`` the sums of part ``p`` of run ``r``), then run by run the parts'
     fixed-order sum into the gradients ``G`` ``(R, N)`` and losses ``C`` ``(R,)`` and, with
@@ -311,7 +323,8 @@ def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, sta
 
     ``X`` is ``(1 or R, n, K)``, ``Yf`` ``(1 or R, n, O)`` float targets or a ``(1, 1, 1)``
     stand-in, ``Yl`` ``(1 or R, n)`` labels or a ``(1, 1)`` stand-in; ``P`` ``(R, N)`` the
-    parameters in the flat layout."""
+    parameters in the flat layout; with ``drop``, ``M`` ``(R, n, H)`` dropout's masks (else
+    a ``(1, 1, 1)`` stand-in)."""
     R, NP = acc.shape[0], acc.shape[1]
     n = X.shape[1]
     for t in prange(R * NP):
@@ -320,7 +333,8 @@ def step(X, Yf, Yl, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, sta
         rx = r if X.shape[0] > 1 else 0
         rf = r if Yf.shape[0] > 1 else 0
         rl = r if Yl.shape[0] > 1 else 0
-        _part(X[rx], Yf[rf], Yl[rl], P[r], K, H, O, start, stop, act, slope, alpha, scale,
-              loss, fac, stat, thr, acc[r, p])
+        rm = r if M.shape[0] > 1 else 0
+        _part(X[rx], Yf[rf], Yl[rl], M[rm], P[r], K, H, O, start, stop, act, slope, alpha,
+              scale, loss, fac, stat, thr, acc[r, p], drop)
     for r in prange(R):
         finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)
