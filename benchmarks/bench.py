@@ -16,8 +16,12 @@ Workloads (the targets are those of docs/performance.md):
   training the runs one after another, and the vectorized peers: JAX ``vmap`` + ``scan``
   (compilation included) and ``torch.func`` (``stack_module_state`` + ``vmap``), in
   ``peers.py``.
-- W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch; the same
-  training loop written with the nnbench library and with torch.
+- W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch: the
+  engine (``train_group``, the data loaded beforehand; the default backend and NumPy's)
+  against the same training loop in torch.
+- W4: the activations experiment's deep, narrow network, spirals 2-64-64-64-64-3 tanh,
+  three seeds, full batch, Adam, per step: the engine (one group; the default backend and
+  NumPy's) against torch training the seeds one after another.
 - startup: ``python -m nnbench --help``.
 - memory: the peak resident memory of a fresh process running W1.
 
@@ -160,25 +164,27 @@ def _mnist1d():
     return d.X_train, d.y_train
 
 
-def w3_nnbench(epochs: int) -> float:
-    """Seconds per epoch of the minibatch loop written with the nnbench library."""
-    from nnbench.core.mlp import MLP
-    from nnbench.core.optimizers import optimizer
+W3_STEPS = -(-4000 // 128)  # one epoch of MNIST-1D's 4000 training samples
 
-    X, y = _mnist1d()
-    net = MLP([40, 256, 256, 10], "relu", seed=0)
-    opt = optimizer("adam", lr=1e-3)
-    state = opt.init(net.params)
-    rng = np.random.default_rng(0)
-    n = len(X)
+
+def w3_nnbench(epochs: int, backend: str = "auto") -> float:
+    """Seconds per epoch of the engine training the MNIST-1D MLP (what ``nnbench run``
+    does), the data loaded beforehand."""
+    from nnbench.config import RunConfig, resolve
+    from nnbench.engine import train_group
+    from nnbench.tasks import get_task
+
+    steps = epochs * W3_STEPS
+    cfg = resolve(RunConfig(task="mnist1d", depth=2, width=256, act="relu", residual=False,
+                            batch_size=128, optim="adam", lr=1e-3, steps=steps,
+                            log_every=steps, eval_every=steps, val_frac=0.0, run_id="w3"))
+    task = get_task("mnist1d")
+    data = task.load(seed=0, val_frac=0.0)
     t = time.perf_counter()
-    for _ in range(epochs):
-        perm = rng.permutation(n)
-        for i in range(0, n, 128):
-            idx = perm[i:i + 128]
-            _, grads = net.loss_and_grads(X[idx], y[idx], "softmax_cross_entropy")
-            opt.update(net.params, grads, state)
-    return (time.perf_counter() - t) / epochs
+    res = train_group([cfg], data=data, task=task, backend=backend)
+    elapsed = time.perf_counter() - t
+    assert res.runs[0].status == "done"
+    return elapsed / epochs
 
 
 def w3_torch(epochs: int) -> float:
@@ -202,6 +208,61 @@ def w3_torch(epochs: int) -> float:
             loss_fn(model(X[idx]), y[idx]).backward()
             opt.step()
     return (time.perf_counter() - t) / epochs
+
+
+# --------------------------------------------------------------------------- W4
+
+W4_SEEDS = 3
+
+
+def _w4_config(steps: int, seed: int):
+    from nnbench.config import RunConfig, resolve
+
+    return resolve(RunConfig(task="spirals", depth=4, width=64, act="tanh", optim="adam",
+                             lr=0.01, steps=steps, log_every=steps, eval_every=steps,
+                             seed=seed, run_id=f"w4-{seed}"))
+
+
+def w4_nnbench(steps: int, backend: str = "auto") -> float:
+    """Seconds per step of a deep, narrow network of the activations experiment: three
+    seeds trained as one group, full batch."""
+    from nnbench.engine import train_group
+
+    cfgs = [_w4_config(steps, s) for s in range(W4_SEEDS)]
+    t = time.perf_counter()
+    res = train_group(cfgs, backend=backend)
+    elapsed = time.perf_counter() - t
+    assert all(r.status == "done" for r in res.runs)
+    return elapsed / steps
+
+
+def w4_torch(steps: int) -> float:
+    """The same three seeds in PyTorch, one after another (the eager script's loop)."""
+    import torch
+    from torch import nn
+
+    from nnbench.tasks import get_task
+
+    cfg = _w4_config(steps, 0)
+    d = get_task("spirals").load(seed=cfg.data_seed, val_frac=cfg.val_frac)
+    X = torch.from_numpy(d.X_train.astype(np.float32))
+    y = torch.from_numpy(d.y_train.astype(np.int64))
+    t = time.perf_counter()
+    for seed in range(W4_SEEDS):
+        torch.manual_seed(seed)
+        layers: list[nn.Module] = []
+        width_in = X.shape[1]
+        for _ in range(4):
+            layers += [nn.Linear(width_in, 64), nn.Tanh()]
+            width_in = 64
+        model = nn.Sequential(*layers, nn.Linear(64, int(y.max()) + 1))
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        loss_fn = nn.CrossEntropyLoss()
+        for _ in range(steps):
+            opt.zero_grad()
+            loss_fn(model(X), y).backward()
+            opt.step()
+    return (time.perf_counter() - t) / steps
 
 
 # --------------------------------------------------------------------------- startup, memory
@@ -333,15 +394,32 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
     if want("W3"):
         epochs = 2 if quick else 5
         w3_nnbench(1)
-        pairs = [("nnbench", lambda: w3_nnbench(epochs))]
+        pairs = [("nnbench", lambda: w3_nnbench(epochs)),
+                 ("numpy", lambda: w3_nnbench(epochs, "numpy"))]
         if torch_ok:
             w3_torch(1)
             pairs.append(("torch", lambda: w3_torch(epochs)))
         alternate("W3", pairs, args.reps)
-        a, b = get("W3/nnbench"), get("W3/torch")
+        a, n, b = get("W3/nnbench"), get("W3/numpy"), get("W3/torch")
         rows.append(["W3 MNIST-1D 40-256-256-10, per epoch (PyTorch eager)", fmt(a, "ms"),
                      fmt(b, "ms"),
                      ratio(a, b), "<= 0.5x", _met(a / b <= 0.5 if b == b else None)])
+        rows.append(["W3 on the NumPy backend (--backend numpy)", fmt(n, "ms"), fmt(b, "ms"),
+                     ratio(n, b), "", ""])
+    if want("W4"):
+        steps = 50 if quick else 200
+        w4_nnbench(5)
+        pairs = [("nnbench", lambda: w4_nnbench(steps)),
+                 ("numpy", lambda: w4_nnbench(steps, "numpy"))]
+        if torch_ok:
+            w4_torch(5)
+            pairs.append(("torch", lambda: w4_torch(steps)))
+        alternate("W4", pairs, args.reps)
+        a, n, b = get("W4/nnbench"), get("W4/numpy"), get("W4/torch")
+        rows.append(["W4 spirals 2-64x4-3 tanh, 3 seeds, per step (PyTorch eager)",
+                     fmt(a, "ms"), fmt(b, "ms"), ratio(a, b), "", ""])
+        rows.append(["W4 on the NumPy backend (--backend numpy)", fmt(n, "ms"), fmt(b, "ms"),
+                     ratio(n, b), "", ""])
     if want("startup"):
         alternate("startup", [("nnbench", startup)], max(args.reps, 5))
         a = get("startup/nnbench")
@@ -399,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (a first look)")
     parser.add_argument("--reps", type=int, default=5, help="repetitions (W2: half)")
-    parser.add_argument("--only", help="comma-separated workloads: W1,W2,W3,startup,memory")
+    parser.add_argument("--only",
+                        help="comma-separated workloads: W1,W2,W3,W4,startup,memory")
     parser.add_argument("--child", choices=["nnbench", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=50, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

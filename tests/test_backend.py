@@ -23,6 +23,13 @@ def _group(seeds, backend, threads=1, **kw):
 SIN = dict(task="sin-small", steps=60, log_every=10, width=16)
 
 
+def _assert_same_weights(a, b, rtol=1e-9):
+    """Every run of the results ``a`` and ``b`` ends with the same weights to ``rtol``."""
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_allclose(wb, wa, rtol=rtol, atol=rtol * np.abs(wa).max())
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("depth", [1, 3])
 def test_numba_backend_trains_as_numpy_does(dtype, depth):
@@ -120,9 +127,7 @@ def test_dropout_trains_as_the_numpy_path(depth):
     a, _ = _group([0, 1], "numpy", **kw)
     b, _ = _group([0, 1], "numba", **kw)
     assert b.backend == "numba"
-    for ra, rb in zip(a.runs, b.runs, strict=True):
-        for wa, wb in zip(ra.weights, rb.weights, strict=True):
-            np.testing.assert_allclose(wb, wa, rtol=1e-9, atol=1e-9 * np.abs(wa).max())
+    _assert_same_weights(a, b)
     alone, _ = _group([1], "numba", **kw)
     group, _ = _group([0, 1, 2], "numba", threads=2, **kw)
     for wa, wb in zip(alone.runs[0].weights, group.runs[1].weights, strict=True):
@@ -158,6 +163,4 @@ def test_fused_minibatch_steps_train_as_the_numpy_path(optim, depth, residual):
     a, _ = _group([0, 1], "numpy", **kw)
     b, _ = _group([0, 1], "numba", **kw)
     assert b.backend == "numba"
-    for ra, rb in zip(a.runs, b.runs, strict=True):
-        for wa, wb in zip(ra.weights, rb.weights, strict=True):
-            np.testing.assert_allclose(wb, wa, rtol=1e-9, atol=1e-9 * np.abs(wa).max())
+    _assert_same_weights(a, b)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from nnbench.core.kernels._onehidden import _JIT, BCE, LANES, _activate, _loss
+from nnbench.core.kernels._onehidden import _JIT, BCE, LANES, _activate, _loss, load_chunk
 from nnbench.core.kernels._update import finish_run
 
 
@@ -148,16 +148,7 @@ def _part_deep(X, Yf, Yl, M, P, sizes, woff, boff, skips, start, stop, act, slop
     acc[:] = 0.0
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
-        for i in range(m):
-            for k in range(K):
-                xb[k, i] = X[c + i, k]
-        if labels:
-            for i in range(m):
-                Lb[i] = Yl[c + i]
-        else:
-            for i in range(m):
-                for o in range(O):
-                    Yb[o, i] = Yf[c + i, o]
+        load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb)
         if drop:
             for i in range(m):
                 for j in range(tot):

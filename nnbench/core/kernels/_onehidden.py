@@ -201,6 +201,22 @@ def _loss(code, Ob, Yb, Lb, O, m, T, fac):
     return total
 
 
+@njit(**_JIT)
+def load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb):
+    """Samples ``c:c + m`` into the chunk's buffers, samples as lanes: the inputs into ``xb``
+    ``(K, LANES)``, the labels into ``Lb`` or the float targets into ``Yb`` ``(O, LANES)``."""
+    for i in range(m):
+        for k in range(xb.shape[0]):
+            xb[k, i] = X[c + i, k]
+    if labels:
+        for i in range(m):
+            Lb[i] = Yl[c + i]
+    else:
+        for i in range(m):
+            for o in range(Yb.shape[0]):
+                Yb[o, i] = Yf[c + i, o]
+
+
 # -- one (run, part) task ------------------------------------------------------------------
 @njit(**_JIT)
 def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
@@ -230,16 +246,7 @@ def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss,
     acc[:] = 0.0
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
-        for i in range(m):
-            for k in range(n_in):
-                xb[k, i] = X[c + i, k]
-        if labels:
-            for i in range(m):
-                Lb[i] = Yl[c + i]
-        else:
-            for i in range(m):
-                for o in range(O):
-                    Yb[o, i] = Yf[c + i, o]
+        load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb)
         # forward: z = x W1 + b1, a = f(z), out = a W2 + b2, all lanes at once
         for j in range(H):
             for i in range(m):
