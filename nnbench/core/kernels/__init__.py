@@ -17,8 +17,9 @@ the ``workqueue`` layer (no spin-waiting) unless ``NUMBA_THREADING_LAYER`` choos
 
 Covered: one hidden layer (any inputs and outputs), the activations of ``ACTIVATIONS``
 below, the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one
-per run, ``l2``. Not covered: deeper networks, dropout in training, binary weights and the
-activations with learned, random or non-elementwise units (prelu, rrelu, maxout).
+per run, ``l2``. Not covered: deeper networks, dropout in training, binary weights, an
+output activation (``out_act``) and the activations with learned, random or
+non-elementwise units (prelu, rrelu, maxout).
 
 A run's numbers do not depend on the other runs of the call nor on numba's thread count:
 each run's samples are summed in parts of a fixed size, the parts added in a fixed order.
@@ -75,6 +76,8 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
         return f"no numba kernel for dtype {np.dtype(net.dtype).name}"
     if getattr(net, "binary", False):
         return "no numba kernel for binary weights"
+    if getattr(net, "out_act", "identity") != "identity":
+        return f"no numba kernel for output activation {net.out_act}"
     if train and getattr(net, "dropout", 0.0) > 0:
         return "no numba kernel for dropout"
     return numba_missing()

@@ -1,0 +1,187 @@
+"""Notes 003's worked example: sigmoid output units with half_sse and bce against finite
+differences of the whole network, one-hot targets of class labels, and the validation of
+``--out-act``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnbench.cli import app
+from nnbench.config import RunConfig
+from nnbench.core import kernels
+from nnbench.core.errors import NNBenchError
+from nnbench.core.losses import loss_fn
+from nnbench.core.mlp import MLP
+from nnbench.resolve import resolve
+
+runner = CliRunner()
+
+
+def _sigma(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _oracle_loss(params: list[np.ndarray], X: np.ndarray, T: np.ndarray, act, loss: str
+                 ) -> float:
+    """The loss of one run's network written out in this file: layers by matmul, the
+    sigmoid output units, the notes' half squared error or 001's cross-entropy, mean over
+    the samples."""
+    a = X
+    L = len(params) // 2
+    for l in range(L):
+        z = a @ params[2 * l][0] + params[2 * l + 1][0]
+        a = act(z) if l < L - 1 else np.vectorize(_sigma)(z)
+    if loss == "half_sse":
+        per = 0.5 * ((T - a) ** 2).sum(axis=1)
+    else:
+        per = -(T * np.log(a) + (1 - T) * np.log(1 - a)).sum(axis=1)
+    return float(per.mean())
+
+
+def _finite_differences(net: MLP, X, T, act, loss: str, h: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of :func:`_oracle_loss`, one parameter at a time."""
+    params = [p.copy() for p in net.params]
+    out = []
+    for p in params:
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            keep = p[idx]
+            p[idx] = keep + h
+            up = _oracle_loss(params, X, T, act, loss)
+            p[idx] = keep - h
+            down = _oracle_loss(params, X, T, act, loss)
+            p[idx] = keep
+            g[idx] = (up - down) / (2 * h)
+        out.append(g)
+    return out
+
+
+def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
+    return np.eye(k)[y]
+
+
+# -- sigmoid output units ------------------------------------------------------------------
+
+@pytest.mark.parametrize("loss", ["half_sse", "bce"])
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("shape", [(2, 2), (5, 3)])  # (2, 2): the narrow pass at depth 1
+def test_sigmoid_outputs_against_finite_differences(loss, depth, shape):
+    n_in, n_out = shape
+    rng = np.random.default_rng(depth + 10 * n_in)
+    X = rng.normal(size=(7, n_in))
+    y = rng.integers(0, n_out, size=7)
+    net = MLP([n_in] + [4] * depth + [n_out], activation="tanh", seed=depth,
+              dtype="float64", out_act="sigmoid", init="normal")
+    C, grads = net.loss_and_grads(X, y, loss=loss)
+    T = _one_hot(y, n_out)
+    fd = _finite_differences(net, X, T, np.tanh, loss, h=1e-5)
+    assert C[0] == pytest.approx(_oracle_loss(net.params, X, T, np.tanh, loss), rel=1e-12)
+    scale = max(float(np.abs(f).max()) for f in fd)
+    for g, f in zip(grads, fd, strict=True):  # differences: rounding, ~1e-10 of the scale
+        np.testing.assert_allclose(g, f, rtol=0, atol=1e-7 * scale)
+    # float targets give the same as the labels they are the one-hot rows of
+    C2, grads2 = net.loss_and_grads(X, T, loss=loss)
+    np.testing.assert_allclose(C2, C, rtol=1e-14)
+    for g, g2 in zip(grads, grads2, strict=True):
+        np.testing.assert_allclose(g2, g, rtol=1e-12, atol=1e-17)
+
+
+def test_sigmoid_output_is_sigma_of_the_linear_output():
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    linear = MLP([3, 5, 2], activation="relu", seed=4, dtype="float64")
+    squashed = MLP([3, 5, 2], activation="relu", seed=4, dtype="float64", out_act="sigmoid")
+    z = linear.forward(X)
+    np.testing.assert_allclose(squashed.forward(X), 1 / (1 + np.exp(-z)), rtol=1e-14)
+    with pytest.raises(NNBenchError, match="out_act must be one of identity, sigmoid"):
+        MLP([3, 5, 2], out_act="softmax")
+
+
+def test_bce_on_the_logits_is_stable_and_agrees_on_the_outputs():
+    z = np.array([[[40.0, -40.0], [0.3, -1.2]]])
+    T = np.array([[[0.0, 1.0], [1.0, 0.0]]])
+    with np.errstate(all="raise"):
+        C, g = loss_fn("bce").of_logits(z, T)
+    # -ln(1 - sigma(40)) = -ln sigma(-40) = 40 + ln(1 + e^-40); the others as written
+    expected = (2 * (40 + math.log1p(math.exp(-40))) - math.log(_sigma(0.3))
+                - math.log(1 - _sigma(-1.2))) / 2
+    np.testing.assert_allclose(C, [expected], rtol=1e-12)
+    np.testing.assert_allclose(g, (1 / (1 + np.exp(-z)) - T) / 2, rtol=1e-12)
+    zs = np.array([[[0.3, -1.2], [2.0, 0.1]]])
+    a = 1 / (1 + np.exp(-zs))
+    np.testing.assert_allclose(loss_fn("bce")(a, T)[0], loss_fn("bce").of_logits(zs, T)[0],
+                               rtol=1e-12)
+
+
+def test_one_hot_labels_and_predictions():
+    out = np.array([[[0.9, 0.2], [0.1, 0.7], [0.6, 0.4]]])
+    y = np.array([0, 1, 1])
+    for name in ("half_sse", "bce"):
+        f = loss_fn(name)
+        np.testing.assert_allclose(f(out, y)[0], f(out, _one_hot(y, 2))[0], rtol=1e-14)
+        np.testing.assert_array_equal(f.predict(out), [[0, 1, 0]])
+        with pytest.raises(NNBenchError, match=r"\[0, 1\]"):
+            f(out, np.array([0, 2, 1]))
+
+
+def test_no_kernel_for_sigmoid_outputs_so_auto_takes_numpy():
+    net = MLP([2, 4, 2], out_act="sigmoid")
+    assert kernels.missing(net, "half_sse") == "no numba kernel for output activation sigmoid"
+    assert kernels.missing(MLP([2, 4, 2]), "bce") == "no numba kernel for loss bce"
+
+
+def test_the_kernel_of_half_sse_reads_labels_as_one_hot_targets():
+    pytest.importorskip("numba")
+    net = MLP([3, 5, 2], activation="tanh", seed=1, runs=2, dtype="float64")
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(9, 3)), rng.integers(0, 2, size=9)
+    C, grads = kernels.make_pass(net, "half_sse").loss_and_grads(net.params, X, y)
+    C0, grads0 = net.loss_and_grads(X, _one_hot(y, 2), loss="half_sse")
+    np.testing.assert_allclose(C, C0, rtol=1e-10)
+    for g, g0 in zip(grads, grads0, strict=True):
+        np.testing.assert_allclose(g, g0, rtol=1e-10, atol=1e-14)
+
+
+# -- validation ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fields,message", [
+    ({"task": "blobs", "loss": "softmax_cross_entropy", "out_act": "sigmoid"},
+     "applies its own link"),
+    ({"task": "blobs", "loss": "bce_with_logits", "out_act": "sigmoid"}, "applies its own link"),
+    ({"task": "blobs", "loss": "bce"}, "give --out-act sigmoid"),
+    ({"task": "blobs", "model": "logistic", "out_act": "sigmoid"}, "--model mlp"),
+    ({"task": "blobs", "out_act": "tanh"}, "out_act must be one of identity, sigmoid"),
+    ({"task": "rosenbrock", "out_act": "sigmoid"}, "out_act applies to networks"),
+    ({"task": "sin", "loss": "bce", "out_act": "sigmoid"}, "needs a classification task"),
+    ({"task": "blobs", "loss": "mse"}, "needs a regression task"),
+])
+def test_validation_errors(fields, message):
+    with pytest.raises(NNBenchError, match=re.escape(message)):
+        resolve(RunConfig(**fields))
+
+
+# -- the command line ----------------------------------------------------------------------
+
+def test_out_act_on_the_command_line_is_refused_in_one_line(tmp_path):
+    result = runner.invoke(app, ["run", "--task", "blobs", "--out-act", "sigmoid",
+                                 "--no-plot", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "own link" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_half_sse_and_bce_train_a_classifier_on_one_hot_targets(tmp_path):
+    for loss in ("half_sse", "bce"):
+        out = tmp_path / loss
+        result = runner.invoke(app, ["run", "--task", "moons", "--loss", loss, "--out-act",
+                                     "sigmoid", "--steps", "300", "--no-plot", "--quiet",
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        text = (out / "runs.csv").read_text().splitlines()
+        row = dict(zip(text[0].split(","), text[1].split(","), strict=True))
+        assert row["out_act"] == "sigmoid" and row["loss"] == loss
+        assert float(row["final_train_acc"]) > 0.85
