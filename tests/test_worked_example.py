@@ -1,6 +1,6 @@
 """Notes 003's worked example: sigmoid output units with half_sse and bce against finite
-differences of the whole network, one-hot targets of class labels, and the validation of
-``--out-act``."""
+differences of the whole network, one-hot targets of class labels, the zero-one task and
+the validation of ``--out-act``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from nnbench.cli import app
-from nnbench.config import RunConfig
+from nnbench.config import RunConfig, load_toml
 from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError
 from nnbench.core.losses import loss_fn
 from nnbench.core.mlp import MLP
 from nnbench.resolve import resolve
+from nnbench.tasks import TASKS, get_task
+from nnbench.tasks.zero_one import zero_one_images
 
 runner = CliRunner()
+IMAGES, LABELS = zero_one_images()
 
 
 def _sigma(z: float) -> float:
@@ -146,18 +150,45 @@ def test_the_kernel_of_half_sse_reads_labels_as_one_hot_targets():
         np.testing.assert_allclose(g, g0, rtol=1e-10, atol=1e-14)
 
 
+# -- the zero-one task ---------------------------------------------------------------------
+
+def test_zero_one_task_shapes_and_labels():
+    task = get_task("zero-one")
+    d = task.load()
+    assert task.kind == "classification" and d.n_classes == 2 and d.n_outputs == 2
+    assert d.X_train.shape == (34, 12) and d.y_train.shape == (34,)
+    assert d.X_val is None and d.X_test is None
+    assert set(np.unique(d.X_train)) == {0.0, 1.0}  # raw pixels
+    np.testing.assert_array_equal(d.y_train, np.tile([0, 1], 17))
+    assert len({tuple(r) for r in d.X_train}) == 34  # 34 different images
+    images = d.X_train.reshape(34, 4, 3)
+    zeros, ones = images[d.y_train == 0], images[d.y_train == 1]
+    assert (zeros[:, 1:3, 1] == 0).all()  # a 0 is a ring: its middle is white
+    assert zeros.sum() > 1.5 * ones.sum()  # a ring has more ink than a stroke
+    defaults = TASKS.get("zero-one").defaults
+    assert {k: defaults[k] for k in ("act", "depth", "width", "out_act", "loss")} == {
+        "act": "sigmoid", "depth": 1, "width": 3, "out_act": "sigmoid", "loss": "half_sse"}
+
+
+def test_zero_one_resolves_to_the_notes_network():
+    c = resolve(RunConfig(task="zero-one"))
+    assert (c.out_act, c.loss, c.act, c.depth, c.width) == ("sigmoid", "half_sse",
+                                                             "sigmoid", 1, 3)
+    assert resolve(RunConfig(task="sin")).out_act == "identity"
+
+
 # -- validation ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fields,message", [
     ({"task": "blobs", "loss": "softmax_cross_entropy", "out_act": "sigmoid"},
      "applies its own link"),
-    ({"task": "blobs", "loss": "bce_with_logits", "out_act": "sigmoid"}, "applies its own link"),
-    ({"task": "blobs", "loss": "bce"}, "give --out-act sigmoid"),
+    ({"task": "zero-one", "loss": "bce_with_logits", "model": "mlp"}, "applies its own link"),
+    ({"task": "zero-one", "out_act": "identity", "loss": "bce"}, "give --out-act sigmoid"),
     ({"task": "blobs", "model": "logistic", "out_act": "sigmoid"}, "--model mlp"),
-    ({"task": "blobs", "out_act": "tanh"}, "out_act must be one of identity, sigmoid"),
+    ({"task": "zero-one", "out_act": "tanh"}, "out_act must be one of identity, sigmoid"),
     ({"task": "rosenbrock", "out_act": "sigmoid"}, "out_act applies to networks"),
     ({"task": "sin", "loss": "bce", "out_act": "sigmoid"}, "needs a classification task"),
-    ({"task": "blobs", "loss": "mse"}, "needs a regression task"),
+    ({"task": "zero-one", "loss": "mse"}, "needs a regression task"),
 ])
 def test_validation_errors(fields, message):
     with pytest.raises(NNBenchError, match=re.escape(message)):
@@ -172,6 +203,20 @@ def test_out_act_on_the_command_line_is_refused_in_one_line(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and "own link" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_zero_one_trains_to_all_training_images(tmp_path):
+    out = tmp_path / "zero-one"
+    result = runner.invoke(app, ["run", "--task", "zero-one", "--no-plot", "--quiet",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs.loc[0, "out_act"] == "sigmoid" and runs.loc[0, "loss"] == "half_sse"
+    assert runs.loc[0, "final_train_acc"] == 1.0
+    assert runs.loc[0, "n_params"] == 47
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics["train_acc"].iloc[0] < 1.0  # it had something to learn
+    assert load_toml(out / "config.toml").base.out_act == "sigmoid"
 
 
 def test_half_sse_and_bce_train_a_classifier_on_one_hot_targets(tmp_path):
