@@ -1,6 +1,7 @@
-"""Notes 003's worked example: sigmoid output units with half_sse and bce against finite
-differences of the whole network, one-hot targets of class labels, the zero-one task and
-the validation of ``--out-act``."""
+"""Notes 003's worked example: the 47 partials of the 12-3-2 sigmoid network against finite
+differences, the notes' formulas written by hand against nnbench's backprop, sigmoid output
+units with half_sse and bce against finite differences of the whole network, the zero-one
+task, the ``backprop`` command and the validation of ``--out-act``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from nnbench.core import kernels
 from nnbench.core.errors import NNBenchError
 from nnbench.core.losses import loss_fn
 from nnbench.core.mlp import MLP
+from nnbench.core.worked import notes_pass, parameter_names, train, worked_example
 from nnbench.resolve import resolve
 from nnbench.tasks import TASKS, get_task
 from nnbench.tasks.zero_one import zero_one_images
@@ -67,6 +69,80 @@ def _finite_differences(net: MLP, X, T, act, loss: str, h: float = 1e-6) -> list
 
 def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
     return np.eye(k)[y]
+
+
+def _notes_order(grads: list[np.ndarray]) -> np.ndarray:
+    """Gradients of [W2, b2, W3, b3] in the notes' order (w_ji by unit j, input i)."""
+    gW2, gb2, gW3, gb3 = (np.asarray(g)[0] for g in grads)
+    return np.concatenate([gW2.T.ravel(), gb2.ravel(), gW3.T.ravel(), gb3.ravel()])
+
+
+# -- the 47 partials ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("example,seed,steps", [(1, 0, 0), (2, 3, 0), (17, 1, 50),
+                                                (34, 2, 300)])
+def test_the_47_partials_against_finite_differences(example, seed, steps):
+    w = worked_example(IMAGES, LABELS, example, seed=seed, steps=steps)
+    assert len(w.names) == len(w.partials) == 47 == 12 * 3 + 3 + 3 * 2 + 2
+    net = MLP([12, 3, 2], activation="sigmoid", seed=seed, dtype="float64",
+              out_act="sigmoid")
+    for p, q in zip(net.params, trained_params(seed, steps), strict=True):
+        p[...] = q
+    x = IMAGES[example - 1].reshape(1, 12).astype(float)
+    T = _one_hot(np.array([LABELS[example - 1]]), 2)
+    fd = _notes_order(_finite_differences(net, x, T, lambda z: np.vectorize(_sigma)(z),
+                                          "half_sse"))
+    scale = np.abs(fd).max()
+    assert scale > 1e-6  # something to compare
+    np.testing.assert_allclose(w.partials, fd, rtol=0, atol=1e-8 * max(scale, 1.0))
+    np.testing.assert_allclose(w.backprop, fd, rtol=0, atol=1e-8 * max(scale, 1.0))
+    # the command's own central differences agree too
+    assert w.max_notes_fd < 1e-9
+    sig = np.vectorize(_sigma)
+    assert w.notes.loss == pytest.approx(_oracle_loss(net.params, x, T, sig, "half_sse"),
+                                         rel=1e-12)
+
+
+def trained_params(seed: int, steps: int) -> list[np.ndarray]:
+    """The weights the worked example used: the same network trained the same way."""
+    net = MLP([12, 3, 2], activation="sigmoid", seed=seed, dtype="float64",
+              out_act="sigmoid")
+    net.chunking = None
+    train(net, IMAGES.reshape(34, 12).astype(float), LABELS, steps, 2.0)
+    return net.params
+
+
+def test_the_notes_formulas_by_hand_equal_nnbench_backprop():
+    for example in range(1, 35, 3):
+        w = worked_example(IMAGES, LABELS, example, seed=example, steps=example)
+        assert w.max_notes_backprop < 1e-15
+        assert w.notes.loss == pytest.approx(w.backprop_loss, rel=1e-13)
+        np.testing.assert_allclose(w.partials, w.backprop, rtol=1e-12, atol=1e-17)
+
+
+def test_notes_pass_on_numbers_worked_by_hand():
+    """A 2-1-1 net small enough to check by hand: z = 0 everywhere, so a = 1/2 and
+    sigma' = 1/4; delta3 = (1/2 - 1) / 4 = -1/8, delta2 = -1/8 * w3 * 1/4."""
+    p = notes_pass([[0.0], [0.0]], [0.0], [[2.0]], [-1.0], [1.0, 3.0], [1.0])
+    assert p.a2 == [0.5] and p.z3 == [0.0] and p.a3 == [0.5]
+    assert p.delta3 == [-0.125]
+    assert p.delta2 == [-0.125 * 2.0 * 0.25]
+    assert p.partials == [-0.0625 * 1.0, -0.0625 * 3.0, -0.0625, -0.125 * 0.5, -0.125]
+    assert p.loss == 0.125
+
+
+def test_parameter_names_follow_the_notes():
+    names = parameter_names()
+    assert names[:2] == ["w2_1,1", "w2_1,2"] and names[12] == "w2_2,1"
+    assert names[36:39] == ["b2_1", "b2_2", "b2_3"]
+    assert names[39:42] == ["w3_1,1", "w3_1,2", "w3_1,3"] and names[-1] == "b3_2"
+    assert len(set(names)) == 47
+
+
+def test_training_lowers_the_example_loss():
+    before = worked_example(IMAGES, LABELS, 2, seed=0, steps=0)
+    after = worked_example(IMAGES, LABELS, 2, seed=0, steps=200)
+    assert after.notes.loss < before.notes.loss / 2
 
 
 # -- sigmoid output units ------------------------------------------------------------------
@@ -196,6 +272,40 @@ def test_validation_errors(fields, message):
 
 
 # -- the command line ----------------------------------------------------------------------
+
+def test_backprop_command_prints_every_delta_and_partial():
+    result = runner.invoke(app, ["backprop", "--example", "2", "--steps", "20"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "zero-one example 2 of 34: a 1 (targets t1 = 0, t2 = 1)" in lines[0]
+    assert lines[2:6] == ["    .#."] * 4  # the first 1: a stroke in the middle column
+    rows = [line.split() for line in lines if re.match(r"[wb][23]_\d", line)]
+    assert [r[0] for r in rows] == parameter_names()
+    w = worked_example(IMAGES, LABELS, 2, steps=20)
+    printed = np.array([[float(v) for v in r[-3:]] for r in rows])
+    np.testing.assert_allclose(printed[:, 0], w.partials, rtol=1e-6, atol=1e-12)
+    neurons = [line.split() for line in lines if re.match(r"[23] (hidden|output)", line)]
+    assert len(neurons) == 5
+    np.testing.assert_allclose([float(r[-1]) for r in neurons],
+                               w.notes.delta2 + w.notes.delta3, rtol=1e-6)
+    fd = float(re.search(r"\|notes - finite difference\| = (\S+)", result.output)[1])
+    bp = float(re.search(r"\|notes - backprop\| += (\S+)", result.output)[1])
+    assert fd < 1e-9 and bp < 1e-15
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--example", "0"], "--example must be an integer from 1 to 34"),
+    (["--example", "35"], "--example must be an integer from 1 to 34"),
+    (["--steps", "-1"], "--steps must be an integer >= 0"),
+    (["--seed", "-1"], "--seed must be an integer >= 0"),
+])
+def test_backprop_command_bad_input(args, message):
+    result = runner.invoke(app, ["backprop", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
 
 def test_out_act_on_the_command_line_is_refused_in_one_line(tmp_path):
     result = runner.invoke(app, ["run", "--task", "blobs", "--out-act", "sigmoid",
