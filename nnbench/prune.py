@@ -48,7 +48,7 @@ def _evaluate(net: Any, loss_obj: Any, X: np.ndarray, Y: np.ndarray) -> tuple[fl
     out = net.forward(X, train=False)
     C, _ = loss_obj(out, Y)
     acc = float("nan")
-    if getattr(loss_obj, "takes_labels", False):
+    if loss_obj.labels_in(Y):
         acc = float((loss_obj.predict(out) == Y).mean())
     return float(np.asarray(C)[0]), acc
 

@@ -32,7 +32,7 @@ from nnbench.core.errors import (
     plural,
 )
 from nnbench.core.init import initializer
-from nnbench.core.losses import LOSSES
+from nnbench.core.losses import LOSSES, OUTPUT_ACTIVATIONS
 from nnbench.core.models import (
     MODELS,
     ONE_OUTPUT_LOSSES,
@@ -104,6 +104,8 @@ def resolve(config: Run, task: Any = None, n_train: int | None = None) -> Run:
     for key in ("residual", "shuffle"):  # off / shuffled unless the task suggests otherwise
         if getattr(c, key) is None and not landscape:
             setattr(c, key, (getattr(task, "defaults", {}) or {}).get(key))
+    if c.out_act is None and not landscape:  # a linear output unless the task suggests one
+        c.out_act = (getattr(task, "defaults", {}) or {}).get("out_act") or "identity"
     if c.batch_size is None:
         c.batch_size = task_default(task, "batch_size")
         if c.batch_size is None:
@@ -248,6 +250,8 @@ def _validate_landscape(c: RunFields) -> None:
     if c.start is not None:
         parse_start(c.start)
     given = [k for k in ("l2", "dropout", "binary", "pieces", "residual") if getattr(c, k)]
+    if c.out_act not in (None, "identity"):
+        given.append("out_act")
     if given:
         raise NNBenchError(f"{given[0]} applies to networks trained on data; task "
                            f"'{c.task}' is a landscape (a point, no weights)")
@@ -285,12 +289,16 @@ def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
     classes = getattr(task, "n_classes", None) if kind == "classification" else None
     what = (f"{name} is a classification task with {classes} classes" if classes
             else f"{name} is a {kind} task")
-    loss_kind = getattr(LOSSES.get(c.loss).factory, "kind", "regression")
-    if loss_kind != kind:
+    loss_cls = LOSSES.get(c.loss).factory
+    loss_kind = getattr(loss_cls, "kind", "regression")
+    # half_sse and bce also train on classes, on one-hot targets of the labels
+    one_hot = kind == "classification" and getattr(loss_cls, "one_hot", False)
+    if loss_kind != kind and not one_hot:
         fix = ("softmax_cross_entropy" if kind == "classification" else "mse")
         if c.model in ONE_OUTPUT_MODELS:
             fix = model_defaults(c.model).get("loss", fix)
         raise NNBenchError(f"loss {c.loss} needs a {loss_kind} task; {what}: use {fix}")
+    _validate_out_act(c, loss_cls)
     if c.model in ONE_OUTPUT_MODELS and classes != 2:
         raise NNBenchError(f"model {c.model} separates two classes with one output; {what}: "
                            "use --model softmax or mlp")
@@ -308,6 +316,28 @@ def _validate_fit(c: RunFields, task: Any, kind: str) -> None:
     check = getattr(task, "check_available", None)
     if check is not None:
         check()  # the files or the optional package the data needs
+
+
+def _validate_out_act(c: RunFields, loss_cls: Any) -> None:
+    """``out_act``: a choice of :data:`~nnbench.core.losses.OUTPUT_ACTIVATIONS`, an output
+    layer of the mlp, not in front of a loss that applies its own link to the linear
+    output (softmax, the sigmoid of one logit, a margin), and ``sigmoid`` for ``bce``."""
+    out_act = c.out_act if c.out_act is not None else "identity"
+    if out_act not in OUTPUT_ACTIVATIONS:
+        raise NNBenchError(f"out_act must be one of {', '.join(OUTPUT_ACTIVATIONS)}, got "
+                           f"{out_act!r}")
+    if c.loss == "bce" and out_act != "sigmoid":
+        raise NNBenchError("loss bce is the cross-entropy of outputs in (0, 1): give "
+                           "--out-act sigmoid (or bce_with_logits for one logit)")
+    if out_act == "identity":
+        return
+    if c.model != "mlp":
+        raise NNBenchError(f"--out-act {out_act} is the output layer of --model mlp, got "
+                           f"model '{c.model}'")
+    if getattr(loss_cls, "takes_labels", False):
+        raise NNBenchError(f"loss {c.loss} takes the linear output and applies its own "
+                           f"link; --out-act {out_act} needs a loss of targets: half_sse or "
+                           "bce (or mse on a regression task)")
 
 
 def batch_warnings(runs: list[RunFields], task: Any) -> list[str]:

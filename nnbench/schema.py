@@ -36,6 +36,10 @@ Backend = Literal["auto", "numpy", "numba"]
 # before the activations could be binary means ``weights``)
 Binary = Literal["weights", "activations", "both"]
 
+# what the output layer applies to z^L (``--out-act``): nothing (a linear output), or the
+# sigmoid of notes 003's output units, a^L = sigma(z^L)
+OutAct = Literal["identity", "sigmoid"]
+
 # axis name -> base field, in expansion order (seeds are innermost, after these)
 AXES: dict[str, str] = {
     "tasks": "task",
@@ -92,7 +96,10 @@ class RunFields:
     training set, epoch after epoch, the same for every seed (as the MNIST-1D paper's
     ``train.py``; ``None`` is the task's suggestion, else a fresh permutation per epoch);
     ``threshold`` the set weights of ``model = "threshold"`` (a ``[threshold]`` table:
-    ``hidden``/``output`` rows, or a ``truth_table``; empty: the notes' XOR network).
+    ``hidden``/``output`` rows, or a ``truth_table``; empty: the notes' XOR network);
+    ``out_act`` what the MLP's output layer applies to ``z^L``: ``identity`` (a linear
+    output, the default) or ``sigmoid`` (``a^L = sigma(z^L)``, the loss taken on ``a^L``:
+    notes 003's output units; ``None`` is the task's suggestion, else ``identity``).
     """
 
     task: str = "sin"
@@ -134,6 +141,7 @@ class RunFields:
     residual: bool | None = None
     shuffle: bool | None = None
     threshold: dict[str, Any] = field(default_factory=dict)
+    out_act: OutAct | None = None
     run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:

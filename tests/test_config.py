@@ -237,7 +237,8 @@ def test_each_field_is_checked_by_the_kind_of_its_declared_type():
     from nnbench.schema import FIELD_TYPES, RUN_KEYS, fields_of_kind, run_columns
 
     assert fields_of_kind("str") == {"task", "model", "optim", "form", "schedule", "act", "init",
-                                     "loss", "dtype", "start", "data_dir", "binary", "run_id"}
+                                     "loss", "dtype", "start", "data_dir", "binary", "out_act",
+                                     "run_id"}
     assert fields_of_kind("int") == {"warmup_steps", "depth", "width", "steps", "epochs",
                                      "seed", "log_every", "eval_every", "patience",
                                      "data_seed", "pieces", "params", "degree"}

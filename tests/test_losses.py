@@ -24,6 +24,9 @@ def _per_sample(name: str, x, y) -> float:
         return sum((a - b) ** 2 for a, b in zip(x, y, strict=True)) / len(x)
     if name == "half_sse":
         return 0.5 * sum((a - b) ** 2 for a, b in zip(x, y, strict=True))
+    if name == "bce":  # notes 001: summed over the outputs a_j in (0, 1)
+        return -sum(t * math.log(a) + (1 - t) * math.log(1 - a)
+                    for a, t in zip(x, y, strict=True))
     if name == "bce_with_logits":
         p = 1.0 / (1.0 + math.exp(-x[0]))
         return -(y * math.log(p) + (1 - y) * math.log(1 - p))
@@ -38,7 +41,7 @@ def _per_sample(name: str, x, y) -> float:
     raise KeyError(name)
 
 
-K = {"mse": 3, "half_sse": 3, "bce_with_logits": 1, "sigmoid_mse": 1, "perceptron": 1,
+K = {"mse": 3, "half_sse": 3, "bce": 3, "bce_with_logits": 1, "sigmoid_mse": 1, "perceptron": 1,
      "softmax_cross_entropy": 4, "hinge": 4}
 
 
@@ -46,6 +49,8 @@ def _data(name: str, rng, runs=2, n=6, shared=False):
     k = K[name]
     out = rng.normal(0, 2, size=(runs, n, k))
     lead = () if shared else (runs,)
+    if name == "bce":  # sigmoid outputs in (0, 1), targets in [0, 1]
+        return rng.uniform(0.05, 0.95, size=out.shape), rng.uniform(size=lead + (n, k))
     if LOSSES.create(name).takes_labels:
         Y = rng.integers(0, max(k, 2), size=lead + (n,))
     else:
@@ -123,6 +128,7 @@ def test_attributes_for_the_engine():
     assert kinds == {
         "mse": ("regression", False),
         "half_sse": ("regression", False),
+        "bce": ("classification", False),
         "bce_with_logits": ("classification", True),
         "sigmoid_mse": ("classification", True),
         "perceptron": ("classification", True),

@@ -1,6 +1,7 @@
 """Commands that redo the notes' arithmetic without training a grid: ``plot-activations``
-(the shapes of activations and their derivatives) and ``overflow`` (naive against
-max-shifted softmax)."""
+(the shapes of activations and their derivatives), ``overflow`` (naive against
+max-shifted softmax) and ``backprop`` (notes 003's worked example: one image's deltas and
+47 partial derivatives, checked against finite differences)."""
 
 from __future__ import annotations
 
@@ -158,3 +159,67 @@ def overflow(
             from nnbench.plots.notes import fig_overflow
 
             typer.echo(str(write_figure(fig_overflow(sweep), out, "overflow", fmt, overwrite)))
+
+
+@app.command()
+def backprop(
+    example: Annotated[int, typer.Option(
+        "--example", metavar="K", help="The training example: image K (1-34) of the "
+        "zero-one task (odd K a 0, even K a 1).")] = 1,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the initial weights (torch's init).")] = 0,
+    steps: Annotated[int, typer.Option(
+        "--steps", help="Full-batch SGD steps on all 34 images (half_sse, lr 2, the "
+        "task's suggestion) before the example's pass; 0: the initial weights.")] = 0,
+    debug: DebugOpt = False,
+):
+    """Notes 003's worked example: one image's error deltas and 47 partial derivatives,
+    by the notes' formulas, by backprop and by finite differences.
+
+    For image K of the zero-one task, the 12-3-2 sigmoid network's z, a and delta of every
+    neuron and the partials of C_k = 1/2 sum (t - a)^2, by the notes' formulas written out
+    neuron by neuron, by nnbench's backprop and by central finite differences.
+
+    Example: [bold]nnbench backprop --example 2 --steps 100[/bold]
+    """
+    with boundary(debug):
+        from nnbench.core.errors import check_int
+        from nnbench.core.worked import FD_STEP, worked_example
+        from nnbench.tasks.zero_one import draw, zero_one_images
+
+        check_int("--seed", seed, 0)
+        check_int("--steps", steps, 0)
+        images, labels = zero_one_images()
+        w = worked_example(images, labels, example, seed=seed, steps=steps)
+        for line in _worked_lines(w, len(images), FD_STEP, draw(w.image)):
+            typer.echo(line)
+
+
+def _worked_lines(w: Any, n: int, h: float, picture: list[str]) -> list[str]:
+    """The worked example as text lines of at most 80 columns."""
+    t1, t2 = (f"{v:g}" for v in w.targets)
+    trained = f"trained {w.steps} steps" if w.steps else "initial weights"
+    x = " ".join(f"{v:g}" for v in w.image.ravel())
+    lines = [f"zero-one example {w.example} of {n}: a {w.label} (targets t1 = {t1}, "
+             f"t2 = {t2})",
+             f"12-3-2 sigmoid network, sigmoid outputs, float64, seed {w.seed}, {trained}",
+             *(f"    {row}" for row in picture),
+             f"x_1..x_12 = {x} (row by row, # = 1)", "",
+             f"{'layer':10s} {'unit':>4s} {'z':>14s} {'a':>14s} {'delta = dC/dz':>14s}"]
+    p = w.notes
+    for name, z, a, d in (("2 hidden", p.z2, p.a2, p.delta2), ("3 output", p.z3, p.a3,
+                                                                p.delta3)):
+        lines += [f"{name:10s} {j + 1:4d} {z[j]:+14.6e} {a[j]:+14.6e} {d[j]:+14.6e}"
+                  for j in range(len(z))]
+    lines += [f"C_k = 1/2 sum_j (t_j - a3_j)^2 = {p.loss:.10g} (backprop: "
+              f"{w.backprop_loss:.10g})", "",
+              f"the {len(w.names)} partial derivatives dC_k/dp: the notes' formula, "
+              "nnbench's backprop,", f"central finite differences (h = {h:g})",
+              f"{'p':8s} {'formula':12s} {'notes':>14s} {'backprop':>14s} "
+              f"{'finite diff':>14s}"]
+    lines += [f"{name:8s} {formula:12s} {a:+14.6e} {b:+14.6e} {c:+14.6e}"
+              for name, formula, a, b, c in zip(w.names, w.formulas, w.partials, w.backprop,
+                                                w.finite_diff, strict=True)]
+    lines += ["", f"largest |notes - finite difference| = {w.max_notes_fd:.2g}",
+              f"largest |notes - backprop|          = {w.max_notes_backprop:.2g}"]
+    return lines

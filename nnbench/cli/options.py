@@ -253,6 +253,11 @@ ResidualOpt = Annotated[option_type("residual"), typer.Option(
     "--residual/--no-residual", help="Skip connections between hidden layers of equal width, "
     "h + f(W h + b) (the MNIST-1D paper's MLP): --depth 2 --width 100 --residual.",
     rich_help_panel=MODEL, show_default=False)]
+OutActOpt = Annotated[option_type("out_act"), typer.Option(
+    "--out-act", parser=str, metavar="identity|sigmoid",
+    help="The output layer: linear (identity, the default), or sigmoid units a = sigma(z) "
+    "with the loss taken on a (notes 003's): --out-act sigmoid --loss half_sse, or bce.",
+    rich_help_panel=MODEL, show_default=False)]
 PiecesOpt = Annotated[option_type("pieces"), typer.Option(
     "--pieces", help="Linear pieces per unit of --act maxout (2 by default).",
     rich_help_panel=MODEL)]
@@ -378,7 +383,7 @@ def experiment_options(
     l2: L2Opt = None, dropout: DropoutOpt = None, binary: BinaryOpt = None,
     pieces: PiecesOpt = None, params: ParamsOpt = None, degree: DegreeOpt = None,
     standardize: StandardizeOpt = None, residual: ResidualOpt = None,
-    shuffle: ShuffleOpt = None,
+    out_act: OutActOpt = None, shuffle: ShuffleOpt = None,
     config: ConfigOpt = None, plugin: PluginOpt = None, out: OutOpt = None,
     name: NameOpt = None, cache_dir: CacheDirOpt = None, no_cache: NoCacheOpt = False,
     overwrite: OverwriteOpt = False, no_plot: NoPlotOpt = False, quiet: QuietOpt = False,

@@ -3,7 +3,11 @@
 Notation of the notes (001, 003): layer ``l = 1..L`` has weights ``W^l`` of shape
 ``(fan_in, fan_out)`` and bias ``b^l``; with ``a^0 = X``,
 
-    z^l = a^(l-1) W^l + b^l,     a^l = f(z^l)   (hidden layers),     out = z^L  (linear).
+    z^l = a^(l-1) W^l + b^l,     a^l = f(z^l)   (hidden layers),     out = z^L  (linear),
+
+or, with ``out_act="sigmoid"`` (``--out-act sigmoid``, notes 003's output units),
+``out = a^L = sigma(z^L)``: the loss is taken on ``a^L`` and BP1 multiplies its gradient by
+``sigma'(z^L) = a^L (1 - a^L)`` (:func:`~nnbench.core.losses.output_loss`).
 
 Every array carries a leading runs axis ``R``: ``W^l`` is ``(R, fan_in, fan_out)``, ``b^l``
 ``(R, 1, fan_out)``, ``a^l`` ``(R, n, width)``, so one ``np.matmul`` advances all runs and
@@ -36,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.activations import Activation, Layer, Maxout, SignSTE
+from nnbench.core.activations import Activation, Layer, Maxout, SignSTE, sigmoid
 from nnbench.core.activations import activation as make_activation
 from nnbench.core.errors import NNBenchError, check_int, check_range
 from nnbench.core.init import initializer
-from nnbench.core.losses import LOSSES, Loss
+from nnbench.core.losses import LOSSES, OUTPUT_ACTIVATIONS, Loss, output_loss
 from nnbench.core.narrow import NARROW, narrow_loss_and_grads, takes_narrow
 from nnbench.core.parallel import Chunking, chunked_loss_and_grads, splittable
 from nnbench.core.passes import Pass, check_input, matmul
@@ -97,7 +101,8 @@ class MLP:
 
     - ``sizes``: layer widths, input first, e.g. ``[1, 100, 1]`` (one hidden layer of 100).
     - ``activation``: a name in ``ACTIVATIONS`` for every hidden layer (its parameters,
-      e.g. ``negative_slope=0.1``, as keyword arguments); the output layer is linear.
+      e.g. ``negative_slope=0.1``, as keyword arguments); the output layer is linear
+      unless ``out_act="sigmoid"`` (``a^L = sigma(z^L)``, :data:`OUTPUT_ACTIVATIONS`).
     - ``init``: a name in ``INITS`` (``init_kwargs`` e.g. ``{"std": 0.1}``).
     - ``seed``: an int ``s`` (run ``r`` gets seed ``s + r``) or a list of ``runs`` ints.
       Run ``r`` draws everything (initial weights, RReLU noise) from its own
@@ -138,6 +143,7 @@ class MLP:
         dropout: float = 0.0,
         binary: bool | str | None = False,
         residual: bool = False,
+        out_act: str | None = "identity",
         **act_kwargs,
     ):
         try:
@@ -173,6 +179,11 @@ class MLP:
             act = SignSTE()
         self.activation = act
         self.residual = bool(residual)
+        out_act = "identity" if out_act is None else out_act
+        if out_act not in OUTPUT_ACTIVATIONS:
+            raise NNBenchError(f"out_act must be one of {', '.join(OUTPUT_ACTIVATIONS)}, "
+                               f"got {out_act!r}")
+        self.out_act = str(out_act)
         k = act.pieces if isinstance(act, Maxout) else 1
         self.seeds = _seeds(seed, self.runs)
         self.rngs = [np.random.default_rng(np.random.SeedSequence(s)) for s in self.seeds]
@@ -295,6 +306,9 @@ class MLP:
             a = layer.out
         out = matmul(a, p.weights[L - 1])
         out += self.params[2 * L - 1]
+        if self.out_act == "sigmoid":  # a^L = sigma(z^L); z^L kept for BP1
+            p.out_z = out
+            out = sigmoid(out)
         return out, p
 
     def _used_weight(self, W: np.ndarray) -> np.ndarray:
@@ -401,7 +415,8 @@ class MLP:
                   noise) -> tuple[np.ndarray, list[np.ndarray], Pass]:
         """The notes' four equations over the stacked runs."""
         out, p = self._forward(X, train, noise)
-        C, delta = loss_fn(out, Y)  # delta = grad_out C; (BP1) d^L = grad_a C * f'(z^L), f' = 1
+        # (BP1) d^L = grad_a C * f'(z^L): f' = 1 for a linear output, sigma' for a sigmoid
+        C, delta = output_loss(loss_fn, self.out_act, out, p.out_z, Y)
         act, L = self.activation, self.n_layers
         grads: list[np.ndarray] = [None] * len(self.params)  # type: ignore[list-item]
         skip = None  # dC/dh^(l-1) through the skip connection of a residual layer l

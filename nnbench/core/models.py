@@ -479,11 +479,14 @@ def model_defaults(name: str | None) -> dict[str, Any]:
 
 def model_options(cfg: Any) -> dict[str, Any]:
     """The regularization keywords a run config gives the model (``l2``, ``dropout``,
-    ``binary``; ``pieces`` of a maxout MLP, 2 unless given)."""
+    ``binary``; ``pieces`` of a maxout MLP, 2 unless given; ``residual`` and an
+    ``out_act`` other than ``identity``, the mlp's only)."""
     out = {k: getattr(cfg, k) for k in ("l2", "dropout", "binary")
            if getattr(cfg, k, None) is not None}
     if getattr(cfg, "residual", None):  # skip connections: the mlp's only
         out["residual"] = True
+    if getattr(cfg, "out_act", None) not in (None, "identity"):  # the mlp's only
+        out["out_act"] = cfg.out_act
     if getattr(cfg, "model", None) == "threshold":
         out["threshold"] = dict(getattr(cfg, "threshold", None) or {})
     if getattr(cfg, "model", None) == "mlp" and getattr(cfg, "act", None) == "maxout":

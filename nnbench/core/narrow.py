@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from nnbench.core.activations import Layer
+from nnbench.core.activations import Layer, sigmoid
+from nnbench.core.losses import output_loss
 from nnbench.core.passes import Pass
 
 #: ``(fan_in + 1) x outputs`` at most for :func:`narrow_loss_and_grads`
@@ -65,7 +66,10 @@ def narrow_loss_and_grads(net: Any, X: np.ndarray, Y: Any,
     z = None if negated else z
     out = np.matmul(a, W2)
     out += b2
-    C, delta = loss_fn(out, Y)  # (R, n, O)
+    out_z = None
+    if net.out_act == "sigmoid":  # a^2 = sigma(z^2)
+        out_z, out = out, sigmoid(out)
+    C, delta = output_loss(loss_fn, net.out_act, out, out_z, Y)  # (R, n, O)
     grads: list[np.ndarray] = [None] * 4  # type: ignore[list-item]
     grads[2] = np.matmul(np.swapaxes(a, -1, -2), delta)  # (BP4) (a^1)^T d^2
     grads[3] = delta.sum(axis=1, keepdims=True)  # (BP3)
@@ -75,4 +79,4 @@ def narrow_loss_and_grads(net: Any, X: np.ndarray, Y: Any,
     G = np.einsum("rjko,rjo->rkj", Q.reshape(R, -1, K + 1, O), W2)  # (R, K + 1, width)
     grads[0] = np.ascontiguousarray(G[:, :K])
     grads[1] = np.ascontiguousarray(G[:, K:])
-    return C, grads, Pass(layers=[Layer(z, a)], weights=[W1, W2])
+    return C, grads, Pass(layers=[Layer(z, a)], weights=[W1, W2], out_z=out_z)

@@ -188,7 +188,7 @@ def chunked_loss_and_grads(net: Any, X: np.ndarray, Y: Any, loss_fn: Any, train:
     R, n = net.runs, X.shape[-2]
     plan = chunking.blocks(R, n, _width(net))
     Y = np.asarray(Y)
-    labels = bool(loss_fn.takes_labels)
+    labels = loss_fn.labels_in(Y)  # also the labels a one-hot loss reads as targets
     y_runs = Y.ndim == (2 if labels else 3)
     y_axis = -1 if labels else -2
     parts = [net.subset(rs) for rs, _ in plan]

@@ -46,11 +46,13 @@ class Pass:
     ``layers``: a :class:`~nnbench.core.activations.Layer` per hidden layer (``z``, ``a``,
     dropout's mask, the slope used); ``weights``: the weight matrices the pass multiplied by
     (``W``, or ``sign(W)`` for binary weights); ``noise``: RReLU's slopes drawn in training
-    (``None`` otherwise)."""
+    (``None`` otherwise); ``out_z``: the output layer's ``z^L`` when an output activation
+    (``out_act="sigmoid"``) made the output ``a^L = sigma(z^L)`` (``None`` otherwise)."""
 
     layers: list[Layer] = field(default_factory=list)
     weights: list[np.ndarray] = field(default_factory=list)
     noise: list[np.ndarray] | None = None
+    out_z: np.ndarray | None = None
 
     def layer_stats(self, act: Any) -> list[dict[str, np.ndarray]]:
         """One dict per hidden layer, each value ``(runs,)``: ``{act.stat: value}``, or

@@ -186,7 +186,8 @@ class GroupTrainer:
         if self.data is not None:
             self.loss_name = c.loss
             self.loss_obj = LOSSES.create(c.loss)
-            self.classify = bool(self.loss_obj.takes_labels)
+            # labels, or one-hot targets of them (half_sse, bce): accuracy of predict
+            self.classify = self.loss_obj.labels_in(self.data.y_train)
             n = len(self.data.X_train)
             self.full = c.batch_size == FULL_BATCH or int(c.batch_size) >= n
             self.b = n if self.full else int(c.batch_size)

@@ -17,6 +17,9 @@ from nnbench.tasks import regression  # noqa: F401
 from nnbench.tasks import classification  # noqa: F401
 
 # isort: split
+from nnbench.tasks import zero_one  # noqa: F401
+
+# isort: split
 from nnbench.tasks import landscapes  # noqa: F401
 
 # isort: split

@@ -19,7 +19,8 @@ Covered: any number of hidden layers of any widths (one hidden layer: ``_onehidd
 two or more: ``_deep``, with residual layers), the activations of ``ACTIVATIONS`` below,
 the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one per run,
 ``l2``, dropout (the masks drawn by the network, as its NumPy pass draws them, and given
-to the call). Not covered: binary weights and the activations with learned, random or
+to the call). Not covered: binary weights, an output activation (``out_act``) and the
+activations with learned, random or
 non-elementwise units (prelu, rrelu, maxout).
 
 A run's numbers do not depend on the other runs of the call nor on numba's thread count:
@@ -77,6 +78,8 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
         return f"no numba kernel for dtype {np.dtype(net.dtype).name}"
     if getattr(net, "binary", False):
         return "no numba kernel for binary weights"
+    if getattr(net, "out_act", "identity") != "identity":
+        return f"no numba kernel for output activation {net.out_act}"
     return numba_missing()
 
 
