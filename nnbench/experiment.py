@@ -92,6 +92,14 @@ class ExperimentInterrupted(KeyboardInterrupt):
         self.signum = int(signum)
 
 
+def home_relative(path: Path) -> str:
+    """``path`` as ``~/...`` when it lies in the user's home directory (so that a results
+    directory shared with others does not carry the home's name), else as it is."""
+    try:
+        return "~/" + Path(path).resolve().relative_to(Path.home().resolve()).as_posix()
+    except (ValueError, RuntimeError, OSError):
+        return str(path)
+
 def default_out_dir(exp: ExperimentConfig, root: Path = Path("results")) -> Path:
     """``results/<name>/<UTC timestamp>`` (the name defaults to the task's)."""
     return Path(root) / exp.label / timestamp()
@@ -294,7 +302,7 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
             for rid, row in rows.items():  # a tuned experiment's run from the cache: its phase
                 if phases is not None and row.get("cached") is True:
                     row["phase"] = phases[rid]
-            meta["run_cache"] = {"path": str(cache.path),
+            meta["run_cache"] = {"path": home_relative(cache.path),
                                  "runs_taken": sum(r.get("cached") is True
                                                    for r in rows.values())}
         _write_runs(store, rows, order, columns)

@@ -204,3 +204,20 @@ def test_the_command_line_switches(tmp_path):
     assert cleared.stdout.strip() == f"removed 1 cached run from {tmp_path / 'c'}"
     meta = json.loads((tmp_path / "4" / "meta.json").read_text())
     assert meta["status"] == "complete"
+
+
+def test_meta_names_a_cache_in_the_home_directory_without_the_home(monkeypatch, tmp_path):
+    """meta.json says where the run cache is, ``~/...`` for one in the home directory (a
+    results directory shared with others does not carry the home's name)."""
+    from nnbench.experiment import home_relative
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    cache = home / ".cache" / "nnbench" / "runs"
+    cache.mkdir(parents=True)
+    assert home_relative(cache) == "~/.cache/nnbench/runs"
+    assert home_relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+    out = tmp_path / "out"
+    run_experiment(_exp(), out, executor=SerialExecutor(), cache=RunCache(cache))
+    assert json.loads((out / "meta.json").read_text())["run_cache"]["path"] == \
+        "~/.cache/nnbench/runs"
