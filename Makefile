@@ -49,7 +49,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 # the notes' sin example, 3 seeds of SGD and of Adam, 10000 full-batch steps each: about
-# 4 minutes on 2 cores (one worker process per optimizer group; the numbers do not
+# 2 minutes on 2 cores (one worker process per optimizer group; the numbers do not
 # depend on --jobs)
 demo: $(STAMP)
 	$(BIN)/nnbench compare --optims sgd,adam --task sin --jobs 2 --out results/demo --overwrite
