@@ -391,35 +391,30 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
             j = get("W2/jobs")
             rows.append([f"W2 with --jobs {cores}", fmt(j, "s"), fmt(b, "s"), ratio(j, b),
                          ">= 25x faster", _met(b / j >= 25 if b == b else None)])
+    def auto_numpy_torch(name: str, label: str, unit: str, n: int, warm: int,
+                         nb: Callable[..., float], tr: Callable[[int], float],
+                         target: float | None) -> None:
+        """A workload trained on the default backend, on NumPy's and with PyTorch: two rows,
+        the default backend's (against ``target``, a ratio to PyTorch, if any) and NumPy's."""
+        nb(warm)
+        pairs = [("nnbench", lambda: nb(n)), ("numpy", lambda: nb(n, "numpy"))]
+        if torch_ok:
+            tr(warm)
+            pairs.append(("torch", lambda: tr(n)))
+        alternate(name, pairs, args.reps)
+        a, p, b = get(f"{name}/nnbench"), get(f"{name}/numpy"), get(f"{name}/torch")
+        rows.append([label, fmt(a, unit), fmt(b, unit), ratio(a, b),
+                     "" if target is None else f"<= {target}x",
+                     "" if target is None else _met(a / b <= target if b == b else None)])
+        rows.append([f"{name} on the NumPy backend (--backend numpy)", fmt(p, unit),
+                     fmt(b, unit), ratio(p, b), "", ""])
+
     if want("W3"):
-        epochs = 2 if quick else 5
-        w3_nnbench(1)
-        pairs = [("nnbench", lambda: w3_nnbench(epochs)),
-                 ("numpy", lambda: w3_nnbench(epochs, "numpy"))]
-        if torch_ok:
-            w3_torch(1)
-            pairs.append(("torch", lambda: w3_torch(epochs)))
-        alternate("W3", pairs, args.reps)
-        a, n, b = get("W3/nnbench"), get("W3/numpy"), get("W3/torch")
-        rows.append(["W3 MNIST-1D 40-256-256-10, per epoch (PyTorch eager)", fmt(a, "ms"),
-                     fmt(b, "ms"),
-                     ratio(a, b), "<= 0.5x", _met(a / b <= 0.5 if b == b else None)])
-        rows.append(["W3 on the NumPy backend (--backend numpy)", fmt(n, "ms"), fmt(b, "ms"),
-                     ratio(n, b), "", ""])
+        auto_numpy_torch("W3", "W3 MNIST-1D 40-256-256-10, per epoch (PyTorch eager)", "ms",
+                         2 if quick else 5, 1, w3_nnbench, w3_torch, 0.5)
     if want("W4"):
-        steps = 50 if quick else 200
-        w4_nnbench(5)
-        pairs = [("nnbench", lambda: w4_nnbench(steps)),
-                 ("numpy", lambda: w4_nnbench(steps, "numpy"))]
-        if torch_ok:
-            w4_torch(5)
-            pairs.append(("torch", lambda: w4_torch(steps)))
-        alternate("W4", pairs, args.reps)
-        a, n, b = get("W4/nnbench"), get("W4/numpy"), get("W4/torch")
-        rows.append(["W4 spirals 2-64x4-3 tanh, 3 seeds, per step (PyTorch eager)",
-                     fmt(a, "ms"), fmt(b, "ms"), ratio(a, b), "", ""])
-        rows.append(["W4 on the NumPy backend (--backend numpy)", fmt(n, "ms"), fmt(b, "ms"),
-                     ratio(n, b), "", ""])
+        auto_numpy_torch("W4", "W4 spirals 2-64x4-3 tanh, 3 seeds, per step (PyTorch eager)",
+                         "ms", 50 if quick else 200, 5, w4_nnbench, w4_torch, None)
     if want("startup"):
         alternate("startup", [("nnbench", startup)], max(args.reps, 5))
         a = get("startup/nnbench")
@@ -433,6 +428,14 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
                      f"{b:.0f} MB" if b == b else "-", ratio(a, b), "<= 200 MB",
                      _met(a <= 200)])
     return rows
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """``rows`` under ``header`` as a Markdown table, on stdout."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(" --- " for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
 
 
 def _met(ok: bool | None) -> str:
@@ -495,10 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmachine: {info}")
     print(f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip())
     print("medians over the repetitions; W2 compares the whole sweep\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(" --- " for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(header, rows)
     return 0
 
 

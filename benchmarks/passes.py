@@ -19,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+from bench import print_table  # benchmarks/bench.py: this script's directory is on sys.path
 
 # (hidden widths, inputs, outputs, activation, loss, runs, samples)
 SHAPES = [
@@ -80,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row(*spec, args.dtype, args.reps))
         print(f"  {rows[-1][0]} done", file=sys.stderr, flush=True)
     print(f"\n{args.dtype}, one training pass (loss and gradients), medians of {args.reps}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(" --- " for _ in header) + "|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(header, rows)
     return 0
 
 

@@ -22,8 +22,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from nnbench.core.kernels._onehidden import _JIT, BCE, LANES, _activate, _loss, load_chunk
-from nnbench.core.kernels._update import finish_run
+from nnbench.core.kernels._onehidden import (
+    _JIT,
+    BCE,
+    LANES,
+    _loss,
+    activate_counting,
+    load_chunk,
+)
+from nnbench.core.kernels._update import finish_run, of_run
 
 
 def part_size(n: int) -> int:
@@ -162,22 +169,9 @@ def _part_deep(X, Yf, Yl, M, P, sizes, woff, boff, skips, start, stop, act, slop
             _dense(src, kin, Z, kout, P, woff[l], boff[l], m)
             if l == nl:
                 break
-            if stat == 2:
-                for j in range(kout):
-                    c_ = 0
-                    for i in range(m):
-                        if not Z[j, i] <= zero:
-                            c_ += 1
-                    acc[at_stat + j] += c_
             H = A[hoff[l]:hoff[l + 1]]
-            _activate(act, Z, H, kout, m, T, slope, alpha, scale)
-            if stat == 1:
-                c_ = 0
-                for j in range(kout):
-                    for i in range(m):
-                        if Z[j, i] < thr:
-                            c_ += 1
-                acc[at_stat + kout] += c_
+            activate_counting(act, Z, H, kout, m, T, slope, alpha, scale, stat, thr, acc,
+                              at_stat)
             if skips[l]:
                 for j in range(kout):
                     for i in range(m):
@@ -238,11 +232,8 @@ def step_deep(X, Yf, Yl, M, P, sizes, woff, boff, skips, act, slope, alpha, scal
     for t in prange(R * NP):
         r, p = t // NP, t % NP
         start, stop = p * part, min(n, (p + 1) * part)
-        rx = r if X.shape[0] > 1 else 0
-        rf = r if Yf.shape[0] > 1 else 0
-        rl = r if Yl.shape[0] > 1 else 0
-        rm = r if M.shape[0] > 1 else 0
-        _part_deep(X[rx], Yf[rf], Yl[rl], M[rm], P[r], sizes, woff, boff, skips, start, stop,
-                   act, slope, alpha, scale, loss, fac, stat, thr, acc[r, p], drop)
+        _part_deep(of_run(X, r), of_run(Yf, r), of_run(Yl, r), of_run(M, r), P[r], sizes,
+                   woff, boff, skips, start, stop, act, slope, alpha, scale, loss, fac, stat,
+                   thr, acc[r, p], drop)
     for r in prange(R):
         finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)

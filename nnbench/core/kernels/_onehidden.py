@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from nnbench.core.kernels._exp import clamp, fexp, fexpm1
-from nnbench.core.kernels._update import finish_run
+from nnbench.core.kernels._update import finish_run, of_run
 
 #: samples per chunk: the SIMD lanes of the inner loops
 LANES = 64
@@ -131,6 +131,29 @@ def _activate(code, Z, A, H, m, T, slope, alpha, scale):
                     cdf = a / z
                 A[j, i] = a
                 Z[j, i] = cdf + z * (T(_INV_SQRT_2PI) * fexp(T(-0.5) * z2))
+
+
+@njit(**_JIT)
+def activate_counting(code, Z, A, H, m, T, slope, alpha, scale, stat, thr, acc, at):
+    """:func:`_activate` with the layer's statistic counted into ``acc[at:at + H + 1]``:
+    ``stat`` 2 (``dead_frac``) per unit the lanes with ``z > 0`` (not ``z <= 0``, as NumPy's
+    test), ``stat`` 1 (``saturated_frac``) at ``acc[at + H]`` the entries with
+    ``f'(z) < thr``; 0 counts nothing."""
+    if stat == 2:
+        for j in range(H):
+            c_ = 0
+            for i in range(m):
+                if not Z[j, i] <= T(0.0):
+                    c_ += 1
+            acc[at + j] += c_
+    _activate(code, Z, A, H, m, T, slope, alpha, scale)
+    if stat == 1:
+        c_ = 0
+        for j in range(H):
+            for i in range(m):
+                if Z[j, i] < thr:
+                    c_ += 1
+        acc[at + H] += c_
 
 
 # -- losses: the chunk's loss sum, and dC/dout in place of the output ----------------------
@@ -255,21 +278,7 @@ def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss,
                 w = P[k * H + j]
                 for i in range(m):
                     Z[j, i] += xb[k, i] * w
-        if stat == 2:
-            for j in range(H):
-                c_ = 0
-                for i in range(m):
-                    if not Z[j, i] <= zero:
-                        c_ += 1
-                acc[at_alive + j] += c_
-        _activate(act, Z, A, H, m, T, slope, alpha, scale)
-        if stat == 1:
-            c_ = 0
-            for j in range(H):
-                for i in range(m):
-                    if Z[j, i] < thr:
-                        c_ += 1
-            acc[at_alive + H] += c_
+        activate_counting(act, Z, A, H, m, T, slope, alpha, scale, stat, thr, acc, at_alive)
         if drop:  # inverted dropout: h = f(z) m / (1 - p)
             for i in range(m):
                 for j in range(H):
@@ -337,11 +346,7 @@ def step(X, Yf, Yl, M, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, 
     for t in prange(R * NP):
         r, p = t // NP, t % NP
         start, stop = p * PART, min(n, (p + 1) * PART)
-        rx = r if X.shape[0] > 1 else 0
-        rf = r if Yf.shape[0] > 1 else 0
-        rl = r if Yl.shape[0] > 1 else 0
-        rm = r if M.shape[0] > 1 else 0
-        _part(X[rx], Yf[rf], Yl[rl], M[rm], P[r], K, H, O, start, stop, act, slope, alpha,
-              scale, loss, fac, stat, thr, acc[r, p], drop)
+        _part(of_run(X, r), of_run(Yf, r), of_run(Yl, r), of_run(M, r), P[r], K, H, O, start,
+              stop, act, slope, alpha, scale, loss, fac, stat, thr, acc[r, p], drop)
     for r in prange(R):
         finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)

@@ -127,6 +127,13 @@ def update_row(code, p, g, S, r, coef, flags):
 
 
 @njit(**_EXACT)
+def of_run(A, r):
+    """Run ``r``'s slice of ``A`` ``(R, ...)``, or its only slice where ``A`` is shared by
+    the runs (``(1, ...)``: the same batch for all, or a stand-in)."""
+    return A[r] if A.shape[0] > 1 else A[0]
+
+
+@njit(**_EXACT)
 def finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags):
     """Run ``r``: ``G[r] = sum_p acc[r, p, :N]``, ``C[r] = lscale sum_p acc[r, p, N]`` and
     ``E[r] = sum_p acc[r, p, N + 1:]`` (``N`` the parameters, the rest the counts of the
