@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,8 +296,9 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
         meta["status"], meta["end_time"] = "running", None
         store.write_meta(meta)
         keys: dict[str, tuple[str, dict]] = {}  # run id -> its cache key and components
+        cached_by: list[str] = []  # the backends of the runs taken from the cache
         if cache is not None:
-            keys = _from_cache(cache, runs, rows, labels, store, save_weights,
+            keys, cached_by = _from_cache(cache, runs, rows, labels, store, save_weights,
                                backend_choice(getattr(executor, "backend", None)))
             for rid, row in rows.items():  # a tuned experiment's run from the cache: its phase
                 if phases is not None and row.get("cached") is True:
@@ -310,8 +311,9 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
         reporter.start([RunInfo(r.run_id, labels[r.run_id], int(r.steps)) for r in runs])
         interrupted = False
         signum: int | None = None  # the signal that stopped training
-        used: set[str] = set(meta.get("backend", "").split(",")) - {""}
-        trained: list[str] = []  # the runs trained here (not kept, not from the cache)
+        # what computed the passes: a resumed directory's, the cache's runs', this training's
+        used: set[str] = (set(meta.get("backend", "").split(",")) | set(cached_by)) - {""}
+        trained: dict[str, str] = {}  # the runs trained here (not kept, not from the cache)
         try:
             kept = [r for r in runs if r.run_id in rows]
             if kept:
@@ -329,7 +331,7 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
                                                        {**res.row(), "cached": False})
                             if phases is not None:
                                 rows[res.run_id]["phase"] = phases[res.run_id]
-                            trained.append(res.run_id)
+                            trained[res.run_id] = result.backend
                             if save_weights and res.status in COMPLETE:
                                 store.save_weights(res.run_id, res.weights)
                         _write_runs(store, rows, order, columns)
@@ -362,7 +364,8 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
             return out
         store.finalize(order)
         if cache is not None and save_weights:
-            _to_cache(cache, out, [r for r in trained if rows[r].get("status") in COMPLETE],
+            _to_cache(cache, out, {r: b for r, b in trained.items()
+                                   if rows[r].get("status") in COMPLETE},
                       keys, {r.run_id: r for r in runs})
         meta["status"] = "complete"
         store.write_meta(meta)
@@ -371,10 +374,11 @@ def _run_runs(resolved_exp: ExperimentConfig, runs: list[RunConfig], out: Path, 
 
 def _from_cache(cache: RunCache, runs: Sequence[RunConfig], rows: dict[str, dict],
                 labels: dict[str, str], store: ResultsWriter, save_weights: bool,
-                backend: str) -> dict[str, tuple[str, dict]]:
+                backend: str) -> tuple[dict[str, tuple[str, dict]], list[str]]:
     """Copy the runs the cache holds into the results directory (rows, weights; runs.csv's
-    row marked ``cached``); return every other run's key and its components."""
-    keys = {}
+    row marked ``cached``); return every other run's key and its components, and the
+    backends that computed the runs taken."""
+    keys, used = {}, []
     for r in runs:
         if r.run_id in rows:  # kept by a resume
             continue
@@ -388,13 +392,15 @@ def _from_cache(cache: RunCache, runs: Sequence[RunConfig], rows: dict[str, dict
         if save_weights:
             store.save_weights_file(r.run_id, hit.weights)
         rows[r.run_id] = run_row(r, labels[r.run_id], {**hit.result, "cached": True})
-    return keys
+        used.append(hit.backend)
+    return keys, used
 
 
-def _to_cache(cache: RunCache, out: Path, trained: Sequence[str],
+def _to_cache(cache: RunCache, out: Path, trained: Mapping[str, str],
               keys: dict[str, tuple[str, dict]], by_id: dict[str, RunConfig]) -> None:
-    """Keep the finished runs ``trained`` in the cache: their rows as the completed results
-    directory has them (text, so a copy is the same bytes), their weights."""
+    """Keep the finished runs ``trained`` (run id -> the backend that computed it) in the
+    cache: their rows as the completed results directory has them (text, so a copy is the
+    same bytes), their weights."""
     if not trained:
         return
     import pandas as pd
@@ -416,7 +422,7 @@ def _to_cache(cache: RunCache, out: Path, trained: Sequence[str],
                 for name in tables}
         key, components = keys[rid]
         cache.put(key, components, result, part["metrics"], part["layers"],
-                  out / "weights" / f"{rid}.npz")
+                  out / "weights" / f"{rid}.npz", trained[rid])
 
 
 def plugin_records() -> list[dict[str, str]]:

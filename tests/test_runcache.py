@@ -100,6 +100,33 @@ def test_a_group_partly_cached_trains_only_its_missing_runs(tmp_path):
     _assert_same_results(out, fresh)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_meta_names_the_backend_of_the_runs_taken_from_the_cache(backend, tmp_path,
+                                                                  monkeypatch):
+    """A directory whose every run came from the cache says what computed them, as the
+    directory that trained them does; an entry of an older nnbench, without the field,
+    adds nothing."""
+    monkeypatch.setenv("NNBENCH_BACKEND", backend)
+    cache = RunCache(tmp_path / "cache")
+    meta = lambda out: json.loads((out / "meta.json").read_text())  # noqa: E731
+    trained = run_experiment(_exp(optims=["adam"], seeds=2), tmp_path / "a",
+                             cache=cache)
+    expected = meta(trained)["backend"]
+    assert expected in ("numpy", "numba")
+    ex = Counting()
+    again = run_experiment(_exp(optims=["adam"], seeds=2), tmp_path / "b",
+                           executor=ex, cache=cache)
+    assert ex.trained == [] and meta(again)["run_cache"]["runs_taken"] == 2
+    assert meta(again)["backend"] == expected
+    for d in cache.entries():  # as an entry written before entries named their backend
+        entry = json.loads((d / "entry.json").read_text())
+        assert entry.pop("backend") == expected
+        (d / "entry.json").write_text(json.dumps(entry))
+    older = run_experiment(_exp(optims=["adam"], seeds=2), tmp_path / "c",
+                           executor=Counting(), cache=cache)
+    assert meta(older)["run_cache"]["runs_taken"] == 2 and meta(older)["backend"] == ""
+
+
 def test_a_changed_setting_misses(tmp_path):
     cache = RunCache(tmp_path / "cache")
     run_experiment(_exp(optim="adam", seeds=1), tmp_path / "a", cache=cache)

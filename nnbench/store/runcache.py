@@ -8,7 +8,8 @@ plugins' SHA-256) and :func:`run_key` hashes it. An entry is a directory ``<key>
 plain files, no pickle::
 
     entry.json    {"nnbench_run_cache": 1, "key", "components", "result": runs.csv's result
-                  columns as written, "created"}
+                  columns as written, "backend": what computed its passes (numba,
+                  numpy), "created"}
     metrics.csv   the run's rows of metrics.csv as written, without run_id
     layers.csv    the same of layers.csv
     weights.npz   the run's weights file (as the results directory's weights/RUN.npz)
@@ -118,12 +119,14 @@ def run_key(components: Mapping[str, Any]) -> str:
 
 @dataclass
 class CachedRun:
-    """A run found in the cache: its result columns and rows as text, its weights."""
+    """A run found in the cache: its result columns and rows as text, its weights, and the
+    backend that computed it (``""`` in an entry written before entries recorded it)."""
 
     result: dict[str, str]
     metrics: Any  # DataFrame of strings, without run_id
     layers: Any
     weights: bytes
+    backend: str = ""
 
 
 def _read_text_csv(path: Path) -> Any:
@@ -151,14 +154,14 @@ class RunCache:
                 return None
             return CachedRun({str(k): str(v) for k, v in entry["result"].items()},
                              _read_text_csv(d / METRICS), _read_text_csv(d / LAYERS),
-                             (d / WEIGHTS).read_bytes())
+                             (d / WEIGHTS).read_bytes(), str(entry.get("backend", "")))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def put(self, key: str, components: Mapping[str, Any], result: Mapping[str, str],
-            metrics: Any, layers: Any, weights: Path) -> None:
-        """Keep a finished run (``metrics``/``layers``: its rows as text, without run_id);
-        a key already there is left as it is."""
+            metrics: Any, layers: Any, weights: Path, backend: str = "") -> None:
+        """Keep a finished run (``metrics``/``layers``: its rows as text, without run_id;
+        ``backend``: what computed it); a key already there is left as it is."""
         target = self._entry(key)
         if (target / ENTRY).is_file():
             return
@@ -170,7 +173,7 @@ class RunCache:
             atomic_write_text(tmp / LAYERS, layers.to_csv(index=False, lineterminator="\n"))
             atomic_write_bytes(tmp / WEIGHTS, Path(weights).read_bytes())
             entry = {MARK: FORMAT, "key": key, "components": dict(components),
-                     "result": dict(result), "created": utc_now()}
+                     "result": dict(result), "backend": backend, "created": utc_now()}
             atomic_write_text(tmp / ENTRY, json.dumps(entry, indent=1, default=list) + "\n")
             os.replace(tmp, target)  # whole, or not at all
         except OSError:
