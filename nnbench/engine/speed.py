@@ -7,12 +7,10 @@ the same CSVs with or without blocks, for any thread count).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +22,6 @@ from nnbench.core.models import Model, build_model
 from nnbench.core.parallel import Chunking, default_threads, keep_freed_memory
 from nnbench.schema import Backend, choices
 from nnbench.tasks.build import make_task
-from nnbench.tasks.cache import cache_dir
 
 #: above this many numbers a group's parameters are not gathered into one array
 FLAT_MAX = 1 << 22
@@ -86,17 +83,8 @@ def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
     return "numpy"
 
 
-def kernel_marker(dtype: Any, kind: str) -> Path:
-    """The file that says the kernels of ``dtype`` and ``kind`` (:func:`kernels.kind`) are
-    compiled and cached on disk (named by the kernels' source and numba's version, so a
-    change of either compiles again)."""
-    import numba
-
-    digest = hashlib.sha256(numba.__version__.encode())
-    for path in sorted(Path(kernels.__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    name = f"compiled-{np.dtype(dtype).name}-{kind}-{digest.hexdigest()[:16]}"
-    return cache_dir() / "numba" / name
+#: the file that says the kernels of a dtype and kind are in the disk cache
+kernel_marker = kernels.marker
 
 
 def compile_kernel(net: Any, loss: str) -> None:
@@ -110,9 +98,7 @@ def compile_kernel(net: Any, loss: str) -> None:
     flat = np.zeros((1, 1), dtype=net.dtype)  # the compiled update of the steps that log
     kernels.compiled_update()(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
                          np.zeros(5, np.int64))
-    marker = kernel_marker(net.dtype, kernels.kind(net))
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
+    kernels.mark_compiled(net.dtype, kernels.kind(net))
 
 
 def backend_error(reason: str) -> str:

@@ -10,9 +10,13 @@ call: the pass, then the optimizer's update of the flat ``(R, N)`` parameters
 RMSProp, AdaGrad in torch's forms, with one learning rate per run; the NumPy rule's
 numbers bit for bit); the engine takes it on every step that does not log.
 
-Importing this package does not import numba: that happens in :func:`make_pass`, and the
-kernels compile on their first call (cached on disk in nnbench's cache directory,
-``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise). numba runs its threads with
+Importing this package does not import numba: that happens in :func:`make_pass`. The
+kernels are compiled once per dtype and kernel (:func:`kind`) into a disk cache (nnbench's
+cache directory, ``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise), and in a
+child process (:func:`ensure_compiled`): numba's code compiled in a process can differ in
+its last digits from the same code loaded from the cache (measured on every
+one-hidden-layer case), so every process runs the cache's code, and a machine's first run
+gives the numbers of its second. numba runs its threads with
 the ``workqueue`` layer (no spin-waiting) unless ``NUMBA_THREADING_LAYER`` chooses one.
 
 Covered: any number of hidden layers of any widths (one hidden layer: ``_onehidden``;
@@ -29,9 +33,13 @@ each run's samples are summed in parts of a fixed size, the parts added in a fix
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,9 +110,7 @@ def make_pass(net: Any, loss_name: str, train: bool = True) -> KernelPass:
 def _kernel_module():
     """Import the numba module, numba being set up first: its cache in nnbench's cache
     directory and the workqueue threading layer (unless the environment chose)."""
-    from nnbench.tasks.cache import cache_dir
-
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     import numba
 
     if not numba.config.CACHE_DIR:
@@ -114,6 +120,81 @@ def _kernel_module():
     from nnbench.core.kernels import _deep, _onehidden
 
     return _onehidden, _deep
+
+
+#: set in the child process of :func:`ensure_compiled`, which compiles in place
+CHILD_ENV = "NNBENCH_KERNEL_CHILD"
+
+
+def marker(dtype: Any, kind_: str) -> Path:
+    """The file that says the kernels of ``dtype`` and ``kind_`` (:func:`kind`) are compiled
+    and cached on disk, in numba's cache directory (named by the kernels' source and
+    numba's version, so a change of either compiles again)."""
+
+    digest = hashlib.sha256(_numba_version().encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    name = f"compiled-{np.dtype(dtype).name}-{kind_}-{digest.hexdigest()[:16]}"
+    return numba_cache_dir() / name
+
+
+def numba_cache_dir() -> Path:
+    """numba's disk cache: ``NUMBA_CACHE_DIR``, else ``numba/`` in nnbench's cache directory."""
+    from nnbench.tasks.cache import cache_dir
+
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir() / "numba")
+
+
+def mark_compiled(dtype: Any, kind_: str) -> None:
+    """Leave :func:`marker`: the kernels of ``dtype`` and ``kind_`` are in the disk cache."""
+    path = marker(dtype, kind_)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def _numba_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def ensure_compiled(dtype: Any, kind_: str) -> None:
+    """Put the kernels of ``dtype`` and ``kind_`` in the disk cache, compiled by a child
+    process (``python -m nnbench.core.kernels DTYPE KIND``), unless :func:`marker` says
+    they are there; this process then loads them from the cache. A child that fails leaves
+    the compiling to this process (its numbers then equal the cache's to float rounding,
+    not bit for bit)."""
+    if os.environ.get(CHILD_ENV) or marker(dtype, kind_).exists():
+        return
+    env = {**os.environ, CHILD_ENV: "1"}
+    subprocess.run([sys.executable, "-m", "nnbench.core.kernels", np.dtype(dtype).name,
+                    kind_], env=env, capture_output=True, check=False)
+
+
+def compile_here(dtype: str, kind_: str) -> None:
+    """The child's work: train a small network of ``kind_`` in ``dtype`` a few steps with
+    Adam (the fused step) and with SGD, logging (the pass with its layer statistic and the
+    separate update), so that every signature the engine calls is compiled into the cache,
+    then :func:`mark_compiled`."""
+    from nnbench.config import RunConfig, resolve
+    from nnbench.engine import train_group
+
+    depth = 1 if kind_ == "one-hidden-layer" else 2
+    for optim in ("adam", "sgd"):
+        cfg = resolve(RunConfig(task="sin-small", width=4, depth=depth, dtype=dtype, steps=3,
+                                log_every=2, optim=optim, run_id=optim))
+        train_group([cfg], backend="numba", threads=1)
+    mark_compiled(dtype, kind_)
+
+
+def _laid_out(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """``a`` as the kernels take it: C-contiguous, aligned and writeable (a copy where it is
+    not, as a broadcast view is not writeable). numba types a read-only array apart, and a
+    type the cache does not hold would compile in this process (see the module's doc)."""
+    return np.require(a, dtype=dtype, requirements=["C", "A", "W"])
 
 
 def flat_base(arrays: list[np.ndarray], R: int) -> np.ndarray | None:
@@ -173,6 +254,7 @@ class KernelPass:
     def __init__(self, net: Any, loss_name: str):
         from nnbench.core.losses import LOSSES as LOSS_REGISTRY
 
+        ensure_compiled(net.dtype, kind(net))
         self._k, self._deep = _kernel_module()
         self.sizes = list(net.sizes)
         self.runs = int(net.runs)
@@ -241,7 +323,7 @@ class KernelPass:
         kernel; a full-batch loop prepares its batch once."""
         X = check_input(X, self.dtype, self.sizes[0], self.runs)
         b = Batch()
-        b.X = np.ascontiguousarray(X if X.ndim == 3 else X[None])
+        b.X = _laid_out(X if X.ndim == 3 else X[None], self.dtype)
         b.n = n = b.X.shape[1]
         shape = (self.runs, n, self.sizes[-1])
         fake_out = np.broadcast_to(np.zeros((), dtype=self.dtype), shape)
@@ -249,9 +331,9 @@ class KernelPass:
         if self.loss.takes_labels:
             Yl = Yc[:1] if Yc.strides[0] == 0 else Yc
             b.Yf = np.zeros((1, 1, 1), self.dtype)
-            b.Yl = np.ascontiguousarray(Yl, dtype=np.int64)
+            b.Yl = _laid_out(Yl, np.int64)
         else:
-            b.Yf = np.ascontiguousarray(Yc if Yc.ndim == 3 else Yc[None])
+            b.Yf = _laid_out(Yc if Yc.ndim == 3 else Yc[None], self.dtype)
             b.Yl = np.zeros((1, 1), np.int64)
         b.fac, b.lscale = self._factors(n)
         b.part = self._k.PART if len(self.sizes) == 3 else self._deep.part_size(n)
@@ -388,4 +470,5 @@ class KernelPass:
 
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "compiled_update",
-           "flat_base", "kind", "make_pass", "missing", "numba_missing"]
+           "ensure_compiled", "flat_base", "kind", "make_pass", "mark_compiled", "marker",
+           "missing", "numba_missing"]
