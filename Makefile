@@ -169,7 +169,7 @@ forms: $(STAMP)
 
 # the notes' five optimizers and Adam's family on the notes' five tasks, every optimizer
 # tuned with the same budget (8 log-uniform learning rates, then 3 final seeds), ranked per
-# task and profiled: about 4 to 8 minutes on 2 cores (two worker processes; the numbers do not
+# task and profiled: about 3 to 4 minutes on 2 cores (two worker processes; the numbers do not
 # depend on --jobs); QUICK=1: 200 steps, 4 trials and 2 final seeds, about 2 minutes
 benchmark: $(DEV)
 	$(call experiment,benchmark,--steps 200 --budget 4 --final-seeds 2) --jobs 2
