@@ -163,31 +163,15 @@ def _numba_version() -> str:
 
 def ensure_compiled(dtype: Any, kind_: str) -> None:
     """Put the kernels of ``dtype`` and ``kind_`` in the disk cache, compiled by a child
-    process (``python -m nnbench.core.kernels DTYPE KIND``), unless :func:`marker` says
+    process (``python -m nnbench.engine.kernel_child DTYPE KIND``), unless :func:`marker` says
     they are there; this process then loads them from the cache. A child that fails leaves
     the compiling to this process (its numbers then equal the cache's to float rounding,
     not bit for bit)."""
     if os.environ.get(CHILD_ENV) or marker(dtype, kind_).exists():
         return
     env = {**os.environ, CHILD_ENV: "1"}
-    subprocess.run([sys.executable, "-m", "nnbench.core.kernels", np.dtype(dtype).name,
-                    kind_], env=env, capture_output=True, check=False)
-
-
-def compile_here(dtype: str, kind_: str) -> None:
-    """The child's work: train a small network of ``kind_`` in ``dtype`` a few steps with
-    Adam (the fused step) and with SGD, logging (the pass with its layer statistic and the
-    separate update), so that every signature the engine calls is compiled into the cache,
-    then :func:`mark_compiled`."""
-    from nnbench.config import RunConfig, resolve
-    from nnbench.engine import train_group
-
-    depth = 1 if kind_ == "one-hidden-layer" else 2
-    for optim in ("adam", "sgd"):
-        cfg = resolve(RunConfig(task="sin-small", width=4, depth=depth, dtype=dtype, steps=3,
-                                log_every=2, optim=optim, run_id=optim))
-        train_group([cfg], backend="numba", threads=1)
-    mark_compiled(dtype, kind_)
+    subprocess.run([sys.executable, "-m", "nnbench.engine.kernel_child",
+                    np.dtype(dtype).name, kind_], env=env, capture_output=True, check=False)
 
 
 def _laid_out(a: np.ndarray, dtype: Any) -> np.ndarray:
