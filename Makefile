@@ -48,9 +48,9 @@ lint: $(DEV)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# the notes' sin example, 3 seeds of SGD and of Adam, 10000 full-batch steps each: about
-# 2 minutes on 2 cores (one worker process per optimizer group; the numbers do not
-# depend on --jobs)
+# the notes' sin example, 3 seeds of SGD and of Adam, 10000 full-batch steps each: under
+# a minute to two and a half on 2 cores, by the CPU (one worker process per optimizer
+# group; the numbers do not depend on --jobs)
 demo: $(STAMP)
 	$(BIN)/nnbench compare --optims sgd,adam --task sin --jobs 2 --out results/demo --overwrite
 

@@ -205,7 +205,73 @@ def kernel_rows() -> None:
     row(f"W1 through the engine, logging once / by default (every {cfg.log_every} steps), "
         "CPU per step", f"{cpu[0] * 1e3:.2f} / {cpu[1] * 1e3:.2f} ms "
         f"(+{cpu[1] / cpu[0] - 1:.0%})")
+    wake_rows(make_pass)
     numba.set_num_threads(threads)
+
+
+def wake_rows(make_pass: Callable) -> None:
+    """The idle second core: a W2 group's pass (20 runs of 1-32-1 on 1000 points) on two
+    threads called back to back, and each call after 1 ms of work on the calling thread
+    (as the engine's Python work between two steps leaves the second core idle)."""
+    import numba
+
+    x, y = sin_data(1000)
+    net = MLP([1, 32, 1], "sigmoid", runs=20)
+    kpass = make_pass(net, "mse")
+    batch = kpass.prepare(x, y)
+
+    def after(gap: float) -> float:
+        times = []
+        for _ in range(200):
+            t = time.perf_counter()
+            while time.perf_counter() - t < gap:
+                pass
+            t = time.perf_counter()
+            kpass.loss_and_grads(net.params, batch, None)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    out = []
+    for n, gap in ((2, 0.0), (2, 1e-3), (1, 1e-3)):
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        out.append(after(gap))
+    row("W2 group's pass (20 runs), 2 threads back to back / after 1 ms of work; 1 thread",
+        f"{out[0] * 1e3:.2f} / {out[1] * 1e3:.2f} ms; {out[2] * 1e3:.2f} ms")
+    # a busy machine: another process spinning on one core meanwhile; the mean time of a
+    # call (the slow calls are the point), with the thread governor and without it
+    import subprocess
+
+    x, y = sin_data(10000)
+    w1 = MLP([1, 100, 1], "sigmoid")
+    w1pass = make_pass(w1, "mse")
+    w1batch = w1pass.prepare(x, y)
+    governor = w1pass._threads
+
+    class Off:  # every call on the threads set, as without the governor
+        @staticmethod
+        def call(numba_, fn):
+            return fn()
+
+    def mean_call(calls: int = 2000) -> float:
+        t = time.perf_counter()
+        for _ in range(calls):
+            w1pass.loss_and_grads(w1.params, w1batch, None)
+        return (time.perf_counter() - t) / calls
+
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        busy = []
+        for n, chooser in ((2, governor), (2, Off), (1, Off)):
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            w1pass._threads = chooser
+            busy.append(mean_call())
+    finally:
+        spin.kill()
+        spin.wait()
+        w1pass._threads = governor
+    row("W1 kernel pass with another process busy on a core, mean of 2000 calls: "
+        "2 threads with the governor / without / 1 thread",
+        f"{busy[0] * 1e3:.2f} / {busy[1] * 1e3:.2f} / {busy[2] * 1e3:.2f} ms")
 
 
 def torch_rows() -> None:

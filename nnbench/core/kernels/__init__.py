@@ -16,8 +16,11 @@ cache directory, ``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise), 
 child process (:func:`ensure_compiled`): numba's code compiled in a process can differ in
 its last digits from the same code loaded from the cache (measured on every
 one-hidden-layer case), so every process runs the cache's code, and a machine's first run
-gives the numbers of its second. numba runs its threads with
-the ``workqueue`` layer (no spin-waiting) unless ``NUMBA_THREADING_LAYER`` chooses one.
+gives the numbers of its second. numba runs its threads on its OpenMP layer where it
+loads (its threads wait for the next call spinning a while, where the ``workqueue`` layer's
+sleep and take a fifth of a millisecond to wake on a virtual machine), else on
+``workqueue``, unless ``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY``
+chooses (:data:`LAYERS`).
 
 Covered: any number of hidden layers of any widths (one hidden layer: ``_onehidden``;
 two or more: ``_deep``, with residual layers), the activations of ``ACTIVATIONS`` below,
@@ -29,6 +32,7 @@ non-elementwise units (prelu, rrelu, maxout).
 
 A run's numbers do not depend on the other runs of the call nor on numba's thread count:
 each run's samples are summed in parts of a fixed size, the parts added in a fixed order.
+So each call may take one thread while the machine is busy (:mod:`.threads`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ LOSSES = {"mse": 0, "half_sse": 1, "bce_with_logits": 2, "sigmoid_mse": 3,
           "softmax_cross_entropy": 4, "hinge": 5}
 
 _LOCK = threading.Lock()  # numba's workqueue layer takes one parallel call at a time
+
+#: numba's threading layers in nnbench's order of preference (the first that loads)
+LAYERS = ["omp", "workqueue", "tbb"]
 
 
 def numba_missing() -> str | None:
@@ -109,14 +116,16 @@ def make_pass(net: Any, loss_name: str, train: bool = True) -> KernelPass:
 
 def _kernel_module():
     """Import the numba module, numba being set up first: its cache in nnbench's cache
-    directory and the workqueue threading layer (unless the environment chose)."""
+    directory and the threading layers tried in the order of :data:`LAYERS` (unless the
+    environment chose)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     import numba
 
     if not numba.config.CACHE_DIR:
         numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        numba.config.THREADING_LAYER = "workqueue"
+    if not {"NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY"} & set(os.environ):
+        numba.config.THREADING_LAYER = "default"
+        numba.config.THREADING_LAYER_PRIORITY = list(LAYERS)
     from nnbench.core.kernels import _deep, _onehidden
 
     return _onehidden, _deep
@@ -130,7 +139,6 @@ def marker(dtype: Any, kind_: str) -> Path:
     """The file that says the kernels of ``dtype`` and ``kind_`` (:func:`kind`) are compiled
     and cached on disk, in numba's cache directory (named by the kernels' source and
     numba's version, so a change of either compiles again)."""
-
     digest = hashlib.sha256(_numba_version().encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
@@ -240,6 +248,11 @@ class KernelPass:
 
         ensure_compiled(net.dtype, kind(net))
         self._k, self._deep = _kernel_module()
+        import numba
+
+        from nnbench.core.kernels.threads import Governor
+
+        self._numba, self._threads = numba, Governor()
         self.sizes = list(net.sizes)
         self.runs = int(net.runs)
         self.dtype = np.dtype(net.dtype)
@@ -363,19 +376,23 @@ class KernelPass:
         code, S, coef, flags = update
         stat = self.stat if stats else 0
         M, drop = self._masks(masks, b.n), masks is not None
-        with _LOCK:
-            if len(self.sizes) == 3:
-                K, H, O = self.sizes
+        if len(self.sizes) == 3:
+            K, H, O = self.sizes
+
+            def call():
                 self._k.step(b.X, b.Yf, b.Yl, M, P, K, H, O, self.act, self.slope,
                              self.alpha, self.scale, self.code, b.fac, b.lscale, stat,
                              self.threshold, b.acc, G, C, self._E, limit, code, S, coef,
                              flags, drop)
-            else:
+        else:
+            def call():
                 self._deep.step_deep(b.X, b.Yf, b.Yl, M, P, self._sizes, self._woff,
                                      self._boff, self._skips, self.act, self.slope,
                                      self.alpha, self.scale, self.code, b.fac, b.lscale,
                                      stat, self.threshold, b.acc, G, C, self._E, limit, code,
                                      S, coef, flags, b.part, drop)
+        with _LOCK:  # on the threads the governor chooses (one while the machine is busy)
+            self._threads.call(self._numba, call)
 
     def _stats(self, n: int) -> LayerStats:
         """The statistic of each hidden layer from the counts of the last pass with stats."""
