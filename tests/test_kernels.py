@@ -248,6 +248,32 @@ def test_dropout_matches_numpy_with_the_same_draws(hidden, residual, act, dtype)
         kpass.loss_and_grads(mine.params, X, Y, masks=masks[:, :10])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("loss", ["mse", "bce_with_logits"])
+def test_the_narrow_path_is_the_general_pass_bit_for_bit(act, loss, dtype):
+    """A network with one input and one output trains through ``_onehidden._part_narrow``
+    without dropout; given dropout masks of ones (products with 1, exact) it takes the
+    general ``_part``: the same loss, gradients and layer statistic bit for bit, on a part
+    that ends in a partial chunk."""
+    _numba()
+    net = _net([1, 37, 1], act, runs=2, dtype=dtype)
+    X, Y = _data(net, 700, labels=LOSS_CASES[loss][0], per_run=False)
+    kpass = make_pass(net, loss)
+    ones = np.ones((2, 700, 37), dtype=net.dtype)
+    for stats in (False, True):
+        narrow = kpass.loss_and_grads(net.params, X, Y, stats=stats)
+        general = kpass.loss_and_grads(net.params, X, Y, stats=stats, masks=ones)
+        for a, b in zip(narrow[:2], general[:2], strict=True):
+            for x, y in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b],
+                            strict=True):
+                assert np.array_equal(x, y), act
+        if stats:
+            assert narrow[2].stats[0].keys() == general[2].stats[0].keys()
+            for k, v in narrow[2].stats[0].items():
+                assert np.array_equal(v, general[2].stats[0][k])
+
+
 def test_residual_skips_change_the_deep_kernels_numbers():
     """The parity above is not vacuous: the same weights with and without skips differ."""
     _numba()

@@ -139,21 +139,20 @@ def activate_counting(code, Z, A, H, m, T, slope, alpha, scale, stat, thr, acc, 
     ``stat`` 2 (``dead_frac``) per unit the lanes with ``z > 0`` (not ``z <= 0``, as NumPy's
     test), ``stat`` 1 (``saturated_frac``) at ``acc[at + H]`` the entries with
     ``f'(z) < thr``; 0 counts nothing."""
+    one, zero = T(1.0), T(0.0)  # counted in the dtype, a unit's lanes at a time: exact
     if stat == 2:
         for j in range(H):
-            c_ = 0
+            c_ = zero
             for i in range(m):
-                if not Z[j, i] <= T(0.0):
-                    c_ += 1
+                c_ += zero if Z[j, i] <= zero else one
             acc[at + j] += c_
     _activate(code, Z, A, H, m, T, slope, alpha, scale)
     if stat == 1:
-        c_ = 0
         for j in range(H):
+            c_ = zero
             for i in range(m):
-                if Z[j, i] < thr:
-                    c_ += 1
-        acc[at + H] += c_
+                c_ += one if Z[j, i] < thr else zero
+            acc[at + H] += c_
 
 
 # -- losses: the chunk's loss sum, and dC/dout in place of the output ----------------------
@@ -242,6 +241,53 @@ def load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb):
 
 # -- one (run, part) task ------------------------------------------------------------------
 @njit(**_JIT)
+def _part_narrow(X, Yf, Yl, P, H, start, stop, act, slope, alpha, scale, loss, fac, stat,
+                 thr, acc, xb, Z, A, Ob, Yb, Lb, labels, T):
+    """:func:`_part` of a network with one input and one output (the notes' ``1-H-1``),
+    without dropout, in fewer sweeps over the chunk's buffers: each unit's ``z`` in one
+    loop, and its three gradient sums (``dC/dW2``, ``dC/db1``, ``dC/dW1``) in one loop over
+    the lanes, with the same arithmetic as :func:`_part` (the same numbers bit for bit,
+    tested against it)."""
+    zero = T(0.0)
+    at_b1, at_W2 = H, 2 * H
+    at_b2 = at_W2 + H
+    at_alive = at_b2 + 2
+    for c in range(start, stop, LANES):
+        m = min(LANES, stop - c)
+        load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb)
+        for j in range(H):
+            w, b = P[j], P[at_b1 + j]
+            for i in range(m):
+                Z[j, i] = b + xb[0, i] * w
+        activate_counting(act, Z, A, H, m, T, slope, alpha, scale, stat, thr, acc, at_alive)
+        b2 = P[at_b2]
+        for i in range(m):
+            Ob[0, i] = b2
+        for j in range(H):
+            w = P[at_W2 + j]
+            for i in range(m):
+                Ob[0, i] += A[j, i] * w
+        acc[at_b2 + 1] += _loss(loss, Ob, Yb, Lb, 1, m, T, fac)
+        # backward: Ob is dC/dout, Z holds f'(z)
+        s = zero
+        for i in range(m):
+            s += Ob[0, i]
+        acc[at_b2] += s
+        for j in range(H):
+            w = P[at_W2 + j]
+            s2, sb, sw = zero, zero, zero
+            for i in range(m):
+                d = Ob[0, i]
+                s2 += A[j, i] * d
+                g = (zero + d * w) * Z[j, i]  # d^1 = (d^2 W2^T) f'(z), as _part forms it
+                sb += g
+                sw += g * xb[0, i]
+            acc[at_W2 + j] += s2
+            acc[at_b1 + j] += sb
+            acc[j] += sw
+
+
+@njit(**_JIT)
 def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss, fac, stat,
           thr, acc, drop):
     """Samples ``start:stop`` of one run (``X`` ``(n, K)``, ``Yf`` ``(n, O)`` or, for a loss
@@ -267,6 +313,10 @@ def _part(X, Yf, Yl, M, P, K, H, O, start, stop, act, slope, alpha, scale, loss,
     at_b2 = at_W2 + H * O
     at_alive = at_b2 + O + 1
     acc[:] = 0.0
+    if n_in == 1 and O == 1 and not drop:
+        _part_narrow(X, Yf, Yl, P, H, start, stop, act, slope, alpha, scale, loss, fac, stat,
+                     thr, acc, xb, Z, A, Ob, Yb, Lb, labels, T)
+        return
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
         load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb)
