@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -88,13 +89,15 @@ class Chunking:
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Ask the C allocator (glibc) to keep freed memory for the next allocation instead of
     giving it back to the operating system: arrays up to 32 MB come from the heap, and the
     heap is trimmed only above 256 MB free. Otherwise every block's temporaries, freed and
     allocated again at each step, cost fresh pages (about 2000 page faults and 2 ms a step
     of the sin example). Process-wide, idempotent; ``False`` where there is no ``mallopt``
-    (not glibc), which changes nothing but speed."""
+    (not glibc), which changes nothing but speed. Done once a process (finding the C
+    library asks ``ldconfig``, 2 ms)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)

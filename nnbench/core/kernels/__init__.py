@@ -12,7 +12,7 @@ numbers bit for bit); the engine takes it on every step that does not log.
 
 Importing this package does not import numba: that happens in :func:`make_pass`. The
 kernels are compiled once per dtype and kernel (:func:`kind`) into a disk cache (nnbench's
-cache directory, ``<cache>/numba``, unless ``NUMBA_CACHE_DIR`` says otherwise), and in a
+cache directory, ``<cache>/numba/<digest>``, unless ``NUMBA_CACHE_DIR`` says otherwise), and in a
 child process (:func:`ensure_compiled`): numba's code compiled in a process can differ in
 its last digits from the same code loaded from the cache (measured on every
 one-hidden-layer case), so every process runs the cache's code, and a machine's first run
@@ -37,6 +37,7 @@ So each call may take one thread while the machine is busy (:mod:`.threads`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -139,18 +140,31 @@ def marker(dtype: Any, kind_: str) -> Path:
     """The file that says the kernels of ``dtype`` and ``kind_`` (:func:`kind`) are compiled
     and cached on disk, in numba's cache directory (named by the kernels' source and
     numba's version, so a change of either compiles again)."""
-    digest = hashlib.sha256(_numba_version().encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    name = f"compiled-{np.dtype(dtype).name}-{kind_}-{digest.hexdigest()[:16]}"
+    name = f"compiled-{np.dtype(dtype).name}-{kind_}-{_source_digest()}"
     return numba_cache_dir() / name
 
 
+@functools.cache
+def _source_digest() -> str:
+    """The first 16 hex digits of the SHA-256 of numba's version and the kernels' source
+    files, their bytes and times of change (numba's cache is keyed by a source file's time:
+    a file checked out again must compile again in the child, not in this process; read
+    once a process)."""
+    digest = hashlib.sha256(_numba_version().encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+        digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:16]
+
+
 def numba_cache_dir() -> Path:
-    """numba's disk cache: ``NUMBA_CACHE_DIR``, else ``numba/`` in nnbench's cache directory."""
+    """numba's disk cache: ``NUMBA_CACHE_DIR``, else ``numba/<digest>`` in nnbench's cache
+    directory, one directory per state of the kernels' source (:func:`_source_digest`):
+    numba keys its cache by the file that defines a function and not by the files of the
+    functions it calls, so a change of ``_exp.py`` alone would otherwise load stale code."""
     from nnbench.tasks.cache import cache_dir
 
-    return Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir() / "numba")
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir() / "numba" / _source_digest())
 
 
 def mark_compiled(dtype: Any, kind_: str) -> None:

@@ -23,7 +23,8 @@ class Governor:
     with one thread's; on one thread, every :attr:`EVERY` seconds up to :attr:`WINDOW` calls
     try all the threads again (fewer once their mean cannot come under one thread's), and
     on all of them, every :attr:`EVERY` seconds :attr:`PROBE` calls measure one thread's
-    time again. ``clock`` is the timer (a test gives its own)."""
+    time again, the first time :attr:`FIRST` seconds after the first call (a shorter run
+    is not slowed by a measurement). ``clock`` is the timer (a test gives its own)."""
 
     #: seconds between two measurements of the other side
     EVERY = 3.0
@@ -31,6 +32,8 @@ class Governor:
     PROBE = 4
     #: calls whose mean time decides, on all the threads
     WINDOW = 16
+    #: seconds from the first call to the first measurement of one thread
+    FIRST = 0.5
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter):
         self.clock = clock
@@ -38,12 +41,14 @@ class Governor:
         self.t_one = None  # mean seconds of a call on one thread, last measured
         self.probe: list[float] = []  # times of the calls of the measurement under way
         self.window: list[float] = []  # times of the last calls on all the threads
-        self.next = -1.0  # the clock at which the other side is measured again
+        self.next: float | None = None  # the clock at which the other side is measured
 
     def _one_now(self) -> bool:
         """Whether the next call takes one thread: the chosen side, or the other one while
-        it is measured (a measurement under way, due, or the first: one thread's time)."""
-        measuring = bool(self.probe) or self.t_one is None or self.clock() >= self.next
+        it is measured (a measurement under way or due)."""
+        if self.next is None:
+            self.next = self.clock() + self.FIRST
+        measuring = bool(self.probe) or self.clock() >= self.next
         return self.one != measuring
 
     def call(self, numba: Any, fn: Callable[[], Any]) -> Any:
@@ -83,6 +88,8 @@ class Governor:
             return
         if one:  # on one thread, chosen: its time as it goes
             self.t_one = 0.9 * self.t_one + 0.1 * took
+            return
+        if self.t_one is None:  # nothing to compare with yet
             return
         self.window.append(took)
         total = sum(self.window)  # over one thread's time for the window: one from now
