@@ -48,11 +48,11 @@ lint: $(DEV)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# the notes' sin example, 3 seeds of SGD and of Adam, 10000 full-batch steps each: under
-# a minute to two and a half on 2 cores, by the CPU (one worker process per optimizer
-# group; the numbers do not depend on --jobs)
+# the notes' sin example, 3 seeds of SGD and of Adam, 10000 full-batch steps each: from
+# half a minute to two minutes on 2 cores, by the CPU (the groups one after the other, the
+# compiled kernels on every core; the numbers do not depend on --jobs)
 demo: $(STAMP)
-	$(BIN)/nnbench compare --optims sgd,adam --task sin --jobs 2 --out results/demo --overwrite
+	$(BIN)/nnbench compare --optims sgd,adam --task sin --out results/demo --overwrite
 
 # The table of docs/performance.md. PyTorch (the eager and torch.func peers) and JAX (jit,
 # vmap + scan) are installed when they can be; TORCH=0 or JAX=0 leaves one out, QUICK=1 runs
