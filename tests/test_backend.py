@@ -199,3 +199,21 @@ def test_the_first_run_with_a_cold_kernel_cache_gives_the_numbers_of_the_next(tm
             assert proc.returncode == 0, proc.stderr
             outs.append(rows(out))
         assert outs[0] == outs[1], dtype
+
+
+@pytest.mark.parametrize("avx512", [True, False])
+def test_auto_takes_numpy_for_a_wide_layer_on_a_cpu_with_avx512(monkeypatch, avx512):
+    """A layer of WIDE_LAYER weights or more trains in NumPy under ``auto`` where the CPU
+    has AVX-512 (its BLAS is faster there), on the kernel otherwise; ``--backend numba``
+    always takes the kernel, and a narrow network the kernel in both cases."""
+    from nnbench.core import kernels
+
+    monkeypatch.setattr(kernels, "_avx512", lambda: avx512)
+    wide = dict(task="sin-small", steps=3, log_every=1, width=128, depth=2)
+    assert 128 * 128 >= kernels.WIDE_LAYER > 100 * 100
+    auto, _ = _group([0], "auto", **wide)
+    assert auto.backend == ("numpy" if avx512 else "numba")
+    forced, _ = _group([0], "numba", **wide)
+    assert forced.backend == "numba"
+    narrow, _ = _group([0], "auto", **{**wide, "width": 100})
+    assert narrow.backend == "numba"

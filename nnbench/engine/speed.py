@@ -66,12 +66,15 @@ def backend_choice(backend: str | None) -> str:
 
 def use_kernel(net: Any, loss: str | None, backend: str, threads: int) -> str:
     """Give ``net`` the compiled pass of ``loss`` when ``backend`` allows and a kernel
-    covers it; the backend used (``numpy`` or ``numba``). ``numba`` without a kernel for
-    the case is an error naming what is missing."""
+    covers it (``auto``: and :func:`kernels.numpy_faster` does not prefer NumPy's path);
+    the backend used (``numpy`` or ``numba``). ``numba`` without a kernel for the case is
+    an error naming what is missing."""
     if backend == "numpy" or loss is None:
         reason = None if backend != "numba" else "the task trains no network"
     else:
         reason = kernels.missing(net, loss, train=True)
+        if reason is None and backend == "auto" and kernels.numpy_faster(net) is not None:
+            return "numpy"
         if reason is None:
             net.kernel = kernels.make_pass(net, loss)
             import numba  # there since make_pass compiled
@@ -198,7 +201,8 @@ def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
             continue
         net = _one_run_model(cfg)
         if net is not None and kernels.missing(net, cfg.loss, train=True) is None \
-                and kernels.kind(net) == key[1]:
+                and kernels.kind(net) == key[1] and not (
+                    backend_choice(backend) == "auto" and kernels.numpy_faster(net)):
             todo[key] = cfg
     return list(todo.values())
 

@@ -99,6 +99,39 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
     return numba_missing()
 
 
+#: ``--backend auto`` trains a network in NumPy on a CPU with AVX-512 when one of its layers
+#: has at least this many weights (fan-in x fan-out: 40 x 256, 128 x 128, 784 x 13): there
+#: NumPy's BLAS multiplies on 512-bit vectors where the kernels' loops take 256-bit ones, and
+#: ``benchmarks/passes.py`` measured the kernel slower (1.2x-3.7x); with AVX2 alone the
+#: kernel was faster on every network measured
+WIDE_LAYER = 10240
+
+
+def numpy_faster(net: Any) -> str | None:
+    """Why ``--backend auto`` trains ``net`` in NumPy though a kernel covers it (one line),
+    else ``None``: a layer of :data:`WIDE_LAYER` weights or more on a CPU with AVX-512. A
+    rule of the network's shape and the CPU, not a timing, so that the same command on the
+    same machine always takes the same path."""
+    sizes = list(net.sizes)
+    weights = max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if weights < WIDE_LAYER or not _avx512():
+        return None
+    return (f"a layer of {weights} weights, where NumPy's BLAS is faster on this CPU "
+            "(AVX-512)")
+
+
+def _avx512() -> bool:
+    """Whether this CPU has AVX-512 (NumPy's own reading of its features)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 1.x
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__
+        except ImportError:
+            return False
+    return bool(__cpu_features__.get("AVX512F"))
+
+
 def kind(net: Any) -> str:
     """Which compiled kernel serves ``net``: ``"one-hidden-layer"`` or ``"deep"`` (two or
     more hidden layers); each is compiled on its first use."""
@@ -484,6 +517,6 @@ class KernelPass:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
 
-__all__ = ["ACTIVATIONS", "LOSSES", "Batch", "KernelPass", "LayerStats", "compiled_update",
-           "ensure_compiled", "flat_base", "kind", "make_pass", "mark_compiled", "marker",
-           "missing", "numba_missing"]
+__all__ = ["ACTIVATIONS", "LOSSES", "WIDE_LAYER", "Batch", "KernelPass", "LayerStats",
+           "compiled_update", "ensure_compiled", "flat_base", "kind", "make_pass",
+           "mark_compiled", "marker", "missing", "numba_missing", "numpy_faster"]
