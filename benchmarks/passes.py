@@ -8,7 +8,8 @@ Each row times one training pass (loss and gradients of every run, no update) of
 network on the same batch, both sides on the machine's cores: NumPy's pass in blocks on the
 engine's thread pool, the kernel on numba's threads. The shapes are the course's networks:
 the notes' 1-100-1 and 1-32-1, the activations experiment's 2-32x8-3 and 2-64x4-3,
-MNIST-1D's MLPs (minibatches of 100 and 128), and wide layers up to 256 units.
+MNIST-1D's MLPs (minibatches of 100 and 128), wide layers up to 256 units, and MNIST's
+784 inputs (``kernels.WIDE_LAYER``: where ``auto`` leaves a network to NumPy).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SHAPES = [
     ([256, 256], 40, 10, "relu", "softmax_cross_entropy", 1, 128),
     ([128, 128, 128], 2, 3, "relu", "softmax_cross_entropy", 3, 1000),
     ([128, 128], 1, 1, "tanh", "mse", 1, 10000),
+    ([256], 40, 10, "relu", "softmax_cross_entropy", 1, 128),
+    ([100], 784, 10, "sigmoid", "softmax_cross_entropy", 1, 100),
 ]
 
 

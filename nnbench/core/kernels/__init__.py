@@ -102,7 +102,7 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
 #: ``--backend auto`` trains a network in NumPy on a CPU with AVX-512 when one of its layers
 #: has at least this many weights (fan-in x fan-out: 40 x 256, 128 x 128, 784 x 13): there
 #: NumPy's BLAS multiplies on 512-bit vectors where the kernels' loops take 256-bit ones, and
-#: ``benchmarks/passes.py`` measured the kernel slower (1.2x-3.7x); with AVX2 alone the
+#: ``benchmarks/passes.py`` measured the kernel slower (1.1x-3.4x); with AVX2 alone the
 #: kernel was faster on every network measured
 WIDE_LAYER = 10240
 
