@@ -202,18 +202,74 @@ def test_the_first_run_with_a_cold_kernel_cache_gives_the_numbers_of_the_next(tm
 
 
 @pytest.mark.parametrize("avx512", [True, False])
-def test_auto_takes_numpy_for_a_wide_layer_on_a_cpu_with_avx512(monkeypatch, avx512):
-    """A layer of WIDE_LAYER weights or more trains in NumPy under ``auto`` where the CPU
-    has AVX-512 (its BLAS is faster there), on the kernel otherwise; ``--backend numba``
-    always takes the kernel, and a narrow network the kernel in both cases."""
+def test_a_wide_layer_on_a_cpu_with_avx512_takes_blas(monkeypatch, avx512):
+    """A layer of WIDE_LAYER weights or more on a CPU with AVX-512 trains on the wide pass
+    (BLAS's products, the compiled elementwise work) under ``auto`` and ``numba``, and on
+    NumPy under ``auto`` when the network is residual; on another CPU, or narrower, on the
+    fused kernels."""
     from nnbench.core import kernels
 
     monkeypatch.setattr(kernels, "_avx512", lambda: avx512)
+    made = []
+    monkeypatch.setattr(kernels, "make_pass", lambda net, loss, train=True, f=kernels.make_pass:
+                        made.append(f(net, loss, train)) or made[-1])
     wide = dict(task="sin-small", steps=3, log_every=1, width=128, depth=2)
     assert 128 * 128 >= kernels.WIDE_LAYER > 100 * 100
-    auto, _ = _group([0], "auto", **wide)
-    assert auto.backend == ("numpy" if avx512 else "numba")
-    forced, _ = _group([0], "numba", **wide)
-    assert forced.backend == "numba"
+    for backend in ("auto", "numba"):
+        result, _ = _group([0], backend, **wide)
+        assert result.backend == "numba"
+        assert type(made[-1]) is (kernels.WidePass if avx512 else kernels.KernelPass)
+    residual, _ = _group([0], "auto", **{**wide, "residual": True})
+    assert residual.backend == ("numpy" if avx512 else "numba")
+    made.clear()
     narrow, _ = _group([0], "auto", **{**wide, "width": 100})
-    assert narrow.backend == "numba"
+    assert narrow.backend == "numba" and type(made[-1]) is kernels.KernelPass
+
+
+# -- the wide pass (any network made wide, whatever this CPU) ------------------------------------
+@pytest.fixture
+def everything_wide(monkeypatch):
+    from nnbench.core import kernels
+
+    monkeypatch.setattr(kernels, "wide", lambda net: True)
+
+
+WIDE = dict(task="moons", steps=40, log_every=15, width=24, depth=2, batch_size=32)
+
+
+@pytest.mark.parametrize("optim", ["adam", "sgd", "rmsprop"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_the_wide_pass_trains_as_numpy_does(everything_wide, optim, dtype, dropout):
+    kw = dict(WIDE, optim=optim, dtype=dtype, dropout=dropout)
+    a, sa = _group([0, 1], "numpy", **kw)
+    b, sb = _group([0, 1], "numba", **kw)
+    assert b.backend == "numba"
+    _assert_same_weights(a, b, rtol=1e-9 if dtype == "float64" else 2e-3)
+    assert len(sb.layers) == len(sa.layers) and len(sb.metrics) == len(sa.metrics)
+    assert [r["dead_frac"] for r in sb.layers] == [r["dead_frac"] for r in sa.layers]
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_wide_run_is_the_same_in_any_group_thread_count_or_blas_setting(everything_wide,
+                                                                           backend, dtype):
+    """BLAS multiplies on a fixed number of threads whatever the group's thread count and
+    the caller's BLAS setting (the wide pass on kernels.BLAS_THREADS, NumPy's pass on one):
+    a run alone on one thread, in a group on two, and alone with the caller's BLAS limited
+    to one thread give the same numbers bit for bit."""
+    from threadpoolctl import threadpool_limits
+
+    # 64 inputs to 300 units in float64: a product whose numbers OpenBLAS changes with its
+    # thread count (measured on one thread and two)
+    kw = dict(WIDE, task="digits", optim="adam", dtype=dtype, width=300, depth=1,
+              batch_size=128, steps=20)
+    alone, _ = _group([1], backend, threads=1, **kw)
+    group, _ = _group([0, 1, 2], backend, threads=2, **kw)
+    with threadpool_limits(limits=1 if backend == "numba" else 2, user_api="blas"):
+        limited, _ = _group([1], backend, threads=1, **kw)
+    assert alone.backend == backend
+    for wa, wb, wc in zip(alone.runs[0].weights, group.runs[1].weights,
+                          limited.runs[0].weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(wa, wc)

@@ -1,5 +1,5 @@
 """``python -m nnbench.engine.kernel_child DTYPE KIND``: compile the kernels of one dtype and
-kind (``one-hidden-layer`` or ``deep``) into numba's disk cache, the child process of
+kind (``one-hidden-layer``, ``deep`` or ``wide``) into numba's disk cache, the child process of
 :func:`nnbench.core.kernels.ensure_compiled` (every process then runs the cache's code)."""
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ def compile_here(dtype: str, kind: str) -> None:
     that every signature the engine calls is compiled into the cache, then leave the
     kernels' marker."""
     depth = 1 if kind == "one-hidden-layer" else 2
+    if kind == "wide":  # which networks are wide depends on the CPU (kernels.wide); this
+        # process only compiles, so any network counts as wide (one set of functions for
+        # any depth and width)
+        kernels.wide = lambda net: True
     for optim in ("adam", "sgd"):
         cfg = resolve(RunConfig(task="sin-small", width=4, depth=depth, dtype=dtype, steps=3,
                                 log_every=2, optim=optim, run_id=optim))

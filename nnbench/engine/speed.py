@@ -101,7 +101,7 @@ def compile_kernel(net: Any, loss: str) -> None:
     flat = np.zeros((1, 1), dtype=net.dtype)  # the compiled update of the steps that log
     kernels.compiled_update()(-1, flat, flat, np.zeros((1, 1, 1), net.dtype), flat,
                          np.zeros(5, np.int64))
-    kernels.mark_compiled(net.dtype, kernels.kind(net))
+    kernels.mark_compiled(net.dtype, kpass.kind)
 
 
 def backend_error(reason: str) -> str:
@@ -121,15 +121,23 @@ def execution(net: Any, threads: int | None, blocks: bool, backend: str = "auto"
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
     used = use_kernel(net, loss, backend_choice(backend), threads)
     try:
-        if not blocks or saved is None:
-            net.chunking = None
-            yield used
+        if getattr(net.kernel, "uses_blas", False):  # BLAS multiplies, on a fixed count
+            net.chunking = None  # of threads (see kernels.BLAS_THREADS)
+            with _blas_threads(kernels.BLAS_THREADS):
+                yield used
             return
-        keep_freed_memory()
-        with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool, \
-                _one_blas_thread(threads > 1):
-            net.chunking = Chunking(pool=pool, threads=threads)
-            yield used
+        # NumPy's passes (the fused kernels call no BLAS): BLAS on one thread whatever
+        # ``threads``, as OpenBLAS's numbers for some shapes change with its thread count
+        # (and threads x BLAS threads would oversubscribe the cores)
+        with _blas_threads(1):
+            if not blocks or saved is None:
+                net.chunking = None
+                yield used
+                return
+            keep_freed_memory()
+            with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool:
+                net.chunking = Chunking(pool=pool, threads=threads)
+                yield used
     finally:
         net.chunking = saved
         net.kernel = None
@@ -151,18 +159,11 @@ def _no_pool() -> Iterator[None]:
 
 
 @contextmanager
-def _one_blas_thread(active: bool) -> Iterator[None]:
-    """While our threads run the blocks, BLAS runs each block's matmul on one thread
-    (threads x BLAS threads would oversubscribe the cores); needs ``threadpoolctl``,
-    otherwise BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        active = False
-    if not active:
-        yield None
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+def _blas_threads(threads: int) -> Iterator[None]:
+    """BLAS on ``threads`` threads meanwhile."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="blas"):
         yield None
 
 
@@ -194,27 +195,29 @@ def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
     cache)."""
     if backend_choice(backend) == "numpy" or kernels.numba_missing():
         return []
+    if all(kernel_marker(dtype, k).exists() for dtype in {c.dtype for c in cfgs}
+           for k in kernels.KINDS):
+        return []
     todo: dict[tuple[str, str], Any] = {}
     for cfg in cfgs:
-        key = (cfg.dtype, "one-hidden-layer" if cfg.depth == 1 else "deep")
-        if cfg.loss is None or key in todo or kernel_marker(*key).exists():
+        net = _one_run_model(cfg) if cfg.loss is not None else None
+        if net is None or kernels.missing(net, cfg.loss, train=True) is not None or (
+                backend_choice(backend) == "auto" and kernels.numpy_faster(net)):
             continue
-        net = _one_run_model(cfg)
-        if net is not None and kernels.missing(net, cfg.loss, train=True) is None \
-                and kernels.kind(net) == key[1] and not (
-                    backend_choice(backend) == "auto" and kernels.numpy_faster(net)):
+        key = (cfg.dtype, kernels.kind(net))
+        if key not in todo and not kernel_marker(*key).exists():
             todo[key] = cfg
     return list(todo.values())
 
 
 def kernel_names(cfgs: Sequence[Any]) -> list[str]:
     """What :func:`kernels_to_compile`'s configs compile, in words: ``the one-hidden-layer
-    MLP (float32)``, ``the deep MLP (float32, float64)``."""
+    MLP (float32)``, ``the deep MLP (float32, float64)``, ``the wide MLP (float32)``."""
     kinds: dict[str, set[str]] = {}
     for cfg in cfgs:
-        kinds.setdefault("one-hidden-layer" if cfg.depth == 1 else "deep", set()).add(cfg.dtype)
+        kinds.setdefault(kernels.kind(_one_run_model(cfg)), set()).add(cfg.dtype)
     return [f"the {k} MLP ({', '.join(sorted(d))})" for k, d in sorted(
-        kinds.items(), key=lambda kv: kv[0] != "one-hidden-layer")]
+        kinds.items(), key=lambda kv: kernels.KINDS.index(kv[0]))]
 
 
 def compile_kernels(cfgs: Sequence[Any]) -> None:

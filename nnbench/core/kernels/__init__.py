@@ -23,7 +23,9 @@ sleep and take a fifth of a millisecond to wake on a virtual machine), else on
 chooses (:data:`LAYERS`).
 
 Covered: any number of hidden layers of any widths (one hidden layer: ``_onehidden``;
-two or more: ``_deep``, with residual layers), the activations of ``ACTIVATIONS`` below,
+two or more: ``_deep``, with residual layers; a wide network on a CPU with AVX-512,
+:func:`wide`: :class:`WidePass`, BLAS's products with the elementwise work compiled around
+them, ``_wide``), the activations of ``ACTIVATIONS`` below,
 the losses of ``LOSSES``, float32 and float64, an input shared by the runs or one per run,
 ``l2``, dropout (the masks drawn by the network, as its NumPy pass draws them, and given
 to the call). Not covered: binary weights, an output activation (``out_act``) and the
@@ -99,25 +101,36 @@ def missing(net: Any, loss_name: str, train: bool = True) -> str | None:
     return numba_missing()
 
 
-#: ``--backend auto`` trains a network in NumPy on a CPU with AVX-512 when one of its layers
-#: has at least this many weights (fan-in x fan-out: 40 x 256, 128 x 128, 784 x 13): there
-#: NumPy's BLAS multiplies on 512-bit vectors where the kernels' loops take 256-bit ones, and
-#: ``benchmarks/passes.py`` measured the kernel slower (1.1x-3.4x); with AVX2 alone the
-#: kernel was faster on every network measured
+#: a layer of at least this many weights (fan-in x fan-out: 40 x 256, 128 x 128, 784 x 13)
+#: makes a network wide on a CPU with AVX-512: there NumPy's BLAS multiplies on 512-bit
+#: vectors where the fused kernels' loops take 256-bit ones, and ``benchmarks/passes.py``
+#: measured the fused kernel slower than NumPy's whole pass (1.1x-3.4x), so the pass of a
+#: wide network is BLAS's products with the elementwise work compiled around them
+#: (:class:`WidePass`); with AVX2 alone the fused kernel was faster on every network measured
 WIDE_LAYER = 10240
 
 
-def numpy_faster(net: Any) -> str | None:
-    """Why ``--backend auto`` trains ``net`` in NumPy though a kernel covers it (one line),
-    else ``None``: a layer of :data:`WIDE_LAYER` weights or more on a CPU with AVX-512. A
-    rule of the network's shape and the CPU, not a timing, so that the same command on the
-    same machine always takes the same path."""
+def _widest(net: Any) -> int:
+    """The weights of ``net``'s largest layer (fan-in x fan-out)."""
     sizes = list(net.sizes)
-    weights = max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-    if weights < WIDE_LAYER or not _avx512():
+    return max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+
+
+def wide(net: Any) -> bool:
+    """Whether ``net`` has a layer of :data:`WIDE_LAYER` weights or more and this CPU has
+    AVX-512: a rule of the network's shape and the CPU, not a timing, so that the same
+    command on the same machine always takes the same path."""
+    return _widest(net) >= WIDE_LAYER and _avx512()
+
+
+def numpy_faster(net: Any) -> str | None:
+    """Why ``--backend auto`` trains ``net`` in NumPy though a fused kernel covers it (one
+    line), else ``None``: a wide residual network (:func:`wide`; :class:`WidePass` has no
+    skip connections, and the fused kernel is slower than NumPy there)."""
+    if not wide(net) or not getattr(net, "residual", False):
         return None
-    return (f"a layer of {weights} weights, where NumPy's BLAS is faster on this CPU "
-            "(AVX-512)")
+    return (f"a residual network with a layer of {_widest(net)} weights, where NumPy's "
+            "BLAS is faster on this CPU (AVX-512)")
 
 
 def _avx512() -> bool:
@@ -132,20 +145,27 @@ def _avx512() -> bool:
     return bool(__cpu_features__.get("AVX512F"))
 
 
+#: the kinds of compiled pass (:func:`kind`), each compiled on its first use
+KINDS = ("one-hidden-layer", "deep", "wide")
+
+
 def kind(net: Any) -> str:
-    """Which compiled kernel serves ``net``: ``"one-hidden-layer"`` or ``"deep"`` (two or
-    more hidden layers); each is compiled on its first use."""
+    """Which compiled pass serves ``net``: ``"wide"`` (:func:`wide`, without residual
+    layers: BLAS's products and :mod:`._wide`), else ``"one-hidden-layer"`` or ``"deep"``
+    (two or more hidden layers), the fused kernels."""
+    if wide(net) and not getattr(net, "residual", False):
+        return "wide"
     return "one-hidden-layer" if len(net.sizes) == 3 else "deep"
 
 
 def make_pass(net: Any, loss_name: str, train: bool = True) -> KernelPass:
-    """The compiled pass of ``net`` with the loss ``loss_name``; raises
-    :class:`~nnbench.core.errors.NNBenchError` with :func:`missing`'s reason when there is
-    none."""
+    """The compiled pass of ``net`` with the loss ``loss_name`` (a :class:`WidePass` where
+    :func:`kind` says ``"wide"``); raises :class:`~nnbench.core.errors.NNBenchError` with
+    :func:`missing`'s reason when there is none."""
     reason = missing(net, loss_name, train)
     if reason is not None:
         raise NNBenchError(reason)
-    return KernelPass(net, loss_name)
+    return (WidePass if kind(net) == "wide" else KernelPass)(net, loss_name)
 
 
 def _kernel_module():
@@ -160,9 +180,9 @@ def _kernel_module():
     if not {"NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY"} & set(os.environ):
         numba.config.THREADING_LAYER = "default"
         numba.config.THREADING_LAYER_PRIORITY = list(LAYERS)
-    from nnbench.core.kernels import _deep, _onehidden
+    from nnbench.core.kernels import _deep, _onehidden, _wide
 
-    return _onehidden, _deep
+    return _onehidden, _deep, _wide
 
 
 #: set in the child process of :func:`ensure_compiled`, which compiles in place
@@ -293,8 +313,9 @@ class KernelPass:
     def __init__(self, net: Any, loss_name: str):
         from nnbench.core.losses import LOSSES as LOSS_REGISTRY
 
-        ensure_compiled(net.dtype, kind(net))
-        self._k, self._deep = _kernel_module()
+        self.kind = self._kind(net)
+        ensure_compiled(net.dtype, self.kind)
+        self._k, self._deep, self._wide = _kernel_module()
         import numba
 
         from nnbench.core.kernels.threads import Governor
@@ -343,6 +364,11 @@ class KernelPass:
         self._no_coef = np.zeros((1, 1), dtype=self.dtype)
         self._no_flags = np.zeros(5, dtype=np.int64)
 
+    @staticmethod
+    def _kind(net: Any) -> str:
+        """The kind (:func:`kind`) of the kernels this class runs for ``net``."""
+        return "one-hidden-layer" if len(net.sizes) == 3 else "deep"
+
     # -- inputs ------------------------------------------------------------------------
     def _flat_params(self, params) -> np.ndarray:
         """The parameters as one C-contiguous ``(R, N)`` array in the flat layout: the one
@@ -380,12 +406,17 @@ class KernelPass:
             b.Yf = _laid_out(Yc if Yc.ndim == 3 else Yc[None], self.dtype)
             b.Yl = np.zeros((1, 1), np.int64)
         b.fac, b.lscale = self._factors(n)
-        b.part = self._k.PART if len(self.sizes) == 3 else self._deep.part_size(n)
-        parts = -(-n // b.part)
+        b.part, b.acc = self._parts(n)
+        return b
+
+    def _parts(self, n: int) -> tuple[int, np.ndarray]:
+        """The samples of a part for a batch of ``n``, and the parts' sums (a buffer per
+        number of parts)."""
+        part = self._k.PART if len(self.sizes) == 3 else self._deep.part_size(n)
+        parts = -(-n // part)
         if parts not in self._acc:
             self._acc[parts] = np.empty((self.runs, parts, self.n_flat + 1 + self._n_counts))
-        b.acc = self._acc[parts]
-        return b
+        return part, self._acc[parts]
 
     def _factors(self, n: int) -> tuple[Any, float]:
         """The gradient's factor (in the dtype, as NumPy's path rounds it) and the loss's."""
@@ -517,6 +548,94 @@ class KernelPass:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
 
-__all__ = ["ACTIVATIONS", "LOSSES", "WIDE_LAYER", "Batch", "KernelPass", "LayerStats",
-           "compiled_update", "ensure_compiled", "flat_base", "kind", "make_pass",
-           "mark_compiled", "marker", "missing", "numba_missing", "numpy_faster"]
+#: the threads of BLAS while a wide network trains (:class:`WidePass`), whatever the thread
+#: count of the group or the cores: OpenBLAS cuts a product into blocks by its thread
+#: count, and some shapes' numbers change with the blocks (5 x 1000 times 1000 x 300 does
+#: on one thread and on two), so a fixed count keeps a run's numbers independent of it
+BLAS_THREADS = 2
+
+
+class WidePass(KernelPass):
+    """The compiled pass of a wide network (:func:`wide`): each layer's product ``h W`` (and
+    backward ``h^T d`` and ``d W^T``) by NumPy's BLAS, exactly as NumPy's pass multiplies,
+    and the elementwise work around them compiled (:mod:`._wide`: bias, activation and its
+    derivative, dropout, loss, bias gradients, the optimizer's update), one sweep over a
+    layer's arrays where NumPy's pass makes a dozen. The contract of :class:`KernelPass`;
+    no residual layers. BLAS takes the threads (``uses_blas``): the engine runs it on
+    :data:`BLAS_THREADS` while the group trains."""
+
+    uses_blas = True
+
+    def __init__(self, net: Any, loss_name: str):
+        if getattr(net, "residual", False):
+            raise NNBenchError("no wide pass for a residual network")
+        super().__init__(net, loss_name)
+        self._bufs: dict[int, tuple] = {}
+        self._sums64 = np.empty(max(self.sizes[1:-1]))
+        self._views_of: tuple[int, list, list] | None = None
+
+    @staticmethod
+    def _kind(net: Any) -> str:
+        return "wide"
+
+    def _parts(self, n: int) -> tuple[int, np.ndarray]:
+        return n, self._no_state  # no parts: BLAS sums over the samples
+
+    def _buffers(self, n: int) -> tuple:
+        """A batch of ``n`` samples' arrays: per hidden layer ``z`` (then ``f'(z)``, then
+        ``d``) and ``h``, and ``dC/dh``; the output's; the loss's chunk buffers."""
+        if n not in self._bufs:
+            R, T, O = self.runs, self.dtype, self.sizes[-1]
+            Z = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
+            A = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
+            Gh = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
+            chunk = (np.empty((O, self._k.LANES), T), np.empty((O, self._k.LANES), T),
+                     np.empty(self._k.LANES, np.int64))
+            self._bufs[n] = (Z, A, Gh, np.empty((R, n, O), T), chunk)
+        return self._bufs[n]
+
+    def _layer_views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """The weight matrices ``(R, fan_in, fan_out)`` of ``flat`` (views)."""
+        return self._views(flat)[0::2]
+
+    def _run(self, P, b: Batch, G, C, limit, update, stats: bool = False,
+             masks=None) -> None:
+        code, S, coef, flags = update
+        stat = self.stat if stats else 0
+        M, drop = self._masks(masks, b.n), masks is not None
+        Z, A, Gh, Zo, (Ob, Yb, Lb) = self._buffers(b.n)
+        key = (P.ctypes.data, G.ctypes.data)
+        if self._views_of is None or self._views_of[0] != key:  # the same arrays each step
+            self._views_of = (key, self._layer_views(P), self._layer_views(G))
+        _, W, GW = self._views_of
+        w, L = self._wide, len(self.sizes) - 2
+        boff = self._boff
+        if stat:
+            self._E[:] = 0.0
+        h, moff, eoff = b.X, 0, 0
+        moffs = []
+        for l in range(L):  # hidden layer l + 1
+            np.matmul(h, W[l], out=Z[l])
+            w.hidden(Z[l], A[l], P, boff[l + 1], M, moff, drop, self.act, self.slope,
+                     self.alpha, self.scale, stat, self.threshold, self._E, eoff)
+            moffs.append(moff)
+            moff += self.sizes[l + 1]
+            eoff += self.sizes[l + 1] + 1
+            h = A[l]
+        np.matmul(h, W[L], out=Zo)
+        w.output(Zo, P, boff[L + 1], b.Yf, b.Yl, self.loss.takes_labels, self.code, b.fac,
+                 b.lscale, C, G, Ob, Yb, Lb)
+        d = Zo
+        for l in range(L, 0, -1):  # dC/dW^(l+1), then d^l of hidden layer l
+            np.matmul(np.swapaxes(A[l - 1], 1, 2), d, out=GW[l])
+            np.matmul(d, np.swapaxes(W[l], 1, 2), out=Gh[l - 1])
+            w.back(Gh[l - 1], Z[l - 1], M, moffs[l - 1], drop, G, boff[l], self._sums64)
+            d = Z[l - 1]
+        np.matmul(np.swapaxes(b.X, 1, 2), d, out=GW[0])
+        w.update_runs(C, limit, code, P, G, S, coef, flags)
+
+
+__all__ = ["ACTIVATIONS", "BLAS_THREADS", "KINDS", "LOSSES", "WIDE_LAYER", "Batch",
+           "KernelPass", "LayerStats", "WidePass", "compiled_update", "ensure_compiled",
+           "flat_base", "kind", "make_pass", "mark_compiled", "marker", "missing",
+           "numba_missing", "numpy_faster", "wide"]
