@@ -1,8 +1,9 @@
-"""Where the time of W1 and W2 goes: the measurements behind docs/performance.md's
+"""Where the time of W1, W2 and W3 goes: the measurements behind docs/performance.md's
 "Where it falls short, and why" (the compiled backend's rows when numba is installed).
 
     python benchmarks/breakdown.py            # everything (about a minute, 2 with torch)
     python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (about 25 s)
+    python benchmarks/breakdown.py --w3       # W3's floor: its matrix products alone
 
 Medians of repeated timings with ``time.perf_counter``; PyTorch rows only when torch can be
 imported. The demo row reads ``results/demo/weights`` (``make demo`` writes them).
@@ -362,11 +363,47 @@ def demo_rows() -> None:
             f"{np.mean((acts > 0) & (acts < 1e-30)):.1%}, {t * 1e3:.2f} ms")
 
 
+def w3_rows() -> None:
+    """The floor of W3's step: its eight matrix products alone (forward 3, the weights'
+    gradients 3, the deltas 2; float32, a minibatch of 128 through 40-256-256-10), as NumPy's
+    BLAS computes them for the wide pass, on its 2 threads."""
+    from threadpoolctl import threadpool_limits
+
+    from nnbench.core.kernels import BLAS_THREADS
+
+    rng = np.random.default_rng(0)
+    sizes, n = [40, 256, 256, 10], 128
+    f32 = np.float32
+    W = [rng.standard_normal((1, a, b)).astype(f32) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    H = [rng.standard_normal((1, n, k)).astype(f32) for k in sizes]  # a layer's in / delta
+
+    def products():
+        for l in range(3):
+            np.matmul(H[l], W[l])  # forward
+            np.matmul(np.swapaxes(H[l], 1, 2), H[l + 1])  # dC/dW
+        for l in (1, 2):
+            np.matmul(H[l + 1], np.swapaxes(W[l], 1, 2))  # the delta of the layer below
+
+    with threadpool_limits(BLAS_THREADS, user_api="blas"):
+        t = timed(products, 300, 30)
+    steps = -(-4000 // n)
+    row(f"W3 step's eight matrix products alone (BLAS, {BLAS_THREADS} threads)",
+        f"{t * 1e3:.3f} ms a step, {t * steps * 1e3:.1f} ms an epoch of {steps} steps")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-sweep", action="store_true",
                         help="leave out the 64-point sweep, grouped and not (about 30 s)")
+    parser.add_argument("--w3", action="store_true",
+                        help="only W3's floor: its matrix products alone (a few seconds)")
     args = parser.parse_args(argv)
+    if args.w3:
+        w3_rows()
+        print("| what | measured |\n| --- | --- |")
+        for what, value in ROWS:
+            print(f"| {what} | {value} |")
+        return 0
     keep_freed_memory()
     limit = one_thread_blas()
     w1_rows()
@@ -374,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     w2_rows(not args.no_sweep)
     demo_rows()
     del limit
+    w3_rows()
     torch_rows()
     print("| what | measured |\n| --- | --- |")
     for what, value in ROWS:
