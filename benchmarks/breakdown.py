@@ -374,7 +374,8 @@ def w3_rows() -> None:
     rng = np.random.default_rng(0)
     sizes, n = [40, 256, 256, 10], 128
     f32 = np.float32
-    W = [rng.standard_normal((1, a, b)).astype(f32) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    W = [rng.standard_normal((1, a, b)).astype(f32)
+         for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     H = [rng.standard_normal((1, n, k)).astype(f32) for k in sizes]  # a layer's in / delta
 
     def products():

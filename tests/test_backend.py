@@ -273,3 +273,23 @@ def test_a_wide_run_is_the_same_in_any_group_thread_count_or_blas_setting(everyt
                           limited.runs[0].weights, strict=True):
         np.testing.assert_array_equal(wa, wb)
         np.testing.assert_array_equal(wa, wc)
+
+
+def test_the_kernels_to_compile_are_named_once_per_kind_and_dtype(monkeypatch, tmp_path):
+    """What the first run compiles (its one line, ``compiling kernels for ..., once``): each
+    kind and dtype once, those already in the cache left out, nothing for NumPy."""
+    from nnbench.core import kernels
+    from nnbench.engine import speed
+
+    monkeypatch.setattr(speed, "kernel_marker", lambda dtype, k: tmp_path / f"{dtype}-{k}")
+    monkeypatch.setattr(kernels, "_avx512", lambda: True)
+    cfgs = [resolve(RunConfig(task="sin-small", depth=d, width=w, dtype=t, run_id="x"))
+            for d, w, t in [(1, 16, "float32"), (1, 8, "float32"), (3, 16, "float32"),
+                            (2, 128, "float64")]]
+    names = speed.kernel_names(speed.kernels_to_compile(cfgs, "auto"))
+    assert names == ["the one-hidden-layer MLP (float32)", "the deep MLP (float32)",
+                     "the wide MLP (float64)"]
+    (tmp_path / "float32-one-hidden-layer").touch()
+    names = speed.kernel_names(speed.kernels_to_compile(cfgs, "auto"))
+    assert names == ["the deep MLP (float32)", "the wide MLP (float64)"]
+    assert speed.kernels_to_compile(cfgs, "numpy") == []

@@ -195,12 +195,13 @@ def kernels_to_compile(cfgs: Sequence[Any], backend: str | None) -> list[Any]:
     cache)."""
     if backend_choice(backend) == "numpy" or kernels.numba_missing():
         return []
-    if all(kernel_marker(dtype, k).exists() for dtype in {c.dtype for c in cfgs}
-           for k in kernels.KINDS):
-        return []
     todo: dict[tuple[str, str], Any] = {}
     for cfg in cfgs:
-        net = _one_run_model(cfg) if cfg.loss is not None else None
+        fused = "one-hidden-layer" if cfg.depth == 1 else "deep"
+        if cfg.loss is None or all(kernel_marker(cfg.dtype, k).exists()
+                                   for k in (fused, "wide")):
+            continue  # nothing to compile whichever kind serves it (no model built)
+        net = _one_run_model(cfg)
         if net is None or kernels.missing(net, cfg.loss, train=True) is not None or (
                 backend_choice(backend) == "auto" and kernels.numpy_faster(net)):
             continue
