@@ -105,9 +105,9 @@ def test_fused_steps_train_as_the_numpy_path(optim):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("depth", [1, 2])
 def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, dtype, depth):
-    """Steps that log (pass, then the compiled update apart) and steps that do not (one
-    call) give the same numbers bit for bit: a run is the same logged at every step or
-    every 25th, alone or in a group, on one thread or two."""
+    """Steps that log and steps that do not give the same numbers bit for bit: a run is
+    the same logged at every step or every 25th, alone or in a group, on one thread or
+    two."""
     kw = dict(task="sin-small", steps=50, width=16, optim=optim, dtype=dtype, depth=depth)
     every, _ = _group([1], "numba", log_every=1, eval_every=1, **kw)
     sparse, _ = _group([1], "numba", log_every=25, eval_every=25, **kw)
@@ -116,6 +116,37 @@ def test_a_fused_trajectory_does_not_depend_on_logging_group_or_threads(optim, d
                          group.runs[1].weights, strict=True):
         np.testing.assert_array_equal(w, ws)
         np.testing.assert_array_equal(w, wg)
+
+
+def _rows(rows):
+    """Logged rows without their wall-clock times, NaN compared as equal."""
+    return [{k: ("nan" if isinstance(v, float) and v != v else v)
+             for k, v in r.items() if k != "wall_s"} for r in rows]
+
+
+@pytest.mark.parametrize(("task", "extra"), [
+    ("sin-small", {}), ("moons", {"dropout": 0.2}), ("spirals", {"depth": 2, "act": "relu"})])
+def test_a_logging_step_in_one_call_logs_what_the_step_taken_apart_logs(task, extra):
+    """A logging step is one compiled call too (pass and update), with what it logs taken
+    around the call: the evaluation before the update, the gradients and layer statistic of
+    the pass, the weights' norms and update ratios from the weights before. Its rows equal,
+    bit for bit, those of the same steps taken apart (the pass, the rows, then the compiled
+    update: what clipping at a norm never reached makes the loop do), every metric and
+    every layer row, the validation loss and the accuracy included."""
+    kw = dict(task=task, steps=30, log_every=3, eval_every=3, width=16, optim="adam",
+              dtype="float32", **extra)
+    one, s1 = _group([0, 1], "numba", **kw)
+    apart, s2 = _group([0, 1], "numba", clip=1e30, **kw)
+    assert one.backend == apart.backend == "numba"
+    assert _rows(s1.metrics) == _rows(s2.metrics)
+    assert _rows(s1.layers) == _rows(s2.layers)
+    assert len(s1.layers) == 2 * 11 * (kw.get("depth", 1) + 1)
+    assert any(np.isfinite(r["update_ratio"]) and r["update_ratio"] > 0 for r in s1.layers)
+    if task != "sin-small":
+        assert all(np.isfinite(r["train_acc"]) for r in s1.metrics)
+    for ra, rb in zip(one.runs, apart.runs, strict=True):
+        for wa, wb in zip(ra.weights, rb.weights, strict=True):
+            np.testing.assert_array_equal(wa, wb)
 
 
 @pytest.mark.parametrize("depth", [1, 3])

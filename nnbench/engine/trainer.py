@@ -97,12 +97,19 @@ def batch_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1,)))
 
 
-def _norms(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Per-run L2 norm over a list of ``(R, ...)`` arrays, in float64."""
+def _squares(a: np.ndarray) -> np.ndarray:
+    """Per-run sum of squares of an ``(R, ...)`` array, in float64."""
+    flat = a.reshape(a.shape[0], -1).astype(np.float64, copy=False)
+    return np.einsum("ij,ij->i", flat, flat)
+
+
+def _norms(arrays: Sequence[np.ndarray], squares: Sequence[np.ndarray] | None = None
+           ) -> np.ndarray:
+    """Per-run L2 norm over a list of ``(R, ...)`` arrays, in float64: the square root of
+    their sums of squares added in order (``squares``: those sums, already taken)."""
     sq = 0.0
-    for a in arrays:
-        flat = a.reshape(a.shape[0], -1).astype(np.float64, copy=False)
-        sq = sq + np.einsum("ij,ij->i", flat, flat)
+    for s in (squares if squares is not None else map(_squares, arrays)):
+        sq = sq + s
     return np.sqrt(sq)
 
 
@@ -205,6 +212,7 @@ class GroupTrainer:
         self.pending_metrics: list[dict] = []
         self.pending_layers: list[dict] = []
         self.open_layers: list[tuple[dict, int, int]] = []  # rows awaiting update_ratio
+        self.weight_norms: tuple[int, list[np.ndarray]] = (-1, [])  # (step, the rows')
         self.t0 = self.last_report = self.last_flush = time.perf_counter()
 
     # -- batches -----------------------------------------------------------------------
@@ -237,19 +245,28 @@ class GroupTrainer:
         batch, nothing random in the pass, and no accuracy to compute from its outputs."""
         return self.full and not self.classify and not self.net.noisy
 
-    def evaluate(self, loss: np.ndarray) -> dict[str, np.ndarray]:
-        """Train (and validation) loss and accuracy; ``loss`` is the step's, used as the
-        training loss when :meth:`_step_is_evaluation` (no second pass over the data)."""
+    def eval_sets(self) -> dict[str, np.ndarray]:
+        """The evaluation's passes at the current weights: the training set's loss (with
+        the L2 penalty: the objective trained) and accuracy, unless
+        :meth:`_step_is_evaluation`, and the validation set's."""
         d = self.data
         ev = {}
-        if self._step_is_evaluation():
-            ev["train_loss"], ev["train_acc"] = loss, nan_runs(self.R)
-        else:
+        if not self._step_is_evaluation():
             ev["train_loss"], ev["train_acc"] = self._eval_set(d.X_train, d.y_train)
             if self.net.l2:  # the objective trained: data loss + L2 penalty
                 ev["train_loss"] = ev["train_loss"] + self.net.penalty()
         if self.has_val:
             ev["val_loss"], ev["val_acc"] = self._eval_set(d.X_val, d.y_val)
+        return ev
+
+    def evaluate(self, loss: np.ndarray,
+                 sets: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Train (and validation) loss and accuracy; ``loss`` is the step's, used as the
+        training loss when :meth:`_step_is_evaluation` (no second pass over the data);
+        ``sets``: :meth:`eval_sets`, taken before (else now)."""
+        ev = self.eval_sets() if sets is None else sets
+        if self._step_is_evaluation():
+            ev = {"train_loss": loss, "train_acc": nan_runs(self.R), **ev}
         return ev
 
     # -- the loop ------------------------------------------------------------------------
@@ -272,8 +289,8 @@ class GroupTrainer:
     def _compiled(self) -> tuple[Any, Any]:
         """The compiled pass the backend gave the network, and the compiled update of the
         optimizer over the flat parameters (each ``None`` where there is none): with both
-        and no L2 or clipping, a step that does not log is one compiled call
-        (:meth:`~nnbench.core.kernels.KernelPass.train_step`)."""
+        and no L2 or clipping, a step is one compiled call
+        (:meth:`~nnbench.core.kernels.KernelPass.train_step`), one that logs too."""
         kernel = getattr(self.net, "kernel", None)
         if kernel is None or self.flat is None:
             return kernel, None
@@ -284,27 +301,38 @@ class GroupTrainer:
         net, clip, st = self.net, self.cfg.clip, self.state
         kernel, plan = self._compiled()
         fusable = plan is not None and clip is None and not net.l2 and not net.can_finish
+        # early stopping keeps the weights of the step it logs: those before the update
+        logs_fused = fusable and self.patience is None
         full_batch = None  # the full batch, prepared for the kernel once
         for t in range(steps + 1):
             if self.stop.requested:
                 return True
             Xb, Yb = (None, None) if self.data is None else self.batch(t)
+            logs = t % log_every == 0 or t == steps
+            evals = t % eval_every == 0 or t == steps
             # keep the hidden layers only where this step may log
-            net.record = t % log_every == 0 or t == steps or net.can_finish
-            fused = fusable and t > 0 and not (net.record or t % eval_every == 0)
-            if fused:  # the pass and the update in one compiled call
+            net.record = logs or net.can_finish
+            # the pass and the update in one compiled call, a logging step's too where what
+            # it logs can be taken around the call (not the first step, which sets the
+            # divergence limit, nor the last, which makes no update)
+            fused = fusable and 0 < t < steps and (logs_fused or not (logs or evals))
+            if fused:
                 if self.full and full_batch is not None:
                     batch = full_batch
                 else:
                     batch = kernel.prepare(Xb, Yb)
                     full_batch = batch if self.full else None
                 lr_t = self.lr_at(t)
+                # what a logging step measures at the weights the update moves: before it
+                sets = self.eval_sets() if evals else None
+                before = [W.copy() for W in net.weights] if logs and net.weights else None
                 # a run that fails the divergence test below is not updated, as the NumPy
                 # path freezes its weights before its update; a stopped run is not either
                 loss = kernel.train_step(self.flat, batch, plan,
                                          lr_t if self.R > 1 else float(lr_t[0]),
                                          np.where(st.active, st.limit, -1.0),
-                                         net.dropout_masks(batch.n))
+                                         net.dropout_masks(batch.n), stats=logs)
+                loss, stats = loss if logs else (loss, None)
             else:
                 loss, grads = net.loss_and_grads(Xb, Yb, loss=self.loss_name, train=True)
             loss = np.asarray(loss, dtype=np.float64)
@@ -318,11 +346,17 @@ class GroupTrainer:
                 if not st.active.any():
                     break
             if fused:
+                if logs or evals:
+                    self.log(t, loss, kernel.step_grads(), logs, evals, sets=sets,
+                             stats=None if stats is None else stats.layer_stats(None),
+                             weights=before)
+                if before is not None:
+                    self.update_ratios(before, t)
                 self._after_update(t)
                 continue
             conv = self.converged(t)
-            log_now = t % log_every == 0 or t == steps or conv.any()
-            eval_now = t % eval_every == 0 or t == steps or conv.any()
+            log_now = logs or conv.any()
+            eval_now = evals or conv.any()
             if log_now or eval_now:
                 self.log(t, loss, grads, log_now, eval_now)
             for r in np.flatnonzero(conv & st.active):  # the perceptron: nothing left to do
@@ -348,7 +382,7 @@ class GroupTrainer:
             else:
                 self.opt.update(params, grads, self.opt_state, lr=lr_t)
             if before is not None:
-                self.update_ratios(before)
+                self.update_ratios(before, t)
             self._after_update(t)
         st.end(st.active, "done", time.perf_counter() - self.t0)
         return False
@@ -400,19 +434,27 @@ class GroupTrainer:
             st.steps_done[r] = t
             self.freeze(r)
 
-    def log(self, t: int, loss: np.ndarray, grads, log_now: bool, eval_now: bool) -> None:
+    def log(self, t: int, loss: np.ndarray, grads, log_now: bool, eval_now: bool,
+            sets: dict[str, np.ndarray] | None = None,
+            stats: list[dict[str, np.ndarray]] | None = None,
+            weights: list[np.ndarray] | None = None) -> None:
+        """The rows of step ``t`` from its loss and gradients; what the network would
+        otherwise give may come from before the step's update: ``sets`` the evaluation
+        (:meth:`eval_sets`), ``stats`` the layer statistics, ``weights`` the weights."""
         st = self.state
         act = np.flatnonzero(st.active)
         wall, lr = self.wall(), self.lr_at(t)
-        gnorm = _norms(grads)
+        gsq = [_squares(g) for g in grads]  # each array's, reused by the layer rows
+        gnorm = _norms(grads, gsq)
         cols: dict[str, np.ndarray] = {"train_loss": loss}
         if self.kind == "landscape":
             P = np.asarray(self.net.params[0], dtype=np.float64).reshape(self.R, 2)
             cols["x0"], cols["x1"] = P[:, 0], P[:, 1]
             cols["dist_to_min"] = np.asarray(self.task.distance_to_min(P), dtype=np.float64)
-        stats = self.net.layer_stats() if log_now else []
+        if stats is None:
+            stats = self.net.layer_stats() if log_now else []
         if eval_now and self.data is not None:
-            ev = self.evaluate(loss)
+            ev = self.evaluate(loss, sets)
             cols.update(ev)
             for k, v in ev.items():
                 st.last[k] = np.where(st.active, v, st.last[k])
@@ -429,16 +471,18 @@ class GroupTrainer:
                     row[k] = float(v[r])
             self.pending_metrics.append(row)
         if log_now and self.net.weights:
-            self._layer_rows(t, grads, stats, act)
+            self._layer_rows(t, gsq, stats, act, weights or self.net.weights)
         if eval_now and self.has_val:
             self.early_stopping(t, cols["val_loss"])
 
-    def _layer_rows(self, t: int, grads, stats, act) -> None:
-        net = self.net
+    def _layer_rows(self, t: int, gsq, stats, act, weights) -> None:
+        """The layer rows of step ``t``; ``gsq``: each gradient array's sums of squares,
+        ``weights`` the layers' weights at the step."""
         self.open_layers = []
-        for l in range(net.n_layers):
-            W, gW = net.weights[l], grads[2 * l]
-            g, w = _norms([gW]), _norms([W])
+        self.weight_norms = (t, [])
+        for l in range(self.net.n_layers):
+            g, w = _norms([], [gsq[2 * l]]), _norms([weights[l]])
+            self.weight_norms[1].append(w)
             st = stats[l] if l < len(stats) else {}
             for r in act:
                 row = {"run_id": self.ids[r], "step": t, "layer": l + 1,
@@ -450,14 +494,17 @@ class GroupTrainer:
                 self.pending_layers.append(row)
                 self.open_layers.append((row, l, r))
 
-    def update_ratios(self, before: list[np.ndarray]) -> None:
-        """``||W_(t+1) - W_t|| / ||W_t||`` into the layer rows just logged."""
+    def update_ratios(self, before: list[np.ndarray], t: int) -> None:
+        """``||W_(t+1) - W_t|| / ||W_t||`` into the layer rows just logged (``before``: the
+        weights ``W_t`` of step ``t``, whose norms the layer rows took)."""
         if not self.open_layers:
             return
+        at, norms = self.weight_norms
         ratios = []
         for l, W0 in enumerate(before):
             dW = _norms([self.net.weights[l] - W0])
-            ratios.append(dW / np.where(_norms([W0]) > 0, _norms([W0]), np.nan))
+            w0 = norms[l] if at == t else _norms([W0])
+            ratios.append(dW / np.where(w0 > 0, w0, np.nan))
         active = self.state.active
         for row, l, r in self.open_layers:  # a run that stopped at this step made no update
             row["update_ratio"] = float(ratios[l][r]) if active[r] else np.nan

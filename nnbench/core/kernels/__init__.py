@@ -8,7 +8,7 @@ train=True)``: the same loss ``(runs,)`` and gradients to float rounding. Its
 call: the pass, then the optimizer's update of the flat ``(R, N)`` parameters
 (:mod:`~nnbench.core.kernels.updates`: SGD, momentum, Nesterov, Adam, AMSGrad, AdamW,
 RMSProp, AdaGrad in torch's forms, with one learning rate per run; the NumPy rule's
-numbers bit for bit); the engine takes it on every step that does not log.
+numbers bit for bit); the engine takes it on every step but the first and the last.
 
 Importing this package does not import numba: that happens in :func:`make_pass`. The
 kernels are compiled once per dtype and kernel (:func:`kind`) into a disk cache (nnbench's
@@ -521,18 +521,27 @@ class KernelPass:
         return C, grads
 
     def train_step(self, flat: np.ndarray, batch: Batch, plan: Any, lr: Any,
-                   limit: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+                   limit: np.ndarray, masks: np.ndarray | None = None,
+                   stats: bool = False):
         """One step of training in one compiled call: the loss and gradients of every run
         at the parameters ``flat`` ``(R, N)`` (:func:`flat_base` of the network's), then
         ``plan``'s optimizer update with the learning rates ``lr`` of the runs whose loss
         is at most ``limit`` ``(R,)`` (float64; NaN fails; -1 for a run that must not
         move), in place; ``masks`` dropout's, as in :meth:`loss_and_grads`. The losses
-        ``(R,)`` (a buffer reused by the next call); no L2 (``plan`` is only made without
-        it)."""
+        ``(R,)`` (a copy); with ``stats``, ``(losses, stats)``: the layer statistic of the
+        pass, as :meth:`loss_and_grads` gives it. The step's gradients stay in
+        :meth:`step_grads` until the next call. No L2 (``plan`` is only made without it)."""
         if self.l2 > 0:
             raise NNBenchError("train_step has no L2 term; use loss_and_grads")
-        self._run(flat, batch, self._G, self._C, limit, plan.prepare(lr), masks=masks)
+        self._run(flat, batch, self._G, self._C, limit, plan.prepare(lr), stats, masks)
+        if stats:
+            return self._C.copy(), self._stats(batch.n)
         return self._C.copy()
+
+    def step_grads(self) -> list[np.ndarray]:
+        """The gradients of the last :meth:`train_step` (before its update), like the
+        parameters: views of a buffer the next call overwrites."""
+        return self._views(self._G)
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         """``flat`` ``(R, N)`` cut into the four gradient arrays (views)."""
