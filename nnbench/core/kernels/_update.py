@@ -126,7 +126,6 @@ def _adagrad_row(p, g, S, r, coef, flags):
     """AdaGrad (coef: lr / (1 + (t - 1) lr_decay), eps, wd)."""
     neg = flags[MAXIMIZE] != 0
     decay = flags[DECAY]
-    own = flags[OWN] != 0
     clr, eps, wd = coef[0, r], coef[1, r], coef[2, r]
     Q = S[0, r]
     for i in range(p.shape[0]):
