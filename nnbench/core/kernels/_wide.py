@@ -34,13 +34,17 @@ def hidden(Z, A, P, boff, M, moff, drop, act, slope, alpha, scale, stat, thr, E,
     one, zero = T(1.0), T(0.0)
     for r in range(R):
         Zr, Ar = Z[r], A[r]
+        b = P[r, boff:boff + H]  # rows as 1-D views: LLVM then sees them apart (3x faster)
         for i in range(n):
+            Zi = Zr[i]
             for j in range(H):
-                Zr[i, j] += P[r, boff + j]
+                Zi[j] += b[j]
         if stat == 2:
+            Er = E[r, eoff:eoff + H]
             for i in range(n):
+                Zi = Zr[i]
                 for j in range(H):
-                    E[r, eoff + j] += zero if Zr[i, j] <= zero else one
+                    Er[j] += zero if Zi[j] <= zero else one
         _activate(act, Zr, Ar, n, H, T, slope, alpha, scale)
         if stat == 1:
             c = 0.0
@@ -52,8 +56,9 @@ def hidden(Z, A, P, boff, M, moff, drop, act, slope, alpha, scale, stat, thr, E,
             E[r, eoff + H] += c
         if drop:  # inverted dropout: h = f(z) m / (1 - p)
             for i in range(n):
+                Ai, Mi = Ar[i], M[r, i, moff:moff + H]
                 for j in range(H):
-                    Ar[i, j] = Ar[i, j] * M[r, i, moff + j]
+                    Ai[j] = Ai[j] * Mi[j]
 
 
 @njit(**_JIT)
@@ -104,14 +109,16 @@ def back(Gh, F, M, moff, drop, G, boff, sums):
         Fr, Gr = F[r], Gh[r]
         if drop:
             for i in range(n):
+                Gi, Mi = Gr[i], M[r, i, moff:moff + H]
                 for j in range(H):
-                    Gr[i, j] = Gr[i, j] * M[r, i, moff + j]
+                    Gi[j] = Gi[j] * Mi[j]
         for j in range(H):
             sums[j] = 0.0
         for i in range(n):
+            Gi, Fi = Gr[i], Fr[i]
             for j in range(H):
-                d = Gr[i, j] * Fr[i, j]
-                Fr[i, j] = d
+                d = Gi[j] * Fi[j]
+                Fi[j] = d
                 sums[j] += d
         for j in range(H):
             G[r, boff + j] = T(sums[j])
