@@ -201,9 +201,10 @@ def kernel_rows() -> None:
 
 
 def logging_rows(resolve: Callable, RunConfig: Callable, train_group: Callable) -> None:
-    """What the default logging costs a step: the CPU time of a run (W1's, 1000 steps) and
-    of a W2 group (20 runs of sin-small, 2000 steps), logging once against the default,
-    on one thread, alternating, medians of 7."""
+    """What the default logging costs a step: the time of a run (W1's, 1000 steps) and of
+    a W2 group (20 runs of sin-small, 2000 steps), logging once against the default, on
+    one thread, alternating, medians of 11 (wall time: a process's CPU time would count
+    the spinning of idle threads)."""
     for label, task, steps, runs in (("W1", "sin", 1000, 1), ("a W2 group", "sin-small",
                                                             2000, 20)):
         cfgs = []
@@ -214,14 +215,14 @@ def logging_rows(resolve: Callable, RunConfig: Callable, train_group: Callable) 
         cpu: list[list[float]] = [[], []]
         for group in cfgs:
             train_group(group, threads=1)
-        for _ in range(7):
+        for _ in range(11):
             for i, group in enumerate(cfgs):
-                c = time.process_time()
+                c = time.perf_counter()
                 train_group(group, threads=1)
-                cpu[i].append((time.process_time() - c) / steps)
+                cpu[i].append((time.perf_counter() - c) / steps)
         once, default = (statistics.median(c) for c in cpu)
         row(f"{label} through the engine, logging once / by default (every "
-            f"{cfgs[1][0].log_every} steps), CPU per step",
+            f"{cfgs[1][0].log_every} steps), per step",
             f"{once * 1e3:.3f} / {default * 1e3:.3f} ms (+{default / once - 1:.1%})")
 
 

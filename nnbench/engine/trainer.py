@@ -113,6 +113,12 @@ def _norms(arrays: Sequence[np.ndarray], squares: Sequence[np.ndarray] | None = 
     return np.sqrt(sq)
 
 
+def _floats(a: Any) -> list[float]:
+    """The values of a ``(R,)`` array as Python floats (as ``float(a[r])`` gives each, at
+    once: a logged step builds a row per run)."""
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
 def switch_steps(state: Any) -> np.ndarray | None:
     """The ``(R,)`` steps at which the runs of an optimizer state switched rule (SWATS's
     ``switch_step``, also under Lookahead), or ``None`` for a rule that never switches."""
@@ -462,13 +468,13 @@ class GroupTrainer:
             st.last["train_loss"] = np.where(st.active, loss, st.last["train_loss"])
         st.best_train = np.where(st.active, np.fmin(st.best_train, cols["train_loss"]),
                                  st.best_train)
-        for r in act:
+        lr_, gnorm_ = _floats(lr), _floats(gnorm)
+        values = {k: _floats(v) for k, v in cols.items() if k in self.columns}
+        for r in act.tolist():
             row = dict.fromkeys(self.columns, np.nan)
-            row.update(run_id=self.ids[r], step=t, wall_s=wall, lr=float(lr[r]),
-                       grad_norm=float(gnorm[r]))
-            for k, v in cols.items():
-                if k in row:
-                    row[k] = float(v[r])
+            row.update(run_id=self.ids[r], step=t, wall_s=wall, lr=lr_[r], grad_norm=gnorm_[r])
+            for k, v in values.items():
+                row[k] = v[r]
             self.pending_metrics.append(row)
         if log_now and self.net.weights:
             self._layer_rows(t, gsq, stats, act, weights or self.net.weights)
@@ -484,13 +490,14 @@ class GroupTrainer:
             g, w = _norms([], [gsq[2 * l]]), _norms([weights[l]])
             self.weight_norms[1].append(w)
             st = stats[l] if l < len(stats) else {}
-            for r in act:
+            g_, w_ = _floats(g), _floats(w)
+            sat, dead = (_floats(st[k]) if k in st else None
+                         for k in ("saturated_frac", "dead_frac"))
+            for r in act.tolist():
                 row = {"run_id": self.ids[r], "step": t, "layer": l + 1,
-                       "grad_norm": float(g[r]), "weight_norm": float(w[r]),
-                       "update_ratio": np.nan,
-                       "saturated_frac": float(st["saturated_frac"][r])
-                       if "saturated_frac" in st else np.nan,
-                       "dead_frac": float(st["dead_frac"][r]) if "dead_frac" in st else np.nan}
+                       "grad_norm": g_[r], "weight_norm": w_[r], "update_ratio": np.nan,
+                       "saturated_frac": np.nan if sat is None else sat[r],
+                       "dead_frac": np.nan if dead is None else dead[r]}
                 self.pending_layers.append(row)
                 self.open_layers.append((row, l, r))
 
@@ -504,10 +511,10 @@ class GroupTrainer:
         for l, W0 in enumerate(before):
             dW = _norms([self.net.weights[l] - W0])
             w0 = norms[l] if at == t else _norms([W0])
-            ratios.append(dW / np.where(w0 > 0, w0, np.nan))
-        active = self.state.active
+            ratios.append(_floats(dW / np.where(w0 > 0, w0, np.nan)))
+        active = self.state.active.tolist()
         for row, l, r in self.open_layers:  # a run that stopped at this step made no update
-            row["update_ratio"] = float(ratios[l][r]) if active[r] else np.nan
+            row["update_ratio"] = ratios[l][r] if active[r] else np.nan
         self.open_layers = []
 
     def early_stopping(self, t: int, val: np.ndarray) -> None:
