@@ -3,7 +3,7 @@
 
     python benchmarks/breakdown.py            # everything (about a minute, 2 with torch)
     python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (about 25 s)
-    python benchmarks/breakdown.py --w3       # W3's floor: its matrix products alone
+    python benchmarks/breakdown.py --w3       # W3's products alone, its compiled step
 
 Medians of repeated timings with ``time.perf_counter``; PyTorch rows only when torch can be
 imported. The demo row reads ``results/demo/weights`` (``make demo`` writes them).
@@ -406,6 +406,39 @@ def w3_rows() -> None:
     steps = -(-4000 // n)
     row(f"W3 step's eight matrix products alone (BLAS, {BLAS_THREADS} threads)",
         f"{t * 1e3:.3f} ms a step, {t * steps * 1e3:.1f} ms an epoch of {steps} steps")
+    w3_step_rows(rng, sizes, n, steps)
+
+
+def w3_step_rows(rng: np.random.Generator, sizes: list[int], n: int, steps: int) -> None:
+    """W3's whole compiled step (the wide pass's products, its elementwise work and Adam's
+    update, one ``train_step``) and Adam's update of its parameters alone, compiled and in
+    NumPy, where numba is installed (an AVX-512 CPU's pass, forced elsewhere)."""
+    from threadpoolctl import threadpool_limits
+
+    from nnbench.core.kernels import BLAS_THREADS, WidePass, numba_missing
+    from nnbench.core.kernels.updates import update_plan
+
+    if numba_missing():
+        return
+    net = MLP(sizes, "relu")
+    flat = flatten_params(net)
+    kpass = WidePass(net, "softmax_cross_entropy")
+    X = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    batch = kpass.prepare(X, rng.integers(0, sizes[-1], n))
+    opt = optimizer("adam", lr=1e-3)
+    plan = update_plan(opt, opt.init([flat]), flat)
+    limit = np.full(1, np.inf)
+    with threadpool_limits(BLAS_THREADS, user_api="blas"):
+        t = timed(lambda: kpass.train_step(flat, batch, plan, 1e-3, limit), 300, 30)
+    row("W3 compiled step (the wide pass and Adam's update, one train_step)",
+        f"{t * 1e3:.3f} ms a step, {t * steps * 1e3:.1f} ms an epoch")
+    grads = np.asarray(rng.standard_normal(flat.shape), dtype=flat.dtype)
+    t = timed(lambda: plan.apply(flat, grads, 1e-3), 300, 30)
+    opt2 = optimizer("adam", lr=1e-3)
+    state2 = opt2.init([flat])
+    t2 = timed(lambda: opt2.update([flat], [grads], state2), 300, 30)
+    row(f"Adam's update of W3's {flat.shape[1]} parameters: compiled / NumPy",
+        f"{t * 1e6:.0f} / {t2 * 1e6:.0f} us")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sweep", action="store_true",
                         help="leave out the 64-point sweep, grouped and not (about 30 s)")
     parser.add_argument("--w3", action="store_true",
-                        help="only W3's floor: its matrix products alone (a few seconds)")
+                        help="only W3's rows: its products alone, its compiled step and "
+                        "update (a few seconds)")
     args = parser.parse_args(argv)
     if args.w3:
         w3_rows()
