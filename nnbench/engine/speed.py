@@ -7,6 +7,7 @@ the same CSVs with or without blocks, for any thread count).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -116,8 +117,12 @@ def execution(net: Any, threads: int | None, blocks: bool, backend: str = "auto"
     """While training, ``net``'s passes run on the chosen backend (:func:`use_kernel`;
     yields its name) and otherwise in cache-sized blocks on ``threads`` threads (default:
     the cores this process may use) when ``blocks`` and the model allows
-    (``net.chunking`` not ``None``), with BLAS on one thread meanwhile; else in one piece."""
+    (``net.chunking`` not ``None``), with BLAS on one thread meanwhile; else in one piece.
+    On every backend freed memory is kept for the next allocation (:func:`keep_freed_memory`):
+    else a pass's arrays of a few MB (W3's evaluation, 4000 samples by 256 units) cost fresh
+    pages each time."""
     saved = net.chunking
+    keep_freed_memory()
     threads = default_threads() if threads is None else check_int("threads", threads, 1)
     used = use_kernel(net, loss, backend_choice(backend), threads)
     try:
@@ -134,7 +139,6 @@ def execution(net: Any, threads: int | None, blocks: bool, backend: str = "auto"
                 net.chunking = None
                 yield used
                 return
-            keep_freed_memory()
             with ThreadPoolExecutor(threads) if threads > 1 else _no_pool() as pool:
                 net.chunking = Chunking(pool=pool, threads=threads)
                 yield used
@@ -158,12 +162,20 @@ def _no_pool() -> Iterator[None]:
     yield None
 
 
+@functools.cache
+def _pools() -> Any:
+    """threadpoolctl's controller of the thread pools loaded (NumPy's BLAS among them),
+    found once a process: finding them reads the loaded libraries (about 1.5 ms, which
+    every group paid twice)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 @contextmanager
 def _blas_threads(threads: int) -> Iterator[None]:
     """BLAS on ``threads`` threads meanwhile."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with _pools().limit(limits=threads, user_api="blas"):
         yield None
 
 
