@@ -235,5 +235,6 @@ def step_deep(X, Yf, Yl, M, P, sizes, woff, boff, skips, act, slope, alpha, scal
         _part_deep(of_run(X, r), of_run(Yf, r), of_run(Yl, r), of_run(M, r), P[r], sizes,
                    woff, boff, skips, start, stop, act, slope, alpha, scale, loss, fac, stat,
                    thr, acc[r, p], drop)
-    for r in prange(R):
-        finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)
+    for r in prange(R):  # r as int64: a parallel loop's index is unsigned where the
+        # sequential typing's is signed, and each type would compile finish_run (3 s)
+        finish_run(acc, np.int64(r), lscale, G, C, E, P, limit, code, S, coef, flags)

@@ -398,5 +398,6 @@ def step(X, Yf, Yl, M, P, K, H, O, act, slope, alpha, scale, loss, fac, lscale, 
         start, stop = p * PART, min(n, (p + 1) * PART)
         _part(of_run(X, r), of_run(Yf, r), of_run(Yl, r), of_run(M, r), P[r], K, H, O, start,
               stop, act, slope, alpha, scale, loss, fac, stat, thr, acc[r, p], drop)
-    for r in prange(R):
-        finish_run(acc, r, lscale, G, C, E, P, limit, code, S, coef, flags)
+    for r in prange(R):  # r as int64: a parallel loop's index is unsigned where the
+        # sequential typing's is signed, and each type would compile finish_run (3 s)
+        finish_run(acc, np.int64(r), lscale, G, C, E, P, limit, code, S, coef, flags)
