@@ -361,6 +361,8 @@ class KernelPass:
         # no update: the stand-ins of the optimizer's arguments
         self._no_limit = np.full(R, -1.0)
         self._no_state = np.zeros((1, 1, 1), dtype=self.dtype)
+        self._no_labels = np.zeros((1, 1), np.int64)
+        self._sized: dict[int, tuple] = {}
         self._no_coef = np.zeros((1, 1), dtype=self.dtype)
         self._no_flags = np.zeros(5, dtype=np.int64)
 
@@ -395,19 +397,27 @@ class KernelPass:
         b = Batch()
         b.X = _laid_out(X if X.ndim == 3 else X[None], self.dtype)
         b.n = n = b.X.shape[1]
-        shape = (self.runs, n, self.sizes[-1])
-        fake_out = np.broadcast_to(np.zeros((), dtype=self.dtype), shape)
-        Yc = self.loss.targets(Y, fake_out)
+        out, b.fac, b.lscale, b.part, b.acc = self._of_size(n)
+        Yc = self.loss.targets(Y, out)
         if self.loss.takes_labels:
             Yl = Yc[:1] if Yc.strides[0] == 0 else Yc
-            b.Yf = np.zeros((1, 1, 1), self.dtype)
+            b.Yf = self._no_state  # stand-ins, which the kernels only read
             b.Yl = _laid_out(Yl, np.int64)
         else:
             b.Yf = _laid_out(Yc if Yc.ndim == 3 else Yc[None], self.dtype)
-            b.Yl = np.zeros((1, 1), np.int64)
-        b.fac, b.lscale = self._factors(n)
-        b.part, b.acc = self._parts(n)
+            b.Yl = self._no_labels
         return b
+
+    def _of_size(self, n: int) -> tuple:
+        """What every batch of ``n`` samples shares, made once (a minibatch loop prepares
+        a batch each step): an output-shaped stand-in against which the loss checks the
+        targets, the loss's factors (:meth:`_factors`), the parts and their sums
+        (:meth:`_parts`)."""
+        if n not in self._sized:
+            out = np.broadcast_to(np.zeros((), dtype=self.dtype),
+                                  (self.runs, n, self.sizes[-1]))
+            self._sized[n] = (out, *self._factors(n), *self._parts(n))
+        return self._sized[n]
 
     def _parts(self, n: int) -> tuple[int, np.ndarray]:
         """The samples of a part for a batch of ``n``, and the parts' sums (a buffer per
