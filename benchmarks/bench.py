@@ -18,7 +18,8 @@ Workloads (the targets are those of docs/performance.md):
   ``peers.py``.
 - W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch: the
   engine (``train_group``, the data loaded beforehand; the default backend and NumPy's)
-  against the same training loop in torch.
+  against the same training loop in torch; and an epoch beyond a run's fixed part, on both
+  sides what a run of 10 epochs takes beyond one of 5, over 5.
 - W4: the activations experiment's deep, narrow network, spirals 2-64-64-64-64-3 tanh,
   three seeds, full batch, Adam, per step: the engine (one group; the default backend and
   NumPy's) against torch training the seeds one after another.
@@ -208,6 +209,15 @@ def w3_torch(epochs: int) -> float:
             loss_fn(model(X[idx]), y[idx]).backward()
             opt.step()
     return (time.perf_counter() - t) / epochs
+
+
+def w3_beyond(per_epoch: Callable[[int], float], n: int) -> float:
+    """Seconds of an epoch beyond a run's fixed part: what a run of ``2 n`` epochs takes
+    beyond one of ``n`` (``per_epoch(epochs)`` timing a run), over ``n``. nnbench's fixed
+    part: building the network and the loss of the 4000 training samples at the first and
+    last steps and of the test set, which the PyTorch script does not compute."""
+    short = per_epoch(n) * n
+    return (per_epoch(2 * n) * 2 * n - short) / n
 
 
 # --------------------------------------------------------------------------- W4
@@ -410,8 +420,17 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
                      fmt(b, unit), ratio(p, b), "", ""])
 
     if want("W3"):
+        n = 2 if quick else 5
         auto_numpy_torch("W3", "W3 MNIST-1D 40-256-256-10, per epoch (PyTorch eager)", "ms",
-                         2 if quick else 5, 1, w3_nnbench, w3_torch, 0.5)
+                         n, 1, w3_nnbench, w3_torch, 0.5)
+        # an epoch beyond a run's fixed part, the same on both sides: (T(2n) - T(n)) / n
+        pairs = [("nnbench", lambda: w3_beyond(w3_nnbench, n))]
+        if torch_ok:
+            pairs.append(("torch", lambda: w3_beyond(w3_torch, n)))
+        alternate("W3+", pairs, args.reps)
+        a, b = get("W3+/nnbench"), get("W3+/torch")
+        rows.append([f"W3 an epoch beyond a run's fixed part ((T({2 * n}) - T({n})) / {n} "
+                     "epochs)", fmt(a, "ms"), fmt(b, "ms"), ratio(a, b), "", ""])
     if want("W4"):
         auto_numpy_torch("W4", "W4 spirals 2-64x4-3 tanh, 3 seeds, per step (PyTorch eager)",
                          "ms", 50 if quick else 200, 5, w4_nnbench, w4_torch, None)

@@ -406,7 +406,80 @@ def w3_rows() -> None:
     steps = -(-4000 // n)
     row(f"W3 step's eight matrix products alone (BLAS, {BLAS_THREADS} threads)",
         f"{t * 1e3:.3f} ms a step, {t * steps * 1e3:.1f} ms an epoch of {steps} steps")
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:  # the same products by PyTorch's BLAS, on as many threads
+        torch.set_num_threads(BLAS_THREADS)
+        Wt, Ht = [torch.from_numpy(w[0]) for w in W], [torch.from_numpy(h[0]) for h in H]
+
+        def torch_products():
+            for l in range(3):
+                Ht[l] @ Wt[l]
+                Ht[l].T @ Ht[l + 1]
+            for l in (1, 2):
+                Ht[l + 1] @ Wt[l].T
+
+        t = timed(torch_products, 300, 30)
+        row(f"the same eight products in PyTorch ({BLAS_THREADS} threads)",
+            f"{t * 1e3:.3f} ms a step")
     w3_step_rows(rng, sizes, n, steps)
+    w3_run_rows()
+
+
+#: a child process's W3 forward pass over MNIST-1D's 4000 training samples, with freed
+#: memory kept for the next allocation (``kept``) or not (the C allocator's defaults)
+_EVAL_CHILD = """
+import statistics, sys, time
+import numpy as np
+from nnbench.core.mlp import MLP
+from nnbench.core.parallel import keep_freed_memory
+from nnbench.tasks import get_task
+if sys.argv[1] == "kept":
+    keep_freed_memory()
+X = get_task("mnist1d").load(seed=0, val_frac=0.0).X_train.astype(np.float32)
+net = MLP([40, 256, 256, 10], "relu", seed=[0], runs=1, dtype=np.float32)
+times = []
+for _ in range(31):
+    t = time.perf_counter()
+    net.forward(X)
+    times.append(time.perf_counter() - t)
+print(statistics.median(times[1:]))
+"""
+
+
+def w3_run_rows() -> None:
+    """What a W3 run costs once: a run of 2 steps through the engine, and the forward pass
+    of its evaluations (the training set's loss at the first and last steps), in child
+    processes with the C allocator keeping freed memory and not."""
+    import subprocess
+
+    from nnbench.config import RunConfig, resolve
+    from nnbench.engine import train_group
+    from nnbench.tasks import get_task
+
+    task = get_task("mnist1d")
+    data = task.load(seed=0, val_frac=0.0)
+
+    def run() -> None:
+        cfg = resolve(RunConfig(task="mnist1d", depth=2, width=256, act="relu",
+                                residual=False, batch_size=128, optim="adam", lr=1e-3,
+                                steps=2, log_every=2, eval_every=2, val_frac=0.0,
+                                run_id="w3"))
+        train_group([cfg], data=data, task=task)
+
+    t = timed(run, 11, 2)
+    row("W3 run of 2 steps (built, the training set's loss at both, the test set's, the "
+        "results)", f"{t * 1e3:.1f} ms")
+    took = {}
+    for side in ("kept", "given back") * 3:  # alternating processes
+        out = subprocess.run([sys.executable, "-c", _EVAL_CHILD, side.split()[0]],
+                             capture_output=True, text=True, check=True).stdout
+        took.setdefault(side, []).append(float(out))
+    row("W3 forward pass over the 4000 training samples, freed memory kept / given back "
+        "(medians of 3 processes)",
+        " / ".join(f"{statistics.median(v) * 1e3:.2f} ms" for v in took.values()))
 
 
 def w3_step_rows(rng: np.random.Generator, sizes: list[int], n: int, steps: int) -> None:
@@ -432,6 +505,9 @@ def w3_step_rows(rng: np.random.Generator, sizes: list[int], n: int, steps: int)
         t = timed(lambda: kpass.train_step(flat, batch, plan, 1e-3, limit), 300, 30)
     row("W3 compiled step (the wide pass and Adam's update, one train_step)",
         f"{t * 1e3:.3f} ms a step, {t * steps * 1e3:.1f} ms an epoch")
+    y = rng.integers(0, sizes[-1], n)
+    t = timed(lambda: kpass.prepare(X, y), 2000, 100)
+    row(f"KernelPass.prepare of a {n}-sample batch", f"{t * 1e6:.1f} us")
     grads = np.asarray(rng.standard_normal(flat.shape), dtype=flat.dtype)
     t = timed(lambda: plan.apply(flat, grads, 1e-3), 300, 30)
     opt2 = optimizer("adam", lr=1e-3)
