@@ -432,3 +432,27 @@ def test_flatten_params_makes_views_of_one_array():
     assert flatten_params(MLP([2, 1], runs=2)) is not None
     net.params = net.params[:1]
     assert flatten_params(net) is None  # one array: nothing to gather
+
+
+def test_run_state_active_follows_status_changes():
+    """RunState keeps its active mask and the kernel's limits cached: each change of a
+    status (set_status, end) or of the limits must show in the next read, and the cached
+    mask cannot be written through."""
+    from nnbench.engine.results import RunState
+
+    st = RunState.new(4)
+    st.limit = np.array([1.0, 2.0, 3.0, 4.0])
+    assert st.active.tolist() == [True] * 4
+    np.testing.assert_array_equal(st.kernel_limit(), [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError):
+        st.active[0] = False
+    st.set_status(1, "diverged")
+    assert st.active.tolist() == [True, False, True, True]
+    np.testing.assert_array_equal(st.kernel_limit(), [1.0, -1.0, 3.0, 4.0])
+    st.end(np.array([False, False, True, False]), "done", 1.5)
+    assert st.active.tolist() == [True, False, False, True]
+    assert st.end_wall[2] == 1.5
+    st.limit = np.array([5.0, 6.0, 7.0, 8.0])  # a new array: the step's limits after step 1
+    np.testing.assert_array_equal(st.kernel_limit(), [5.0, -1.0, -1.0, 8.0])
+    np.testing.assert_array_equal(st.kernel_limit(),
+                                  np.where(st.status == "running", st.limit, -1.0))

@@ -86,11 +86,12 @@ def nan_runs(R: int) -> np.ndarray:
 class RunState:
     """Every run's state in a group, one ``(R,)`` array per field.
 
-    ``status`` is ``running`` until a run ends (``done``, ``diverged``, ``interrupted``);
-    ``active`` is derived from it. ``last_*`` are the last logged values, ``best_*`` the
-    lowest, ``best_step`` the step of the best validation loss (-1: none yet), ``wait`` the
-    evaluations since it improved, ``limit`` the loss above which a run diverged,
-    ``diverged_step`` -1 for a run that did not diverge."""
+    ``status`` is ``running`` until a run ends (``done``, ``diverged``, ``interrupted``;
+    set with :meth:`set_status` or :meth:`end`); ``active`` is derived from it.
+    ``last_*`` are the last logged values, ``best_*`` the lowest, ``best_step`` the step of
+    the best validation loss (-1: none yet), ``wait`` the evaluations since it improved,
+    ``limit`` the loss above which a run diverged, ``diverged_step`` -1 for a run that did
+    not diverge."""
 
     status: np.ndarray
     steps_done: np.ndarray
@@ -103,6 +104,11 @@ class RunState:
     best_step: np.ndarray
     wait: np.ndarray
     last: dict[str, np.ndarray] = field(default_factory=dict)
+    # derived, made again after a change: the active runs, and kernel_limit's (active, limit,
+    # value); a step reads them several times (``status == "running"`` over an object array
+    # costs ~2 us each time)
+    _active: np.ndarray | None = field(default=None, repr=False)
+    _kernel_limit: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def new(cls, R: int) -> RunState:
@@ -118,10 +124,26 @@ class RunState:
 
     @property
     def active(self) -> np.ndarray:
-        """The runs still training."""
-        return self.status == "running"
+        """The runs still training (a read-only mask, made again when a status changes)."""
+        if self._active is None:
+            self._active = self.status == "running"
+            self._active.flags.writeable = False
+        return self._active
+
+    def kernel_limit(self) -> np.ndarray:
+        """The divergence limit a compiled step takes: ``limit`` for an active run, -1 (no
+        update) for a stopped one."""
+        active, k = self.active, self._kernel_limit
+        if k is None or k[0] is not active or k[1] is not self.limit:
+            k = self._kernel_limit = (active, self.limit, np.where(active, self.limit, -1.0))
+        return k[2]
+
+    def set_status(self, runs: np.ndarray | int, status: str) -> None:
+        """Runs ``runs`` (indices, a mask or one index) take ``status``."""
+        self.status[runs] = status
+        self._active = None
 
     def end(self, runs: np.ndarray, status: str, wall: float) -> None:
         """Runs ``runs`` (indices or a mask) end with ``status`` at ``wall`` seconds."""
-        self.status[runs] = status
+        self.set_status(runs, status)
         self.end_wall[runs] = wall

@@ -94,6 +94,9 @@ class UpdatePlan:
             b1, b2 = o.betas
             fixed = {0: 1.0 - np.asarray(b1), 1: b2, 2: 1.0 - np.asarray(b2), 4: o.eps,
                      6: o.weight_decay}
+            # what prepare raises to the step's power, as arrays once (np.asarray each step
+            # cost a third of it); the same NumPy power, so the same numbers
+            self._betas = (np.asarray(b1), np.asarray(b2))
         elif self.code == RMSPROP_CODE:
             fixed = {0: o.alpha, 1: 1.0 - _col(o.alpha, self._p), 2: o.eps,
                      4: o.weight_decay, 5: o.momentum}
@@ -107,8 +110,10 @@ class UpdatePlan:
         """Row ``i`` of the coefficients: the factor ``x`` as the NumPy rule applies it to
         the parameters (``_col``: a Python float rounded to the dtype, or one value per run
         in the dtype)."""
-        c = _col(x, self._p)
-        self.coef[i] = c if isinstance(c, float) else c.reshape(-1)
+        if np.ndim(x) == 0:  # as _col: a Python float, rounded to the dtype
+            self.coef[i] = float(x)
+        else:
+            self.coef[i] = _col(x, self._p).reshape(-1)
 
     def prepare(self, lr: Any) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """The kernel's arguments for one step at the learning rates ``lr`` (a float or
@@ -121,10 +126,10 @@ class UpdatePlan:
         elif self.code == ADAM_CODE:
             st.step += 1
             t = st.step
-            b1, b2 = o.betas
+            b1, b2 = self._betas
             lr_ = np.asarray(lr)
-            self._set(3, np.sqrt(1.0 - np.asarray(b2) ** t))
-            self._set(5, lr_ / (1.0 - np.asarray(b1) ** t))
+            self._set(3, np.sqrt(1.0 - b2 ** t))
+            self._set(5, lr_ / (1.0 - b1 ** t))
             if self.flags[DECAY] == 2:
                 self._set(7, 1.0 - lr_ * np.asarray(o.weight_decay))
         elif self.code == RMSPROP_CODE:
