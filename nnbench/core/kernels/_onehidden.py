@@ -247,11 +247,14 @@ def _part_narrow(X, Yf, Yl, P, H, start, stop, act, slope, alpha, scale, loss, f
     without dropout, in fewer sweeps over the chunk's buffers: each unit's ``z`` in one
     loop, and its three gradient sums (``dC/dW2``, ``dC/db1``, ``dC/dW1``) in one loop over
     the lanes, with the same arithmetic as :func:`_part` (the same numbers bit for bit,
-    tested against it)."""
-    zero = T(0.0)
+    tested against it); ``saturated_frac``'s count (``stat`` 1) taken in that loop too,
+    where it reads ``f'(z)`` anyway (a sweep of its own cost a tenth of a step)."""
+    zero, one = T(0.0), T(1.0)
+    fused = stat == 1  # counted in the backward loop, not by activate_counting
     at_b1, at_W2 = H, 2 * H
     at_b2 = at_W2 + H
     at_alive = at_b2 + 2
+    at_sat = at_alive + H
     for c in range(start, stop, LANES):
         m = min(LANES, stop - c)
         load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb)
@@ -259,7 +262,8 @@ def _part_narrow(X, Yf, Yl, P, H, start, stop, act, slope, alpha, scale, loss, f
             w, b = P[j], P[at_b1 + j]
             for i in range(m):
                 Z[j, i] = b + xb[0, i] * w
-        activate_counting(act, Z, A, H, m, T, slope, alpha, scale, stat, thr, acc, at_alive)
+        activate_counting(act, Z, A, H, m, T, slope, alpha, scale, 0 if fused else stat, thr,
+                          acc, at_alive)
         b2 = P[at_b2]
         for i in range(m):
             Ob[0, i] = b2
@@ -276,12 +280,23 @@ def _part_narrow(X, Yf, Yl, P, H, start, stop, act, slope, alpha, scale, loss, f
         for j in range(H):
             w = P[at_W2 + j]
             s2, sb, sw = zero, zero, zero
-            for i in range(m):
-                d = Ob[0, i]
-                s2 += A[j, i] * d
-                g = (zero + d * w) * Z[j, i]  # d^1 = (d^2 W2^T) f'(z), as _part forms it
-                sb += g
-                sw += g * xb[0, i]
+            if fused:
+                c_ = zero
+                for i in range(m):
+                    d, fz = Ob[0, i], Z[j, i]
+                    s2 += A[j, i] * d
+                    g = (zero + d * w) * fz
+                    sb += g
+                    sw += g * xb[0, i]
+                    c_ += one if fz < thr else zero
+                acc[at_sat] += c_
+            else:
+                for i in range(m):
+                    d = Ob[0, i]
+                    s2 += A[j, i] * d
+                    g = (zero + d * w) * Z[j, i]  # d^1 = (d^2 W2^T) f'(z), as _part forms it
+                    sb += g
+                    sw += g * xb[0, i]
             acc[at_W2 + j] += s2
             acc[at_b1 + j] += sb
             acc[j] += sw
