@@ -419,7 +419,7 @@ def test_kernel_constants_are_fixed():
     _numba()
     from nnbench.core.kernels import _deep, _onehidden
 
-    assert (_onehidden.LANES, _onehidden.PART) == (64, 512)
+    assert (_onehidden.LANES, _onehidden.PART, _deep.LANES) == (128, 512, 64)
     assert [_deep.part_size(n) for n in (1, 100, 1024, 1025, 10**6)] == [64, 64, 64, 256, 256]
     assert kernels.ACTIVATIONS["selu"] == kernels.ACTIVATIONS["elu"]
 

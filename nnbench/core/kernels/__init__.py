@@ -608,8 +608,8 @@ class WidePass(KernelPass):
             Z = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
             A = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
             Gh = [np.empty((R, n, H), T) for H in self.sizes[1:-1]]
-            chunk = (np.empty((O, self._k.LANES), T), np.empty((O, self._k.LANES), T),
-                     np.empty(self._k.LANES, np.int64))
+            chunk = (np.empty((O, self._wide.LANES), T), np.empty((O, self._wide.LANES), T),
+                     np.empty(self._wide.LANES, np.int64))
             self._bufs[n] = (Z, A, Gh, np.empty((R, n, O), T), chunk)
         return self._bufs[n]
 

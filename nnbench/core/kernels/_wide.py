@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nnbench.core.kernels._onehidden import _JIT, LANES, _activate, _loss
+from nnbench.core.kernels._deep import LANES
+from nnbench.core.kernels._onehidden import _JIT, _activate, _loss
 from nnbench.core.kernels._update import _EXACT, of_run, update_row
 
 
