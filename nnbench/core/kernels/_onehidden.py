@@ -229,6 +229,11 @@ def _loss(code, Ob, Yb, Lb, O, m, T, fac):
 def load_chunk(X, Yf, Yl, c, m, labels, xb, Yb, Lb):
     """Samples ``c:c + m`` into the chunk's buffers, samples as lanes: the inputs into ``xb``
     ``(K, LANES)``, the labels into ``Lb`` or the float targets into ``Yb`` ``(O, LANES)``."""
+    if xb.shape[0] == 1 and not labels and Yb.shape[0] == 1:  # one input, one target:
+        for i in range(m):  # one loop (the general loops' inner one over K cost the notes'
+            xb[0, i] = X[c + i, 0]  # 1-32-1 pass a tenth of its time)
+            Yb[0, i] = Yf[c + i, 0]
+        return
     for i in range(m):
         for k in range(xb.shape[0]):
             xb[k, i] = X[c + i, k]
