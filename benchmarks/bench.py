@@ -15,7 +15,8 @@ Workloads (the targets are those of docs/performance.md):
   grouping off, and grouped on one worker process per core) against the PyTorch script
   training the runs one after another, and the vectorized peers: JAX ``vmap`` + ``scan``
   (compilation included) and ``torch.func`` (``stack_module_state`` + ``vmap``), in
-  ``peers.py``.
+  ``peers.py``; nnbench and PyTorch warmed first by a 5-step sweep, as in W1 (the
+  compiled kernels' load from the disk cache is a process's first sweep's).
 - W3: MLP 40-256-256-10 ReLU on MNIST-1D, minibatches of 128, Adam, one epoch: the
   engine (``train_group``, the data loaded beforehand; the default backend and NumPy's)
   against the same training loop in torch; and an epoch beyond a run's fixed part, on both
@@ -369,6 +370,9 @@ def measure(args: argparse.Namespace) -> list[list[str]]:
         steps = 200 if quick else 2000
         reps = max(1, args.reps // 2) if not quick else 1
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        w2_nnbench(5)  # warm caches and imports, as W1 (the kernels' load: about 0.8 s)
+        if torch_ok:
+            w2_torch(5)
         pairs = [("nnbench", lambda: w2_nnbench(steps)),
                  ("ungrouped", lambda: w2_nnbench(steps, group_size=1))]
         if cores > 1:

@@ -1,8 +1,8 @@
 """Where the time of W1, W2 and W3 goes: the measurements behind docs/performance.md's
 "Where it falls short, and why" (the compiled backend's rows when numba is installed).
 
-    python benchmarks/breakdown.py            # everything (about a minute, 2 with torch)
-    python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (about 25 s)
+    python benchmarks/breakdown.py            # everything (about 2 minutes with torch)
+    python benchmarks/breakdown.py --no-sweep # without the 64-point sweep (1.5 minutes)
     python benchmarks/breakdown.py --w3       # W3's products alone, its compiled step
 
 Medians of repeated timings with ``time.perf_counter``; PyTorch rows only when torch can be
@@ -197,6 +197,7 @@ def kernel_rows() -> None:
         f"{t * 1e6:.0f} / {t2 * 1e6:.0f} us")
     logging_rows(resolve, RunConfig, train_group)
     wake_rows(make_pass)
+    w2_sweep_rows(train_group)
     numba.set_num_threads(threads)
 
 
@@ -224,6 +225,65 @@ def logging_rows(resolve: Callable, RunConfig: Callable, train_group: Callable) 
         row(f"{label} through the engine, logging once / by default (every "
             f"{cfgs[1][0].log_every} steps), per step",
             f"{once * 1e3:.3f} / {default * 1e3:.3f} ms (+{default / once - 1:.1%})")
+
+
+def w2_sweep_rows(train_group: Callable) -> None:
+    """Where W2's sweep (``bench.py``'s, through ``run_experiment``) spends its time: the
+    compiled step's calls timed alone, the rest of ``train_group`` (the engine's Python
+    around each step, logging), and what ``run_experiment`` does besides training (the
+    results written); three sweeps after a 5-step one, on the threads numba was given.
+    Then the engine's Python alone: a 20-run group's step with a kernel that returns at
+    once."""
+    import numba
+    from bench import LRS, SEEDS, w2_nnbench
+
+    import nnbench.executors as executors
+    from nnbench.config import experiment_from_dict
+    from nnbench.core.kernels import _onehidden
+    from nnbench.experiment import make_groups, resolve_experiment
+
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    step, group = _onehidden.step, executors.train_group
+    spent = {"kernel": 0.0, "group": 0.0, "calls": 0}
+
+    def timed_step(*args):
+        t = time.perf_counter()
+        out = step(*args)
+        spent["kernel"] += time.perf_counter() - t
+        spent["calls"] += 1
+        return out
+
+    def timed_group(*args, **kw):
+        t = time.perf_counter()
+        out = group(*args, **kw)
+        spent["group"] += time.perf_counter() - t
+        return out
+
+    w2_nnbench(5)
+    parts = []
+    _onehidden.step, executors.train_group = timed_step, timed_group
+    try:
+        for _ in range(3):
+            spent.update(kernel=0.0, group=0.0, calls=0)
+            total = w2_nnbench(2000)
+            parts.append((total, spent["kernel"], spent["group"] - spent["kernel"],
+                          total - spent["group"], spent["kernel"] / spent["calls"]))
+        exp = experiment_from_dict({"task": "sin-small", "optims": ["adam"], "lrs": LRS,
+                                    "seeds": SEEDS, "steps": 2000, "log_every": 100,
+                                    "eval_every": 100})
+        runs = make_groups(resolve_experiment(exp)[1])[0]
+        _onehidden.step = lambda *args: None
+        t = time.perf_counter()
+        train_group(runs)
+        null = (time.perf_counter() - t) / 2000
+    finally:
+        _onehidden.step, executors.train_group = step, group
+    row("W2 sweep (100 runs x 2000 steps), three runs: total = the compiled step's calls + "
+        "the engine around them + run_experiment's other work",
+        "; ".join(f"{a:.2f} = {b:.2f} + {c:.2f} + {d:.2f} s ({e * 1e6:.0f} us a call)"
+                  for a, b, c, d, e in parts))
+    row("a W2 group's step (20 runs) through the engine, the kernel returning at once",
+        f"{null * 1e6:.1f} us")
 
 
 def wake_rows(make_pass: Callable) -> None:
